@@ -1,0 +1,60 @@
+import { type ParseArgsConfig, parseArgs } from "node:util";
+import { DistrolessError } from "../util/errors";
+import type { Progress } from "../util/log";
+
+/** What a verb gets: its arguments and where to write. Verbs return the process exit code. */
+export interface CliContext {
+  argv: string[];
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  progress: Progress;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+}
+
+export interface Verb {
+  /** One line shown by `pulumi-distroless help`. */
+  summary: string;
+  usage: string;
+  run(ctx: CliContext): Promise<number>;
+}
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+
+export interface ParsedVerbArgs {
+  values: Record<string, string | boolean | (string | boolean)[] | undefined>;
+  positionals: string[];
+}
+
+/** Parses a verb's flags with node's own parser; unknown flags are a usage error naming the verb. */
+export function parseVerbArgs(verb: string, argv: string[], options: Options): ParsedVerbArgs {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true }) as ParsedVerbArgs;
+  } catch (err) {
+    throw new DistrolessError(
+      "E_CONFIG",
+      `${(err as Error).message} (see \`pulumi-distroless help ${verb}\`)`,
+    );
+  }
+}
+
+/** Prints `value` as JSON (with --json) or as the given human text. */
+export function output(ctx: CliContext, json: boolean, value: unknown, human: () => string): void {
+  if (json) ctx.stdout(`${JSON.stringify(value, null, 2)}\n`);
+  else ctx.stdout(`${human()}\n`);
+}
+
+export function stringFlag(args: ParsedVerbArgs, name: string): string | undefined {
+  const v = args.values[name];
+  return typeof v === "string" ? v : undefined;
+}
+
+export function stringsFlag(args: ParsedVerbArgs, name: string): string[] {
+  const v = args.values[name];
+  if (Array.isArray(v)) return v.filter((x): x is string => typeof x === "string");
+  return typeof v === "string" ? [v] : [];
+}
+
+export function boolFlag(args: ParsedVerbArgs, name: string): boolean {
+  return args.values[name] === true;
+}

@@ -1,0 +1,161 @@
+import { randomBytes } from "node:crypto";
+import { createWriteStream } from "node:fs";
+import * as fsp from "node:fs/promises";
+import * as path from "node:path";
+import { pipeline } from "node:stream/promises";
+import { DistrolessError } from "./errors";
+
+/** A temp path beside `target`, so the final rename stays on one filesystem (and is atomic). */
+export function tempPathFor(target: string): string {
+  return path.join(
+    path.dirname(target),
+    `.${path.basename(target)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`,
+  );
+}
+
+/**
+ * Writes a file so readers see either the old content or the complete new one, never a prefix:
+ * write to a temp file in the same directory, fsync, rename over the target.
+ */
+export async function writeFileAtomic(
+  target: string,
+  data: Uint8Array | string,
+  mode = 0o644,
+): Promise<void> {
+  await fsp.mkdir(path.dirname(target), { recursive: true });
+  const tmp = tempPathFor(target);
+  try {
+    const fh = await fsp.open(tmp, "w", mode);
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fsp.rename(tmp, target);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** Streams into a temp file and renames it over `target` only when the stream completed. */
+export async function writeStreamAtomic(
+  target: string,
+  source: NodeJS.ReadableStream | AsyncIterable<Uint8Array>,
+  mode = 0o644,
+): Promise<void> {
+  await fsp.mkdir(path.dirname(target), { recursive: true });
+  const tmp = tempPathFor(target);
+  try {
+    await pipeline(source, createWriteStream(tmp, { mode }));
+    const fh = await fsp.open(tmp, "r+");
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fsp.rename(tmp, target);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+export async function pathExists(p: string): Promise<boolean> {
+  try {
+    await fsp.lstat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Reads a file with a size cap, so a hostile or mistaken input cannot exhaust memory. */
+export async function readFileCapped(file: string, maxBytes: number): Promise<Buffer> {
+  const fh = await fsp.open(file, "r").catch((err: NodeJS.ErrnoException) => {
+    throw new DistrolessError("E_MISSING", err.code === "ENOENT" ? "file not found" : err.message, {
+      subject: file,
+      cause: err,
+    });
+  });
+  try {
+    const { size } = await fh.stat();
+    if (size > maxBytes) {
+      throw new DistrolessError("E_HOSTILE", `file is ${size} bytes, over the ${maxBytes}-byte limit`, {
+        subject: file,
+      });
+    }
+    return await fh.readFile();
+  } finally {
+    await fh.close();
+  }
+}
+
+export interface FileLock {
+  release(): Promise<void>;
+}
+
+/**
+ * An exclusive lock held as a directory-level lock file (`O_EXCL` create). Used to serialize writers
+ * of one repository or cache entry across processes. A lock whose owner process is gone is taken over.
+ */
+export async function acquireLock(
+  lockFile: string,
+  options: { timeoutMs?: number; pollMs?: number } = {},
+): Promise<FileLock> {
+  const timeoutMs = options.timeoutMs ?? 10 * 60_000;
+  const pollMs = options.pollMs ?? 50;
+  const deadline = Date.now() + timeoutMs;
+  await fsp.mkdir(path.dirname(lockFile), { recursive: true });
+  for (;;) {
+    try {
+      const fh = await fsp.open(lockFile, "wx");
+      await fh.writeFile(`${process.pid}\n`);
+      await fh.close();
+      return {
+        release: async () => {
+          await fsp.rm(lockFile, { force: true });
+        },
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    }
+    if (await lockOwnerIsGone(lockFile)) {
+      await fsp.rm(lockFile, { force: true });
+      continue;
+    }
+    if (Date.now() > deadline) {
+      throw new DistrolessError("E_INTERNAL", `timed out after ${timeoutMs} ms waiting for the lock`, {
+        subject: lockFile,
+      });
+    }
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}
+
+async function lockOwnerIsGone(lockFile: string): Promise<boolean> {
+  let text: string;
+  try {
+    text = await fsp.readFile(lockFile, "utf8");
+  } catch {
+    return false; // released between our attempts; the next open will tell
+  }
+  const pid = Number.parseInt(text, 10);
+  if (!Number.isInteger(pid) || pid <= 0) return false; // being written right now
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "ESRCH";
+  }
+}
+
+export async function withLock<T>(lockFile: string, fn: () => Promise<T>): Promise<T> {
+  const lock = await acquireLock(lockFile);
+  try {
+    return await fn();
+  } finally {
+    await lock.release();
+  }
+}
