@@ -1,0 +1,59 @@
+import * as fsp from "node:fs/promises";
+import * as path from "node:path";
+import { comparePaths } from "../archive/safe-path";
+import { DistrolessError } from "../util/errors";
+import type { DataEntry } from "./data-entry";
+
+export interface CollectOptions {
+  /** Map owner ids (melange: the build user 1000 becomes root). Default: everything 0:0. */
+  mapOwner?: (uid: number, gid: number) => { uid: number; gid: number };
+}
+
+/**
+ * Walks a directory into package entries: regular files (streamed later from disk), directories,
+ * symlinks, hardlinks (the second and later paths of an inode become tar hardlinks to the first in
+ * sorted order), devices and FIFOs. Sockets cannot be packaged and are an error naming the path.
+ */
+export async function collectTree(root: string, options: CollectOptions = {}): Promise<DataEntry[]> {
+  const mapOwner = options.mapOwner ?? (() => ({ uid: 0, gid: 0 }));
+  const found: { rel: string; st: import("node:fs").Stats; abs: string }[] = [];
+  const walk = async (dir: string, rel: string) => {
+    const names = await fsp.readdir(dir);
+    for (const name of names) {
+      const abs = path.join(dir, name);
+      const r = rel ? `${rel}/${name}` : name;
+      const st = await fsp.lstat(abs);
+      found.push({ rel: r, st, abs });
+      if (st.isDirectory()) await walk(abs, r);
+    }
+  };
+  await walk(root, "");
+  found.sort((a, b) => comparePaths(a.rel, b.rel));
+  const firstPathOfInode = new Map<string, string>();
+  const entries: DataEntry[] = [];
+  for (const { rel, st, abs } of found) {
+    const owner = mapOwner(st.uid, st.gid);
+    const base = { path: rel, mode: st.mode & 0o7777, uid: owner.uid, gid: owner.gid };
+    if (st.isDirectory()) entries.push({ ...base, type: "directory" });
+    else if (st.isSymbolicLink())
+      entries.push({ ...base, type: "symlink", mode: 0o777, linkname: await fsp.readlink(abs) });
+    else if (st.isFile()) {
+      const inode = `${st.dev}:${st.ino}`;
+      const first = st.nlink > 1 ? firstPathOfInode.get(inode) : undefined;
+      if (first) entries.push({ ...base, type: "hardlink", linkname: first });
+      else {
+        if (st.nlink > 1) firstPathOfInode.set(inode, rel);
+        entries.push({ ...base, type: "file", content: { file: abs, size: st.size } });
+      }
+    } else if (st.isCharacterDevice() || st.isBlockDevice()) {
+      entries.push({
+        ...base,
+        type: st.isCharacterDevice() ? "chardev" : "blockdev",
+        devmajor: Math.floor(st.rdev / 256),
+        devminor: st.rdev % 256,
+      });
+    } else if (st.isFIFO()) entries.push({ ...base, type: "fifo" });
+    else throw new DistrolessError("E_BUILD", "cannot package a socket", { subject: abs });
+  }
+  return entries;
+}
