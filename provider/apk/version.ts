@@ -76,7 +76,10 @@ function next(t: TokenState, s: string): void {
   }
   const c = s.charCodeAt(t.pos);
   if (isLower(c)) {
-    if (t.token > Token.Digit) return invalid(t);
+    if (t.token > Token.Digit) {
+      invalid(t);
+      return;
+    }
     t.value = s[t.pos]!;
     t.token = Token.Letter;
     t.pos++;
@@ -84,39 +87,60 @@ function next(t: TokenState, s: string): void {
   }
   if (c === 46 /* . */ || isDigit(c)) {
     if (c === 46) {
-      if (t.token > Token.Digit) return invalid(t);
+      if (t.token > Token.Digit) {
+        invalid(t);
+        return;
+      }
       t.pos++;
     }
     if (t.token === Token.InitialDigit || t.token === Token.Digit) t.token = Token.Digit;
     else if (t.token === Token.Suffix) t.token = Token.SuffixNumber;
-    else return invalid(t);
+    else {
+      invalid(t);
+      return;
+    }
     parseDigits(t, s);
     return;
   }
   if (c === 95 /* _ */) {
-    if (t.token > Token.SuffixNumber) return invalid(t);
+    if (t.token > Token.SuffixNumber) {
+      invalid(t);
+      return;
+    }
     t.pos++;
     const start = t.pos;
     while (t.pos < s.length && isLower(s.charCodeAt(t.pos))) t.pos++;
     t.value = s.slice(start, t.pos);
     const rank = SUFFIX_RANK[t.value];
-    if (rank === undefined) return invalid(t);
+    if (rank === undefined) {
+      invalid(t);
+      return;
+    }
     t.suffix = rank;
     t.token = Token.Suffix;
     return;
   }
   if (c === 126 /* ~ */) {
-    if (t.token >= Token.CommitHash) return invalid(t);
+    if (t.token >= Token.CommitHash) {
+      invalid(t);
+      return;
+    }
     t.pos++;
     const start = t.pos;
     while (t.pos < s.length && isHex(s.charCodeAt(t.pos))) t.pos++;
     t.value = s.slice(start, t.pos);
-    if (t.value.length === 0) return invalid(t);
+    if (t.value.length === 0) {
+      invalid(t);
+      return;
+    }
     t.token = Token.CommitHash;
     return;
   }
   if (c === 45 /* - */) {
-    if (t.token >= Token.Revision || s.charCodeAt(t.pos + 1) !== 114 /* r */) return invalid(t);
+    if (t.token >= Token.Revision || s.charCodeAt(t.pos + 1) !== 114 /* r */) {
+      invalid(t);
+      return;
+    }
     t.pos += 2;
     t.token = Token.Revision;
     parseDigits(t, s);

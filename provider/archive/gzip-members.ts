@@ -24,10 +24,11 @@ const FCOMMENT = 16;
 
 /** Length of the gzip header at `offset`, or undefined if more bytes are needed. Throws on non-gzip. */
 export function gzipHeaderLength(buf: Uint8Array, offset: number): number | undefined {
-  if (buf.length - offset < 10) return undefined;
-  if (buf[offset] !== 0x1f || buf[offset + 1] !== 0x8b) {
+  const have = buf.length - offset;
+  if ((have >= 1 && buf[offset] !== 0x1f) || (have >= 2 && buf[offset + 1] !== 0x8b)) {
     throw new DistrolessError("E_FORMAT", `not gzip data at byte ${offset} (bad magic)`);
   }
+  if (have < 10) return undefined;
   if (buf[offset + 2] !== 8)
     throw new DistrolessError("E_FORMAT", `unsupported gzip method at byte ${offset}`);
   const flags = buf[offset + 3]!;

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Prepares a fresh Debian machine for pulumi-distroless: the system tools the tests and the demo
+# use, then the npm dependencies and the compiled output. Idempotent: it installs only what is
+# missing, so running it before every command costs a second.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages:
+#   docker-registry  the CNCF distribution registry the tests push to (on 127.0.0.1)
+#   skopeo, umoci    independent OCI clients that read back what we push
+#   runc             runs built images; bubblewrap sandboxes builds
+#   busybox-static   the demo's and tests' busybox package is made from it
+#   apache2-utils    htpasswd (bcrypt) for the registry's basic-auth tests
+#   git, gcc, libc6-dev  git-checkout pipeline tests; a static test binary
+#   pigz             the parallel gzip the benches compare against
+PACKAGES=(docker-registry skopeo umoci runc bubblewrap busybox-static apache2-utils git gcc libc6-dev pigz ca-certificates)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a===20&&b<19)) { console.error("setup: Node >= 20.19 is required, this is "+process.version); process.exit(1) }'
+
+# npm dependencies: reinstall only when the lock file changed since the last install.
+stamp=node_modules/.package-lock.json
+if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
+  echo "setup: npm ci" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+npm run --silent build
