@@ -1,0 +1,145 @@
+import * as fsp from "node:fs/promises";
+import * as path from "node:path";
+import {
+  type PushResult,
+  parseReference,
+  pushLayout,
+  RegistryClient,
+  type RegistryOptions,
+} from "../../registry";
+import { DistrolessError } from "../../util/errors";
+import { formatBytes } from "../../util/log";
+import {
+  boolFlag,
+  type CliContext,
+  output,
+  type ParsedVerbArgs,
+  parseVerbArgs,
+  stringFlag,
+  stringsFlag,
+  type Verb,
+} from "../command";
+
+/** The registry flags, for any verb that pushes (`build --push` spreads these into its own options). */
+export const registryFlagOptions = {
+  insecure: { type: "boolean" },
+  "ca-file": { type: "string" },
+  username: { type: "string" },
+  "password-stdin": { type: "boolean" },
+} as const;
+
+const options = {
+  ...registryFlagOptions,
+  tag: { type: "string", multiple: true },
+  json: { type: "boolean" },
+} as const;
+
+/**
+ * Registry options from `--insecure`, `--ca-file F`, `--username U --password-stdin`. Without a
+ * username, credentials come from docker's config.json (and its credential helpers).
+ */
+export async function registryOptionsFromArgs(
+  args: ParsedVerbArgs,
+  ctx: CliContext,
+  readPassword: () => Promise<string> = readStdin,
+): Promise<RegistryOptions> {
+  const opts: RegistryOptions = { progress: ctx.progress, env: ctx.env };
+  if (boolFlag(args, "insecure")) opts.insecure = true;
+  const caFile = stringFlag(args, "ca-file");
+  if (caFile) {
+    const file = path.resolve(ctx.cwd, caFile);
+    opts.caBundle = await fsp.readFile(file, "utf8").catch((err: NodeJS.ErrnoException) => {
+      throw new DistrolessError("E_MISSING", `cannot read the CA bundle: ${err.code ?? err.message}`, {
+        subject: file,
+      });
+    });
+  }
+  const username = stringFlag(args, "username");
+  const passwordStdin = boolFlag(args, "password-stdin");
+  if (passwordStdin && !username) throw new DistrolessError("E_CONFIG", "--password-stdin needs --username");
+  if (username && !passwordStdin) {
+    throw new DistrolessError(
+      "E_CONFIG",
+      "--username needs --password-stdin (passwords are never taken as arguments)",
+    );
+  }
+  if (username) {
+    const password = (await readPassword()).replace(/\r?\n$/, "");
+    if (!password) throw new DistrolessError("E_CONFIG", "--password-stdin: standard input was empty");
+    opts.auth = { username, password };
+  }
+  return opts;
+}
+
+/**
+ * Pushes one layout to several repositories (each `REPO[:TAG]`, plus `tags` on every one). Clients
+ * are shared per registry, so the second repository on a registry mounts the first one's blobs.
+ */
+export async function pushToRepositories(
+  layoutDir: string,
+  references: string[],
+  registryOptions: RegistryOptions & { tags?: string[] },
+): Promise<PushResult[]> {
+  const clients = new Map<string, RegistryClient>();
+  try {
+    const results: PushResult[] = [];
+    for (const reference of references) {
+      const { registry } = parseReference(reference);
+      let client = clients.get(registry);
+      if (!client) {
+        client = new RegistryClient(registry, registryOptions);
+        clients.set(registry, client);
+      }
+      results.push(await pushLayout({ ...registryOptions, layoutDir, reference, client }));
+    }
+    return results;
+  } finally {
+    await Promise.all([...clients.values()].map((c) => c.close()));
+  }
+}
+
+/** The human summary of one push: reference, index digest, tags, platforms, uploaded vs skipped. */
+export function describePush(r: PushResult): string {
+  const lines = [r.imageRef, `  digest    ${r.indexDigest}`];
+  if (r.tags.length > 0) lines.push(`  tags      ${r.tags.join(", ")}`);
+  for (const [platform, digest] of Object.entries(r.platforms))
+    lines.push(`  ${platform.padEnd(9)} ${digest}`);
+  lines.push(
+    `  uploaded  ${r.uploaded.blobs} blobs (${formatBytes(r.uploaded.bytes)})`,
+    `  skipped   ${r.skipped.blobs} blobs (${formatBytes(r.skipped.bytes)}) already in the registry`,
+  );
+  if (r.mounted.blobs > 0)
+    lines.push(
+      `  mounted   ${r.mounted.blobs} blobs (${formatBytes(r.mounted.bytes)}) from other repositories`,
+    );
+  return lines.join("\n");
+}
+
+async function run(ctx: CliContext): Promise<number> {
+  const args = parseVerbArgs("push", ctx.argv, options);
+  const [layout, ...references] = args.positionals;
+  if (!layout || references.length === 0) {
+    throw new DistrolessError("E_CONFIG", `usage: ${verb.usage}`);
+  }
+  const registryOptions = await registryOptionsFromArgs(args, ctx);
+  const tags = stringsFlag(args, "tag");
+  const results = await pushToRepositories(path.resolve(ctx.cwd, layout), references, {
+    ...registryOptions,
+    tags,
+  });
+  output(ctx, boolFlag(args, "json"), results, () => results.map(describePush).join("\n\n"));
+  return 0;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+export const verb: Verb = {
+  summary: "push an OCI image layout to registry repositories (uploads only what is missing)",
+  usage:
+    "pulumi-distroless push OCI_LAYOUT REPO[:TAG]... [--tag T]... [--json] [--insecure] [--ca-file F] [--username U --password-stdin]",
+  run,
+};

@@ -1,0 +1,392 @@
+import type { Readable } from "node:stream";
+import { rootCertificates } from "node:tls";
+import { Agent, request } from "undici";
+import { DistrolessError } from "../util/errors";
+import type { Progress } from "../util/log";
+import { type AuthMode, basicHeader, challengeScopes, modeFromChallenges, TokenCache } from "./auth";
+import { parseChallenges } from "./challenge";
+import type { ResolvedCredentials } from "./credentials";
+import { apiHost, isLoopbackHost } from "./reference";
+import {
+  backoffDelay,
+  isRetryableNetworkError,
+  isRetryableStatus,
+  networkErrorCode,
+  parseRetryAfter,
+  type RetryPolicy,
+  sleep,
+} from "./retry";
+
+export type HttpMethod = "GET" | "HEAD" | "PUT" | "POST" | "PATCH" | "DELETE";
+
+export interface RegistryRequest {
+  method: HttpMethod;
+  /** `/v2/...` on this registry, or an absolute URL the registry handed out (an upload `Location`). */
+  url: string;
+  headers?: Record<string, string>;
+  /** Made anew for every try, so a retried or re-authorized upload streams from the start again. */
+  body?: () => Buffer | Readable;
+  /** Token scopes this request needs (`repository:team/app:pull,push`). */
+  scopes: string[];
+  /** What we were doing, for errors: "HEAD blob sha256:...", "PUT manifest". */
+  operation: string;
+  repository?: string;
+  /** Retry network errors, 429 and 5xx here (default true); uploads handle their own resumption. */
+  retry?: boolean;
+  /** Largest response body read into memory (default 8 MiB; manifests are capped at 4 MiB by registries). */
+  maxBodyBytes?: number;
+}
+
+export interface RegistryResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+  /** The absolute URL the request went to (to resolve a relative `Location`). */
+  url: string;
+}
+
+/** Requests put on the wire, by method: what the no-op re-push test and bench count. */
+export interface RequestStats {
+  total: number;
+  byMethod: Record<string, number>;
+  /** Token endpoint round trips (not registry API requests, so not in `total`). */
+  tokenRequests: number;
+}
+
+export interface TransportOptions {
+  /** Registry host as the user wrote it (`docker.io`, `127.0.0.1:5000`). */
+  registry: string;
+  /** Looked up only when the registry first asks (a credential helper is not run for anonymous pulls). */
+  credentials: () => Promise<ResolvedCredentials | undefined>;
+  /** PEM CA certificates trusted on top of the system roots. */
+  caBundle?: string | Buffer;
+  /** Allow plain HTTP to any host and skip TLS verification (docker's "insecure registry"). */
+  insecure?: boolean;
+  retry: RetryPolicy;
+  progress: Progress;
+  userAgent: string;
+}
+
+/** TLS failures that mean "this server does not speak TLS": the cue to fall back to plain HTTP. */
+const NOT_TLS = new Set(["ERR_SSL_WRONG_VERSION_NUMBER", "EPROTO", "ERR_SSL_PACKET_LENGTH_TOO_LONG"]);
+const CERT_ERRORS =
+  /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS_CERT_ALTNAME_INVALID|UNABLE_TO_GET_ISSUER|HOSTNAME_MISMATCH/;
+
+/**
+ * HTTP to one registry: picks https (or http for loopback/insecure), authorizes requests the way
+ * the registry asked (Basic, or Bearer tokens cached per scope), retries transient failures, counts
+ * requests, and turns failures into `DistrolessError`s that name the registry and operation but
+ * never a credential.
+ */
+export class RegistryTransport {
+  readonly registry: string;
+  readonly host: string;
+  readonly stats: RequestStats = { total: 0, byMethod: {}, tokenRequests: 0 };
+  private readonly agent: Agent;
+  private scheme: "https" | "http" | undefined;
+  private mode: AuthMode = { kind: "unknown" };
+  /** The https attempt deciding the scheme, while it runs. */
+  private schemeProbe: Promise<void> | undefined;
+  private readonly tokens: TokenCache;
+  private credentials: ResolvedCredentials | undefined;
+  private credentialsLoaded: Promise<void> | undefined;
+
+  constructor(private readonly options: TransportOptions) {
+    this.registry = options.registry;
+    this.host = apiHost(options.registry);
+    const ca = options.caBundle ? [...rootCertificates, options.caBundle.toString()] : undefined;
+    this.agent = new Agent({
+      connect: { ...(ca ? { ca } : {}), rejectUnauthorized: !options.insecure },
+      connections: 8,
+      keepAliveTimeout: 10_000,
+      // Large blobs go up as one request; undici's default 300 s body/headers timeouts stay.
+    });
+    this.tokens = new TokenCache(
+      (url, init) => this.tokenFetch(url, init),
+      () => this.credentials,
+      this.registry,
+    );
+  }
+
+  private loadCredentials(): Promise<void> {
+    this.credentialsLoaded ??= this.options.credentials().then((c) => {
+      this.credentials = c;
+    });
+    return this.credentialsLoaded;
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+
+  /** Sends a request, handling auth challenges and retries; returns whatever status it ends with. */
+  async send(req: RegistryRequest): Promise<RegistryResponse> {
+    const policy = this.options.retry;
+    const retry = req.retry ?? true;
+    for (let attempt = 1; ; attempt++) {
+      let res: RegistryResponse;
+      try {
+        res = await this.sendAuthorized(req);
+      } catch (err) {
+        if (err instanceof DistrolessError) throw err;
+        if (retry && attempt < policy.attempts && isRetryableNetworkError(err)) {
+          const wait = backoffDelay(policy, attempt);
+          this.options.progress.warn(
+            `${req.operation}: ${networkErrorCode(err)} from ${this.registry}; retrying in ${Math.round(wait)} ms`,
+          );
+          await sleep(wait);
+          continue;
+        }
+        throw this.networkError(req, err, attempt);
+      }
+      if (retry && attempt < policy.attempts && isRetryableStatus(res.status)) {
+        const header = res.headers["retry-after"];
+        const wait = backoffDelay(
+          policy,
+          attempt,
+          parseRetryAfter(Array.isArray(header) ? header[0] : header),
+        );
+        this.options.progress.warn(
+          `${req.operation}: HTTP ${res.status} from ${this.registry}; retrying in ${Math.round(wait)} ms`,
+        );
+        await sleep(wait);
+        continue;
+      }
+      return res;
+    }
+  }
+
+  /**
+   * One try, plus the auth round trips a 401 asks for: learn the scheme, then send credentials or a
+   * token; a token that was sent and refused (expired, revoked) is fetched anew once.
+   */
+  private async sendAuthorized(req: RegistryRequest): Promise<RegistryResponse> {
+    let forceToken = false;
+    let extraScopes: string[] = [];
+    for (let round = 0; ; round++) {
+      const auth = await this.authorization(req, forceToken, extraScopes);
+      const res = await this.raw(req, auth);
+      if (res.status !== 401) return res;
+      await this.loadCredentials();
+      const challenges = parseChallenges(res.headers["www-authenticate"]);
+      const mode = modeFromChallenges(challenges);
+      const sent = auth !== undefined && (auth.startsWith("Basic ") || this.credentials !== undefined);
+      if (!mode || round >= 2) throw this.authError(req, res, sent);
+      if (this.credentials?.registryToken) {
+        if (auth !== undefined) throw this.authError(req, res, true);
+      } else if (mode.kind === "basic") {
+        const creds = this.credentials;
+        if (!creds?.username || creds.password === undefined) throw this.authError(req, res, false);
+        if (auth?.startsWith("Basic ")) throw this.authError(req, res, true);
+      } else {
+        if (auth?.startsWith("Bearer ")) {
+          if (forceToken) throw this.authError(req, res, sent);
+          forceToken = true;
+        }
+        extraScopes = challengeScopes(challenges);
+      }
+      this.mode = mode;
+    }
+  }
+
+  private async authorization(
+    req: RegistryRequest,
+    forceToken: boolean,
+    extraScopes: string[],
+  ): Promise<string | undefined> {
+    if (this.mode.kind !== "unknown") await this.loadCredentials();
+    const creds = this.credentials;
+    if (creds?.registryToken) return `Bearer ${creds.registryToken}`;
+    if (this.mode.kind === "basic") {
+      return creds?.username !== undefined && creds.password !== undefined
+        ? basicHeader(creds.username, creds.password)
+        : undefined;
+    }
+    if (this.mode.kind === "bearer") {
+      const token = await this.tokens.get(this.mode, req.scopes, { force: forceToken, extraScopes });
+      return `Bearer ${token}`;
+    }
+    return undefined;
+  }
+
+  /**
+   * One HTTP exchange on the wire. For hosts that may speak plain HTTP (loopback, insecure), the first
+   * request tries https alone while concurrent ones wait; a "this is not TLS" failure switches the
+   * registry to http for good, as docker does for insecure registries.
+   */
+  private async raw(req: RegistryRequest, authorization: string | undefined): Promise<RegistryResponse> {
+    if (this.scheme === undefined && !this.mayUsePlainHttp()) this.scheme = "https";
+    while (this.scheme === undefined && this.schemeProbe) await this.schemeProbe;
+    if (this.scheme !== undefined)
+      return this.exchange(req, this.resolveUrl(req.url, this.scheme), authorization);
+
+    let release = () => {};
+    this.schemeProbe = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    try {
+      const res = await this.exchange(req, this.resolveUrl(req.url, "https"), authorization);
+      this.scheme = "https";
+      return res;
+    } catch (err) {
+      const code = networkErrorCode(err);
+      if (!code || !NOT_TLS.has(code)) throw err;
+      this.scheme = "http";
+      return this.exchange(req, this.resolveUrl(req.url, "http"), authorization);
+    } finally {
+      this.schemeProbe = undefined;
+      release();
+    }
+  }
+
+  private async exchange(
+    req: RegistryRequest,
+    url: string,
+    authorization: string | undefined,
+  ): Promise<RegistryResponse> {
+    const headers: Record<string, string> = { "user-agent": this.options.userAgent, ...req.headers };
+    // Credentials go only to the registry itself, never to a host an upload URL points elsewhere.
+    if (authorization && new URL(url).host === this.host) headers.authorization = authorization;
+    const body = req.body?.();
+    const count = () => {
+      this.stats.total++;
+      this.stats.byMethod[req.method] = (this.stats.byMethod[req.method] ?? 0) + 1;
+    };
+    let res: Awaited<ReturnType<typeof request>>;
+    try {
+      res = await request(url, {
+        dispatcher: this.agent,
+        method: req.method,
+        headers,
+        ...(body !== undefined ? { body } : {}),
+      });
+      count();
+    } catch (err) {
+      // A TLS handshake refused by a plain-HTTP server never became an HTTP request.
+      if (!NOT_TLS.has(networkErrorCode(err) ?? "")) count();
+      throw err;
+    } finally {
+      // A stream the server stopped reading (an early 401, a dropped connection) must not keep its file open.
+      if (body && !Buffer.isBuffer(body) && !body.readableEnded) body.destroy();
+    }
+    const limit = req.maxBodyBytes ?? 8 << 20;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of res.body) {
+      size += (chunk as Buffer).length;
+      if (size > limit) {
+        res.body.destroy();
+        throw new DistrolessError("E_HOSTILE", `${req.operation}: response is over ${limit} bytes`, {
+          subject: this.subject(req),
+        });
+      }
+      chunks.push(chunk as Buffer);
+    }
+    return { status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks), url };
+  }
+
+  private mayUsePlainHttp(): boolean {
+    return this.options.insecure === true || isLoopbackHost(this.host);
+  }
+
+  private resolveUrl(url: string, scheme: "https" | "http"): string {
+    if (!/^https?:\/\//.test(url)) return `${scheme}://${this.host}${url}`;
+    const parsed = new URL(url);
+    // Registries behind proxies sometimes hand out http:// upload URLs for an https endpoint.
+    if (parsed.host === this.host) parsed.protocol = `${scheme}:`;
+    else if (parsed.protocol === "http:" && !this.options.insecure && !isLoopbackHost(parsed.host)) {
+      throw new DistrolessError("E_REGISTRY", `the registry sent us to plain-HTTP ${parsed.host}`, {
+        subject: this.registry,
+      });
+    }
+    return parsed.toString();
+  }
+
+  /** Token endpoint requests share the agent (so custom CAs apply) but not the registry's auth. */
+  private async tokenFetch(
+    url: string,
+    init: { method: "GET" | "POST"; headers: Record<string, string>; body?: string },
+  ): Promise<{ status: number; body: Buffer }> {
+    const parsed = new URL(url);
+    if (parsed.protocol !== "https:" && !this.options.insecure && !isLoopbackHost(parsed.host)) {
+      throw new DistrolessError(
+        "E_AUTH",
+        `token realm ${parsed.origin} is not HTTPS; refusing to send credentials`,
+        {
+          subject: this.registry,
+        },
+      );
+    }
+    const policy = this.options.retry;
+    for (let attempt = 1; ; attempt++) {
+      this.stats.tokenRequests++;
+      try {
+        const res = await request(url, {
+          dispatcher: this.agent,
+          method: init.method,
+          headers: { "user-agent": this.options.userAgent, ...init.headers },
+          ...(init.body !== undefined ? { body: init.body } : {}),
+        });
+        const body = Buffer.from(await res.body.arrayBuffer());
+        if (isRetryableStatus(res.statusCode) && attempt < policy.attempts) {
+          await sleep(backoffDelay(policy, attempt));
+          continue;
+        }
+        return { status: res.statusCode, body };
+      } catch (err) {
+        if (isRetryableNetworkError(err) && attempt < policy.attempts) {
+          await sleep(backoffDelay(policy, attempt));
+          continue;
+        }
+        throw new DistrolessError(
+          "E_NETWORK",
+          `cannot reach token service ${parsed.origin}${parsed.pathname} (${networkErrorCode(err) ?? (err as Error).message})`,
+          { subject: this.registry, cause: err },
+        );
+      }
+    }
+  }
+
+  subject(req: Pick<RegistryRequest, "repository">): string {
+    return req.repository ? `${this.registry}/${req.repository}` : this.registry;
+  }
+
+  private networkError(req: RegistryRequest, err: unknown, attempts: number): DistrolessError {
+    const code = networkErrorCode(err) ?? "";
+    let why = `${code || (err as Error).message}`;
+    if (CERT_ERRORS.test(code)) {
+      why += "; the registry's TLS certificate is not trusted (pass a CA bundle, e.g. --ca-file)";
+    }
+    return new DistrolessError(
+      "E_NETWORK",
+      `${req.operation}: cannot reach ${this.registry} (${why})${attempts > 1 ? ` after ${attempts} tries` : ""}`,
+      { subject: this.subject(req), cause: err },
+    );
+  }
+
+  private authError(req: RegistryRequest, res: RegistryResponse, sentCredentials: boolean): DistrolessError {
+    const source = this.credentials?.source;
+    const detail = registryErrorText(res.body);
+    const message = sentCredentials
+      ? `${req.operation}: the registry rejected the credentials (${source ? `from ${source}; ` : ""}HTTP 401${detail ? `, ${detail}` : ""})`
+      : `${req.operation}: the registry requires credentials and none were found (explicit auth, docker config.json, credential helpers) (HTTP 401)`;
+    return new DistrolessError("E_AUTH", message, { subject: this.subject(req) });
+  }
+}
+
+/** The registry's own error codes and messages (`{"errors":[{code,message}]}`), for error text. */
+export function registryErrorText(body: Buffer): string {
+  if (body.length === 0) return "";
+  try {
+    const parsed = JSON.parse(body.toString("utf8")) as { errors?: { code?: string; message?: string }[] };
+    if (Array.isArray(parsed.errors) && parsed.errors.length > 0) {
+      return parsed.errors
+        .map((e) => [e.code, e.message].filter(Boolean).join(": "))
+        .join("; ")
+        .slice(0, 300);
+    }
+  } catch {
+    // not JSON: fall through to the raw text below
+  }
+  return body.toString("utf8").replace(/\s+/g, " ").trim().slice(0, 200);
+}
