@@ -1,5 +1,11 @@
 /**
- * pulumi-distroless: the user-facing resources (ApkPackage, ApkRepository, DistrolessImage).
- * The engine-independent core lives in `provider/`.
+ * pulumi-distroless: build distroless images from apk packages inside `pulumi up`.
+ *
+ * - {@link ApkPackage}: melange recipe -> signed apks
+ * - {@link ApkRepository}: apks -> a signed repository (or an existing remote one)
+ * - {@link DistrolessImage}: repositories + packages -> a multi-arch OCI image, pushed
  */
-export const PROVIDER_NAME = "pulumi-distroless";
+export { ApkPackage, type ApkPackageArgs } from "./apk-package";
+export { ApkRepository, type ApkRepositoryArgs, type RepositoryReference } from "./apk-repository";
+export type { BuiltPackage, KeyInput, RegistryAuth } from "./common";
+export { DistrolessImage, type DistrolessImageArgs, type LockedPackage } from "./distroless-image";

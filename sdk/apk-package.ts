@@ -1,0 +1,82 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { BuiltPackage, KeyInput } from "./common";
+import { providerFor, RESOURCE_MODULE } from "./provider-handle";
+
+const provider = providerFor("pulumi-distroless/provider/dynamic/package");
+
+/** Inputs of an {@link ApkPackage}. */
+export interface ApkPackageArgs {
+  /** Path of a melange recipe (`melange.yaml`). One of `configFile` or `config` is required. */
+  configFile?: pulumi.Input<string>;
+  /** The recipe as an object (the same schema as melange.yaml). */
+  config?: pulumi.Input<Record<string, unknown>>;
+  /** Directory copied into the build workspace. Default: the recipe file's directory. */
+  sourceDir?: pulumi.Input<string>;
+  /** apk architectures to build (`x86_64`, `aarch64`; OCI names accepted). Default: the host's. */
+  archs?: pulumi.Input<pulumi.Input<string>[]>;
+  /** PEM private key (RSA) that signs the apks. Pass it as a secret. */
+  signingKey: pulumi.Input<string>;
+  /** Passphrase of an encrypted `signingKey`. Pass it as a secret. */
+  signingKeyPassphrase?: pulumi.Input<string>;
+  /** apk key name (`<name>.rsa.pub`). Default: derived from the key's fingerprint. */
+  keyName?: pulumi.Input<string>;
+  /** SOURCE_DATE_EPOCH: every mtime and the build date. Default 0. */
+  sourceDateEpoch?: pulumi.Input<number>;
+  /** Where build steps run. `auto` = bubblewrap on Linux where it works, else host. */
+  runner?: pulumi.Input<"auto" | "bubblewrap" | "host" | "melange">;
+  /** Repositories for the build environment (`environment.contents.repositories` is also read). */
+  repositories?: pulumi.Input<pulumi.Input<string>[]>;
+  /** Trusted keys for those repositories. */
+  keyring?: pulumi.Input<pulumi.Input<KeyInput>[]>;
+  /** Values for the recipe's `vars`. */
+  vars?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** Recipe `options` to enable. */
+  buildOptions?: pulumi.Input<pulumi.Input<string>[]>;
+  /** Output directory for the apks. Default: `.distroless/packages/<resource name>`. */
+  outDir?: pulumi.Input<string>;
+  /** Cache directory (indexes, packages, build environments). Default: the user cache. */
+  cacheDir?: pulumi.Input<string>;
+}
+
+/**
+ * Builds apk packages from a melange recipe. Preview computes `inputDigest` from the recipe, the
+ * source tree and the resolved build environment; `up` rebuilds only when it changed (or the built
+ * files went missing). Builds are reproducible: same inputs, same bytes.
+ */
+export class ApkPackage extends pulumi.dynamic.Resource {
+  /** The main package's name. */
+  declare public readonly name: pulumi.Output<string>;
+  /** `<version>-r<epoch>`. */
+  declare public readonly version: pulumi.Output<string>;
+  /** `name=version`, ready for an image's `packages`. */
+  declare public readonly ref: pulumi.Output<string>;
+  /** Every .apk built, per arch and (sub)package. */
+  declare public readonly packages: pulumi.Output<BuiltPackage[]>;
+  /** The architectures built. */
+  declare public readonly archs: pulumi.Output<string[]>;
+  /** Digest of everything the build depends on. */
+  declare public readonly inputDigest: pulumi.Output<string>;
+  /** apk key name the packages are signed with. */
+  declare public readonly keyName: pulumi.Output<string>;
+
+  constructor(name: string, args: ApkPackageArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      provider,
+      name,
+      {
+        ...args,
+        resourceName: name,
+        name: undefined,
+        version: undefined,
+        ref: undefined,
+        packages: undefined,
+        archs: args.archs,
+        inputDigest: undefined,
+        keyName: args.keyName,
+      },
+      pulumi.mergeOptions(opts, { additionalSecretOutputs: ["signingKey", "signingKeyPassphrase"] }),
+      RESOURCE_MODULE,
+      "ApkPackage",
+    );
+  }
+}

@@ -1,0 +1,106 @@
+import * as pulumi from "@pulumi/pulumi";
+import { ApkPackage } from "./apk-package";
+import { ApkRepository } from "./apk-repository";
+import type { KeyInput, RegistryAuth } from "./common";
+import { providerFor, RESOURCE_MODULE } from "./provider-handle";
+
+const provider = providerFor("pulumi-distroless/provider/dynamic/image");
+
+/** Inputs of a {@link DistrolessImage}. */
+export interface DistrolessImageArgs {
+  /** Path of an apko config (`apko.yaml`). One of `configFile` or `config` is required. */
+  configFile?: pulumi.Input<string>;
+  /** The apko config as an object (apko.yaml's schema; camelCase keys accepted). */
+  config?: pulumi.Input<Record<string, unknown>>;
+  /** Repositories added to the config's: ApkRepository resources, URLs or local paths (`@tag url` pins). */
+  repositories?: (ApkRepository | pulumi.Input<string>)[];
+  /** Trusted keys added to the config's keyring: file paths, URLs or `{ name, pem }`. */
+  keyring?: pulumi.Input<pulumi.Input<KeyInput>[]>;
+  /** Packages added to the config's: ApkPackage resources (pinned to the version built) or constraints. */
+  packages?: (ApkPackage | pulumi.Input<string>)[];
+  /** Architectures (apk or OCI names). Overrides the config's `archs`. */
+  archs?: pulumi.Input<pulumi.Input<string>[]>;
+  /** Annotations added to the index and manifests. */
+  annotations?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** SOURCE_DATE_EPOCH. Default: the newest package build time. */
+  sourceDateEpoch?: pulumi.Input<number>;
+  /** Target repository, e.g. `registry.example.com/team/app`. Without it, `outputPath` is required. */
+  repository?: pulumi.Input<string>;
+  /** Tags to point at the image (pushed last). */
+  tags?: pulumi.Input<pulumi.Input<string>[]>;
+  /** Registry credentials. Default: ~/.docker/config.json (auths, credHelpers, credsStore). */
+  registryAuth?: pulumi.Input<RegistryAuth>;
+  /** Allow plain HTTP / unverified TLS to a non-loopback registry. */
+  insecureRegistry?: pulumi.Input<boolean>;
+  /** PEM bundle of extra CAs for the registry. */
+  caFile?: pulumi.Input<string>;
+  /** Attach the SPDX SBOMs to the image as referrers. Default true. */
+  sbom?: pulumi.Input<boolean>;
+  /** Also (or instead) write the image as an OCI layout directory, or a docker tarball (`.tar`). */
+  outputPath?: pulumi.Input<string>;
+  /** An apko.lock.json to pin packages to; newer upstream versions become warnings, not changes. */
+  lockFile?: pulumi.Input<string>;
+  /** On destroy, remove the tags this resource created. Default false: images stay (they may be running). */
+  deleteTagsOnDestroy?: pulumi.Input<boolean>;
+  /** Cache directory for indexes and packages. Default: the user cache. */
+  cacheDir?: pulumi.Input<string>;
+  /** Use only the cache; fail naming what is missing. */
+  offline?: pulumi.Input<boolean>;
+}
+
+/** One package of the lock. */
+export interface LockedPackage {
+  name: string;
+  version: string;
+  checksum: string;
+}
+
+/**
+ * A distroless image assembled from apk packages (apko semantics): single layer, reproducible,
+ * multi-arch, with SPDX SBOMs. Preview resolves every package and shows version changes; `up`
+ * builds and pushes only blobs the registry lacks.
+ */
+export class DistrolessImage extends pulumi.dynamic.Resource {
+  /** The image index digest (`sha256:...`). */
+  declare public readonly digest: pulumi.Output<string>;
+  /** `repository@sha256:...`: pin deployments to exactly this image. */
+  declare public readonly imageRef: pulumi.Output<string>;
+  /** Per apk arch: the platform manifest digest. */
+  declare public readonly platforms: pulumi.Output<Record<string, string>>;
+  /** Tags pointing at the image. */
+  declare public readonly tags: pulumi.Output<string[]>;
+  /** Per apk arch: the installed packages. */
+  declare public readonly lock: pulumi.Output<Record<string, LockedPackage[]>>;
+  /** Per SBOM file: its digest. */
+  declare public readonly sbomDigests: pulumi.Output<Record<string, string>>;
+  /** Per apk arch: the layer digest. */
+  declare public readonly layerDigests: pulumi.Output<Record<string, string>>;
+  /** Digest of everything the image depends on. */
+  declare public readonly inputDigest: pulumi.Output<string>;
+
+  constructor(name: string, args: DistrolessImageArgs, opts?: pulumi.CustomResourceOptions) {
+    const repositories = args.repositories?.map((r) => (r instanceof ApkRepository ? r.reference : r));
+    const packages = args.packages?.map((p) => (p instanceof ApkPackage ? p.ref : p));
+    super(
+      provider,
+      name,
+      {
+        ...args,
+        repositories,
+        packages,
+        resourceName: name,
+        digest: undefined,
+        imageRef: undefined,
+        platforms: undefined,
+        tags: args.tags,
+        lock: undefined,
+        sbomDigests: undefined,
+        layerDigests: undefined,
+        inputDigest: undefined,
+      },
+      pulumi.mergeOptions(opts, { additionalSecretOutputs: ["registryAuth"] }),
+      RESOURCE_MODULE,
+      "DistrolessImage",
+    );
+  }
+}
