@@ -1,0 +1,121 @@
+import type { ApkArch } from "./arch";
+
+/**
+ * A repository entry as configured: a URL or a local directory, optionally pinned with an `@tag`
+ * prefix (`@local /srv/repo`). Local paths are resolved against the config file's directory.
+ */
+export interface RepositoryRef {
+  /** The entry as written in the config (what apko writes into /etc/apk/repositories). */
+  raw: string;
+  /** The `@tag` of a pinned repository, without the `@`. */
+  tag?: string;
+  kind: "url" | "local";
+  /** The URL (trailing slashes removed), or the absolute local directory. */
+  location: string;
+}
+
+/** A signing key to trust: a URL or a local file (resolved like repositories). */
+export interface KeyRef {
+  raw: string;
+  kind: "url" | "local";
+  location: string;
+  /** The file name the key is installed as under etc/apk/keys/. */
+  name: string;
+}
+
+/** An inline PEM blob with the file name it is installed as (runtime keys, extra certificates). */
+export interface NamedContent {
+  name: string;
+  content: string;
+}
+
+export interface ApkoUser {
+  username: string;
+  /** Always > 0: uid 0 is refused (root comes from the base packages). */
+  uid: number;
+  /** Defaults to the uid. */
+  gid: number;
+  /** Defaults to /bin/sh. */
+  shell: string;
+  /** Defaults to /home/<username>. */
+  homedir: string;
+}
+
+export interface ApkoGroup {
+  groupname: string;
+  gid: number;
+  members: string[];
+}
+
+export type PathMutationType = "directory" | "empty-file" | "hardlink" | "symlink" | "permissions";
+
+export interface PathMutation {
+  path: string;
+  type: PathMutationType;
+  /** Unset leaves ownership as it is (apko semantics). */
+  uid?: number;
+  gid?: number;
+  /** Permission bits (parsed as octal from `0755`, `0o755` or "755"); unset: as apko (0). */
+  permissions?: number;
+  /** For hardlink and symlink: the link target. */
+  source?: string;
+  recursive: boolean;
+}
+
+/**
+ * A validated, normalized, fully-defaulted apko image configuration (apko.yaml or the
+ * DistrolessImage `config` object).
+ */
+export interface ApkoConfig {
+  /** The file (or source name) the config came from, for messages. */
+  source: string;
+  contents: {
+    /** Used to resolve packages and written into etc/apk/repositories. */
+    repositories: RepositoryRef[];
+    /** Used to resolve packages, not written into the image. */
+    buildRepositories: RepositoryRef[];
+    /** Written into etc/apk/repositories, not used to resolve (kept exactly as written). */
+    runtimeRepositories: string[];
+    keyring: KeyRef[];
+    /** Keys installed into etc/apk/keys for runtime `apk add`; not used to resolve. */
+    runtimeKeyring: NamedContent[];
+    /** apk constraints (`name`, `name=1.2-r0`, `name>1`, `cmd:sh`...), in config order. */
+    packages: string[];
+  };
+  entrypoint: {
+    type?: "service-bundle";
+    /** argv: `command` shell-split, or `/bin/sh -c <shell-fragment>`; [] when unset. */
+    command: string[];
+    /** service name -> command, for `type: service-bundle`. */
+    services: Record<string, string>;
+  };
+  /** argv from `cmd`, shell-split; [] when unset. */
+  cmd: string[];
+  stopSignal?: string;
+  workDir?: string;
+  accounts: {
+    /** A user name or a numeric uid, as written. */
+    runAs?: string;
+    users: ApkoUser[];
+    groups: ApkoGroup[];
+  };
+  /** apk arch names, deduped and in apko's order (sorted by OCI name). */
+  archs: ApkArch[];
+  /** False when the config named no archs and `archs` holds apko's default (all of them). */
+  archsExplicit: boolean;
+  /** Sorted by key; PATH and SSL_CERT_FILE defaults added when absent. */
+  environment: Record<string, string>;
+  paths: PathMutation[];
+  annotations: Record<string, string>;
+  volumes: string[];
+  /** `vcs-url: <url>@<commit>`, split (apko turns these into source/revision annotations). */
+  vcs?: { url: string; commit?: string };
+  certificates: {
+    additional: NamedContent[];
+    /** Virtual package names whose providers' certificates form the CA bundle. */
+    providers: string[];
+  };
+}
+
+export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/bin:/usr/sbin:/sbin:/bin";
+export const DEFAULT_SSL_CERT_FILE = "/etc/ssl/certs/ca-certificates.crt";
