@@ -1,0 +1,65 @@
+import * as path from "node:path";
+import { loadApkoConfig, requireArch } from "../../image/config";
+import { readApkoLockFile, toApkoLock, writeApkoLockFile } from "../../resolve/apko-lock";
+import { lockSummary } from "../../resolve/lock";
+import { resolvePackages } from "../../resolve/resolve";
+import { DistrolessError } from "../../util/errors";
+import { boolFlag, type CliContext, parseVerbArgs, stringFlag, stringsFlag, type Verb } from "../command";
+
+export const verb: Verb = {
+  summary: "resolve an apko config's packages per arch and print the lock (install order)",
+  usage:
+    "pulumi-distroless lock APKO_YAML [--arch A]... [--allow-untrusted] [--offline] [--cache-dir D] " +
+    "[--lock APKO_LOCK_JSON] [--output APKO_LOCK_JSON]",
+  async run(ctx: CliContext): Promise<number> {
+    const args = parseVerbArgs("lock", ctx.argv, {
+      arch: { type: "string", multiple: true },
+      "allow-untrusted": { type: "boolean" },
+      offline: { type: "boolean" },
+      "cache-dir": { type: "string" },
+      lock: { type: "string" },
+      output: { type: "string" },
+    });
+    if (args.positionals.length !== 1) {
+      throw new DistrolessError("E_CONFIG", `expected one apko config file (usage: ${verb.usage})`);
+    }
+    const configFile = path.resolve(ctx.cwd, args.positionals[0]!);
+    const config = await loadApkoConfig(configFile);
+    const archFlags = stringsFlag(args, "arch").flatMap((a) => a.split(","));
+    const archs =
+      archFlags.length > 0 ? [...new Set(archFlags.map((a) => requireArch(a, "--arch")))] : config.archs;
+    const lockFile = stringFlag(args, "lock");
+    const cacheDir = stringFlag(args, "cache-dir");
+    const result = await resolvePackages(
+      {
+        // apko resolves from both; build repositories just are not written into the image.
+        repositories: [...config.contents.repositories, ...config.contents.buildRepositories],
+        keys: config.contents.keyring,
+        packages: config.contents.packages,
+        archs,
+        ...(lockFile ? { lock: await readApkoLockFile(path.resolve(ctx.cwd, lockFile)) } : {}),
+      },
+      {
+        allowUntrusted: boolFlag(args, "allow-untrusted"),
+        offline: boolFlag(args, "offline"),
+        env: ctx.env,
+        progress: ctx.progress,
+        ...(cacheDir ? { cacheDir: path.resolve(ctx.cwd, cacheDir) } : {}),
+      },
+    );
+    for (const n of result.notices) ctx.progress.warn(n);
+    const out = stringFlag(args, "output");
+    if (out) {
+      await writeApkoLockFile(
+        path.resolve(ctx.cwd, out),
+        toApkoLock(result.lock, {
+          configName: configFile,
+          keyring: config.contents.keyring.map((k) => k.raw),
+          repositories: config.contents.repositories.map((r) => r.location),
+        }),
+      );
+    }
+    ctx.stdout(`${JSON.stringify(lockSummary(result.lock), null, 2)}\n`);
+    return 0;
+  },
+};

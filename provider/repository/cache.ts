@@ -1,0 +1,189 @@
+import { randomBytes } from "node:crypto";
+import * as fsp from "node:fs/promises";
+import * as os from "node:os";
+import * as path from "node:path";
+import { DistrolessError } from "../util/errors";
+import { tempPathFor } from "../util/fs";
+import { q1Decode, sha256Hex } from "../util/hash";
+
+/**
+ * The on-disk cache shared by every process on the machine (and, mounted or restored, by CI runs):
+ *
+ *   blobs/sha256/<hex>                 raw index archives, named by their SHA-256
+ *   parsed/<hex>.json                  the parsed form of such an archive (integrity-checked)
+ *   index-meta/<sha256(url)>.json      URL -> ETag, Last-Modified, blob digest
+ *   packages/<sha1 hex>-<name>-<version>.apk   packages, named by their `C:` checksum
+ *   keys/<sha256(url)>.pub             keys fetched from URLs
+ *   tmp/                               staging for downloads (renamed into place when verified)
+ *
+ * Every entry is written to a temp name and renamed, so readers see whole files or nothing, and a
+ * killed process leaves at most a stray temp file. Entries are content-addressed, so two processes
+ * writing the same entry write the same bytes; a file that no longer matches its name is deleted
+ * and fetched again.
+ */
+export class RepositoryCache {
+  constructor(readonly dir: string) {}
+
+  blobPath(sha256: string): string {
+    return path.join(this.dir, "blobs", "sha256", sha256);
+  }
+
+  /** The blob's bytes if present and intact; a corrupt blob is removed and reported as absent. */
+  async readBlob(sha256: string): Promise<Buffer | undefined> {
+    const file = this.blobPath(sha256);
+    const data = await readIfExists(file);
+    if (!data) return undefined;
+    if (sha256Hex(data) !== sha256) {
+      await fsp.rm(file, { force: true });
+      return undefined;
+    }
+    return data;
+  }
+
+  async writeBlob(data: Buffer, sha256 = sha256Hex(data)): Promise<string> {
+    await writeVerifiable(this.blobPath(sha256), data);
+    return sha256;
+  }
+
+  metaPath(key: string): string {
+    return path.join(this.dir, "index-meta", `${sha256Hex(key)}.json`);
+  }
+
+  async readJson<T>(file: string): Promise<T | undefined> {
+    const data = await readIfExists(file);
+    if (!data) return undefined;
+    try {
+      return JSON.parse(data.toString("utf8")) as T;
+    } catch {
+      await fsp.rm(file, { force: true });
+      return undefined;
+    }
+  }
+
+  async writeJson(file: string, value: unknown): Promise<void> {
+    await writeVerifiable(file, `${JSON.stringify(value)}\n`);
+  }
+
+  parsedPath(sha256: string): string {
+    return path.join(this.dir, "parsed", `${sha256}.json`);
+  }
+
+  /**
+   * A parsed-index record: first line `pd-parsed v1 <sha256 of the rest>`, then JSON. The header
+   * catches a truncated or bit-flipped entry, which is then removed and rebuilt from the archive.
+   */
+  async readParsed<T>(sha256: string): Promise<T | undefined> {
+    const file = this.parsedPath(sha256);
+    const data = await readIfExists(file);
+    if (!data) return undefined;
+    const nl = data.indexOf(10);
+    const head = nl > 0 ? data.subarray(0, nl).toString("latin1") : "";
+    const m = /^pd-parsed v1 ([0-9a-f]{64})$/.exec(head);
+    const body = data.subarray(nl + 1);
+    if (!m || sha256Hex(body) !== m[1]) {
+      await fsp.rm(file, { force: true });
+      return undefined;
+    }
+    try {
+      return JSON.parse(body.toString("utf8")) as T;
+    } catch {
+      await fsp.rm(file, { force: true });
+      return undefined;
+    }
+  }
+
+  /**
+   * Written in the background, so it must not resurrect a cache directory removed meanwhile (a
+   * test's temp dir, a `rm -rf` of the cache): the root is created by the foreground, not here.
+   */
+  async writeParsed(sha256: string, value: unknown): Promise<void> {
+    const body = JSON.stringify(value);
+    const dir = path.join(this.dir, "parsed");
+    try {
+      await fsp.mkdir(dir); // not recursive: a removed root stays removed
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") return;
+      if (code !== "EEXIST") throw err;
+    }
+    await writeVerifiable(this.parsedPath(sha256), `pd-parsed v1 ${sha256Hex(body)}\n${body}`, false);
+  }
+
+  async ensureRoot(): Promise<void> {
+    await fsp.mkdir(this.dir, { recursive: true });
+  }
+
+  /** Where a package with index checksum `checksum` lives in the cache. */
+  packagePath(checksum: string, name: string, version: string): string {
+    const raw = q1Decode(checksum);
+    if (!raw) throw new DistrolessError("E_FORMAT", `"${checksum}" is not a Q1 checksum`, { subject: name });
+    return path.join(
+      this.dir,
+      "packages",
+      `${raw.toString("hex")}-${safeName(name)}-${safeName(version)}.apk`,
+    );
+  }
+
+  keyPath(url: string): string {
+    return path.join(this.dir, "keys", `${sha256Hex(url)}.pub`);
+  }
+
+  /** A unique staging file name; the caller renames it into place once the content is verified. */
+  async stagingPath(hint: string): Promise<string> {
+    const dir = path.join(this.dir, "tmp");
+    await fsp.mkdir(dir, { recursive: true });
+    return path.join(dir, `${process.pid}-${randomBytes(6).toString("hex")}-${safeName(hint)}`);
+  }
+
+  /** Removes staging files older than `maxAgeMs` (left by killed processes). Best effort. */
+  async sweepStaging(maxAgeMs = 60 * 60_000): Promise<void> {
+    const dir = path.join(this.dir, "tmp");
+    const names = await fsp.readdir(dir).catch(() => [] as string[]);
+    const limit = Date.now() - maxAgeMs;
+    for (const name of names) {
+      const file = path.join(dir, name);
+      const st = await fsp.stat(file).catch(() => undefined);
+      if (st && st.mtimeMs < limit) await fsp.rm(file, { force: true }).catch(() => {});
+    }
+  }
+}
+
+/**
+ * Temp file + rename, without the fsync of `writeFileAtomic`: for entries that are checked when
+ * read (by digest, integrity header or JSON parse) and rebuilt when damaged, a crash can at worst
+ * cost a refetch, so paying a disk flush on every index load is not worth it.
+ */
+async function writeVerifiable(target: string, data: Uint8Array | string, makeDirs = true): Promise<void> {
+  if (makeDirs) await fsp.mkdir(path.dirname(target), { recursive: true });
+  const tmp = tempPathFor(target);
+  try {
+    await fsp.writeFile(tmp, data);
+    await fsp.rename(tmp, target);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** `$XDG_CACHE_HOME/pulumi-distroless`, else `~/.cache/pulumi-distroless`. */
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  const xdg = env.XDG_CACHE_HOME;
+  if (xdg && path.isAbsolute(xdg)) return path.join(xdg, "pulumi-distroless");
+  return path.join(env.HOME || os.homedir(), ".cache", "pulumi-distroless");
+}
+
+async function readIfExists(file: string): Promise<Buffer | undefined> {
+  try {
+    return await fsp.readFile(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new DistrolessError("E_INTERNAL", `cannot read the cache entry: ${(err as Error).message}`, {
+      subject: file,
+      cause: err,
+    });
+  }
+}
+
+function safeName(s: string): string {
+  return s.replace(/[^A-Za-z0-9._+-]/g, "_").slice(0, 120);
+}

@@ -1,0 +1,262 @@
+import { readIndexArchive } from "../apk/index-archive";
+import type { IndexEntry } from "../apk/index-text";
+import type { SignatureAlgorithm } from "../apk/signature";
+import { DistrolessError, errorMessage } from "../util/errors";
+import { readFileCapped } from "../util/fs";
+import { sha256Hex } from "../util/hash";
+import { DEFAULT_MAX_INDEX_BYTES, type RepositoryContext, shared } from "./context";
+import { stillTrusted, type TrustRecord, verifyIndexSignature } from "./index-trust";
+import { decodeParsed, encodeParsed, type ParsedRecord } from "./parsed-index";
+import { displayLocation, indexLocation, type RepositorySource, redactUrl } from "./source";
+
+/** One repository's index for one arch, verified and parsed. */
+export interface LoadedIndex {
+  source: RepositorySource;
+  arch: string;
+  /** The index URL or path (credentials removed). */
+  location: string;
+  /** SHA-256 of the archive bytes: the identity of this index content. */
+  sha256: string;
+  entries: IndexEntry[];
+  description: string;
+  signatures: { algorithm: SignatureAlgorithm; keyName: string }[];
+  /** The trusted key that signed it; absent when accepted through `allowUntrusted`. */
+  verifiedBy?: TrustRecord;
+  /** How the parsed entries were obtained: reused in this process, read from the cache, or parsed now. */
+  parse: "memory" | "cache" | "parsed";
+  /** How the archive was obtained. */
+  fetch: "local" | "downloaded" | "not-modified" | "offline-cache";
+}
+
+interface IndexMeta {
+  url: string;
+  sha256: string;
+  etag?: string;
+  lastModified?: string;
+  fetchedAt: string;
+}
+
+/**
+ * Parsed indexes by archive digest, shared by every client in this process. Content-addressed, so
+ * sharing is safe; bounded so a long-lived provider process does not grow without limit.
+ */
+const memo = new Map<string, ParsedRecord>();
+const MEMO_LIMIT = 24;
+
+function remember(record: ParsedRecord): void {
+  memo.delete(record.sha256);
+  memo.set(record.sha256, record);
+  while (memo.size > MEMO_LIMIT) memo.delete(memo.keys().next().value!);
+}
+
+/** Forgets the in-process parsed indexes (tests and benches use it to measure the cold paths). */
+export function clearIndexMemo(): void {
+  memo.clear();
+}
+
+export function loadIndex(
+  ctx: RepositoryContext,
+  source: RepositorySource,
+  arch: string,
+): Promise<LoadedIndex> {
+  const location = indexLocation(source, arch);
+  return shared(ctx, `index:${location}`, () => loadIndexUncached(ctx, source, arch, location));
+}
+
+async function loadIndexUncached(
+  ctx: RepositoryContext,
+  source: RepositorySource,
+  arch: string,
+  location: string,
+): Promise<LoadedIndex> {
+  const shown = source.kind === "url" ? redactUrl(location) : location;
+  const what = `index of repository ${displayLocation(source)} for ${arch}`;
+  const maxBytes = ctx.options.maxIndexBytes ?? DEFAULT_MAX_INDEX_BYTES;
+  let data: Buffer | undefined;
+  let sha256: string;
+  let fetch: LoadedIndex["fetch"];
+  if (source.kind === "local") {
+    data = await readFileCapped(location, maxBytes).catch((err: unknown) => {
+      if (err instanceof DistrolessError && err.code === "E_MISSING") {
+        throw new DistrolessError("E_MISSING", `no ${what} (expected ${location})`, { subject: location });
+      }
+      throw err;
+    });
+    sha256 = sha256Hex(data);
+    fetch = "local";
+  } else {
+    ({ data, sha256, fetch } = await fetchRemoteIndex(ctx, location, shown, what, maxBytes, false));
+  }
+
+  let parse: LoadedIndex["parse"] = "memory";
+  let record = memo.get(sha256);
+  if (!record) {
+    record = decodeParsed(await ctx.cache.readParsed<unknown>(sha256), sha256);
+    parse = "cache";
+  }
+  if (!record) {
+    if (!data) data = await ctx.cache.readBlob(sha256);
+    if (!data) {
+      // The cached archive went missing or was corrupt: fetch it again, unconditionally.
+      if (source.kind === "local")
+        throw new DistrolessError("E_INTERNAL", "index changed while reading", { subject: shown });
+      const again = await fetchRemoteIndex(ctx, location, shown, what, maxBytes, true);
+      ({ sha256, fetch } = again);
+      data = again.data!; // an unconditional fetch always carries the bytes
+    }
+    const archive = await readIndexArchive(data, { allowUntrusted: true, subject: shown });
+    record = {
+      sha256,
+      description: archive.description,
+      signatures: archive.signatures.map((s) => ({ algorithm: s.algorithm, keyName: s.keyName })),
+      entries: archive.entries,
+      trust: [],
+    };
+    parse = "parsed";
+  }
+
+  let verifiedBy = stillTrusted(record.trust, ctx.options.keyring);
+  let trustError: unknown;
+  if (!verifiedBy && ctx.options.keyring && record.signatures.length > 0) {
+    if (!data)
+      data =
+        (await ctx.cache.readBlob(sha256)) ?? (await refetch(ctx, source, location, shown, what, maxBytes));
+    try {
+      verifiedBy = await verifyIndexSignature(data, ctx.options.keyring, shown);
+      record.trust = [...record.trust.filter((t) => t.keyName !== verifiedBy!.keyName), verifiedBy];
+      if (parse !== "parsed") {
+        await ctx.cache.ensureRoot();
+        saveParsed(ctx, record);
+      }
+    } catch (err) {
+      trustError = err;
+    }
+  }
+  if (!verifiedBy) {
+    const why = untrustedReason(record, ctx, trustError, shown);
+    if (!ctx.options.allowUntrusted) {
+      throw new DistrolessError("E_SIGNATURE", `the ${what} is not trusted: ${why}`, { subject: shown });
+    }
+    ctx.progress.warn(
+      `${shown}: using an untrusted index (${why}) because untrusted repositories are allowed`,
+    );
+  }
+  if (parse === "parsed") {
+    await ctx.cache.ensureRoot();
+    saveParsed(ctx, record);
+  }
+  remember(record);
+  warnOnForeignArch(ctx, record.entries, arch, shown);
+
+  const loaded: LoadedIndex = {
+    source,
+    arch,
+    location: shown,
+    sha256,
+    entries: record.entries,
+    description: record.description,
+    signatures: record.signatures,
+    parse,
+    fetch,
+  };
+  if (verifiedBy) loaded.verifiedBy = verifiedBy;
+  return loaded;
+}
+
+/**
+ * Writes the parsed form in the background: the caller has its entries already, and encoding plus
+ * writing a large index costs about as much as parsing it. `RepositoryClient.flush()` waits.
+ */
+function saveParsed(ctx: RepositoryContext, record: ParsedRecord): void {
+  const write = new Promise<void>((resolve) => setImmediate(resolve))
+    .then(() => ctx.cache.writeParsed(record.sha256, encodeParsed(record)))
+    .catch((err: unknown) =>
+      ctx.progress.warn(`could not write the parsed-index cache: ${errorMessage(err)}`),
+    )
+    .finally(() => ctx.background.delete(write));
+  ctx.background.add(write);
+}
+
+function untrustedReason(record: ParsedRecord, ctx: RepositoryContext, err: unknown, shown: string): string {
+  if (record.signatures.length === 0) return "it carries no signature";
+  if (err) {
+    const m = errorMessage(err);
+    return m.startsWith(`${shown}: `) ? m.slice(shown.length + 2) : m;
+  }
+  const names = record.signatures.map((s) => s.keyName).join(", ");
+  return ctx.options.keyring
+    ? `signed with ${names}`
+    : `signed with ${names}, but no trusted keys were given`;
+}
+
+async function refetch(
+  ctx: RepositoryContext,
+  source: RepositorySource,
+  location: string,
+  shown: string,
+  what: string,
+  maxBytes: number,
+): Promise<Buffer> {
+  if (source.kind === "local") return readFileCapped(location, maxBytes);
+  return (await fetchRemoteIndex(ctx, location, shown, what, maxBytes, true)).data!;
+}
+
+/**
+ * One conditional GET when the cache knows the index (If-None-Match / If-Modified-Since), a plain
+ * GET otherwise. On 304 the archive is not read at all: its digest comes from the cache metadata.
+ */
+async function fetchRemoteIndex(
+  ctx: RepositoryContext,
+  url: string,
+  shown: string,
+  what: string,
+  maxBytes: number,
+  force: boolean,
+): Promise<{ data?: Buffer; sha256: string; fetch: LoadedIndex["fetch"] }> {
+  const metaFile = ctx.cache.metaPath(shown);
+  const meta = force ? undefined : await ctx.cache.readJson<IndexMeta>(metaFile);
+  if (ctx.options.offline) {
+    const cached = meta ?? (await ctx.cache.readJson<IndexMeta>(metaFile));
+    const data = cached ? await ctx.cache.readBlob(cached.sha256) : undefined;
+    if (!cached || !data) {
+      throw new DistrolessError(
+        "E_MISSING",
+        `offline, and the cache (${ctx.cache.dir}) holds no ${what}${cached ? " (its cached copy was missing or corrupt)" : ""}`,
+        { subject: shown },
+      );
+    }
+    return { data, sha256: cached.sha256, fetch: "offline-cache" };
+  }
+  const headers: Record<string, string> = {};
+  if (meta?.etag) headers["if-none-match"] = meta.etag;
+  if (meta?.lastModified) headers["if-modified-since"] = meta.lastModified;
+  const res = await ctx.http.getBuffer(url, { headers, maxBytes, what });
+  if (res.status === 304 && meta) return { sha256: meta.sha256, fetch: "not-modified" };
+  if (!res.value) {
+    // A 304 we did not ask for: start over without conditions.
+    return fetchRemoteIndex(ctx, url, shown, what, maxBytes, true);
+  }
+  const data = res.value;
+  const sha256 = await ctx.cache.writeBlob(data);
+  const next: IndexMeta = { url: shown, sha256, fetchedAt: new Date().toISOString() };
+  if (res.etag) next.etag = res.etag;
+  if (res.lastModified) next.lastModified = res.lastModified;
+  await ctx.cache.writeJson(metaFile, next);
+  return { data, sha256, fetch: "downloaded" };
+}
+
+function warnOnForeignArch(ctx: RepositoryContext, entries: IndexEntry[], arch: string, shown: string): void {
+  let foreign = 0;
+  let example = "";
+  for (const e of entries) {
+    if (e.arch && e.arch !== arch && e.arch !== "noarch") {
+      foreign++;
+      example ||= e.arch;
+    }
+  }
+  if (foreign > 0) {
+    ctx.progress.warn(
+      `${shown}: the ${arch} index lists ${foreign} package(s) built for another arch (e.g. ${example})`,
+    );
+  }
+}

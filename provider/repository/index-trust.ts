@@ -1,0 +1,83 @@
+import type { KeyObject } from "node:crypto";
+import type { Keyring } from "../apk/keys";
+import {
+  parseSignatureEntryName,
+  type SignatureAlgorithm,
+  type SignatureEntry,
+  type VerifiedBy,
+  verifyWithKeyring,
+} from "../apk/signature";
+import { inflateMember } from "../archive/gzip-members";
+import { readTarBuffer } from "../archive/tar-reader";
+import { DistrolessError } from "../util/errors";
+import { sha256Hex } from "../util/hash";
+
+/** A verification result worth remembering: which key (by name and content) vouched for an archive. */
+export interface TrustRecord {
+  keyName: string;
+  algorithm: SignatureAlgorithm;
+  /** SHA-256 of the key's SPKI DER: a key of the same name but other content does not count. */
+  keyFingerprint: string;
+}
+
+const MAX_SIGNATURE_MEMBER = 256 << 10;
+
+export function keyFingerprint(key: KeyObject): string {
+  return sha256Hex(key.export({ type: "spki", format: "der" }));
+}
+
+/**
+ * Checks an index archive's signature without parsing the index: only the first gzip member (the
+ * signature tar, a few hundred bytes) is inflated; the signature covers the raw bytes after it.
+ */
+export async function verifyIndexSignature(
+  data: Buffer,
+  keyring: Keyring,
+  subject: string,
+): Promise<TrustRecord> {
+  const signatures = await readIndexSignatures(data, subject);
+  const content = data.subarray(signatures.contentOffset);
+  const by: VerifiedBy = verifyWithKeyring(content, signatures.entries, keyring, subject);
+  return { ...by, keyFingerprint: keyFingerprint(keyring.get(by.keyName)!) };
+}
+
+export async function readIndexSignatures(
+  data: Buffer,
+  subject: string,
+): Promise<{ entries: SignatureEntry[]; contentOffset: number }> {
+  let first: ReturnType<typeof inflateMember>;
+  try {
+    first = inflateMember(data, 0, MAX_SIGNATURE_MEMBER);
+  } catch (err) {
+    // A first member this large is the index itself: the archive carries no signature.
+    if (err instanceof DistrolessError && err.code === "E_HOSTILE") return { entries: [], contentOffset: 0 };
+    throw new DistrolessError((err as DistrolessError).code ?? "E_FORMAT", (err as Error).message, {
+      subject,
+    });
+  }
+  if (!first) throw new DistrolessError("E_FORMAT", "truncated index archive", { subject });
+  let entries: { header: { name: string }; data: Buffer }[];
+  try {
+    entries = await readTarBuffer(first.inflated, { maxEntryBytes: MAX_SIGNATURE_MEMBER });
+  } catch {
+    // The first member is the (large) index itself: the archive is unsigned.
+    return { entries: [], contentOffset: 0 };
+  }
+  const sigs: SignatureEntry[] = [];
+  for (const e of entries) {
+    const parsed = parseSignatureEntryName(e.header.name);
+    if (!parsed) return { entries: [], contentOffset: 0 };
+    sigs.push({ ...parsed, signature: e.data });
+  }
+  return sigs.length ? { entries: sigs, contentOffset: first.length } : { entries: [], contentOffset: 0 };
+}
+
+/** The first remembered verification whose key the keyring still holds, with the same content. */
+export function stillTrusted(records: TrustRecord[], keyring: Keyring | undefined): TrustRecord | undefined {
+  if (!keyring) return undefined;
+  for (const r of records) {
+    const key = keyring.get(r.keyName);
+    if (key && keyFingerprint(key) === r.keyFingerprint) return r;
+  }
+  return undefined;
+}

@@ -1,0 +1,154 @@
+import * as fsp from "node:fs/promises";
+import * as path from "node:path";
+import { type ApkDataSummary, type ApkHead, readApkHead, scanApkData } from "../apk/apk-reader";
+import { DistrolessError, errorMessage } from "../util/errors";
+import { pathExists, writeStreamAtomic } from "../util/fs";
+import { formatBytes } from "../util/log";
+import { DEFAULT_MAX_PACKAGE_BYTES, type RepositoryContext, shared } from "./context";
+import { displayLocation, packageLocation, type RepositorySource, redactUrl } from "./source";
+
+/** A package to fetch: what the index (or a lock) says about it. */
+export interface PackageRef {
+  name: string;
+  version: string;
+  /** The repository arch directory it lives in. */
+  arch: string;
+  /** `C:` from the signed index: `Q1` + base64 SHA-1 of the control segment. */
+  checksum: string;
+  /** `S:` apk file size, when known (caps the download). */
+  size?: number;
+  source: RepositorySource;
+}
+
+export interface FetchedPackage {
+  ref: PackageRef;
+  /** A verified file: in the cache, or in place for local repositories. */
+  path: string;
+  head: ApkHead;
+  /** Present when the data segment was verified (the default). */
+  data?: ApkDataSummary;
+  origin: "local" | "cache" | "downloaded";
+}
+
+export interface FetchPackageOptions {
+  /**
+   * Verify the data segment too (`datahash`, then every file's SHA-1). Default true. An installer
+   * that scans the data itself (and so verifies while it reads) may pass false.
+   */
+  verifyData?: boolean;
+}
+
+/**
+ * Returns a verified copy of a package: the control checksum against the index's `C:`, then the
+ * data segment against `.PKGINFO`'s `datahash`, then each file against its recorded SHA-1. Local
+ * repositories are read in place; remote packages are downloaded once into the cache (staged, then
+ * renamed only when verified). A cached file that no longer verifies is discarded and fetched again.
+ */
+export function fetchPackage(
+  ctx: RepositoryContext,
+  ref: PackageRef,
+  options: FetchPackageOptions = {},
+): Promise<FetchedPackage> {
+  return shared(ctx, `pkg:${ref.checksum}:${options.verifyData !== false}`, () =>
+    fetchUncached(ctx, ref, options),
+  );
+}
+
+async function fetchUncached(
+  ctx: RepositoryContext,
+  ref: PackageRef,
+  options: FetchPackageOptions,
+): Promise<FetchedPackage> {
+  const verifyData = options.verifyData !== false;
+  const location = packageLocation(ref.source, ref.arch, ref.name, ref.version);
+  const label = `${ref.name}-${ref.version} (${ref.arch}) from ${displayLocation(ref.source)}`;
+  if (ref.source.kind === "local") {
+    if (!(await pathExists(location))) {
+      throw new DistrolessError(
+        "E_MISSING",
+        `package ${label} is listed in the index but its file is missing`,
+        {
+          subject: location,
+        },
+      );
+    }
+    return { ref, path: location, ...(await verify(location, ref, verifyData)), origin: "local" };
+  }
+
+  const cached = ctx.cache.packagePath(ref.checksum, ref.name, ref.version);
+  if (await pathExists(cached)) {
+    try {
+      return { ref, path: cached, ...(await verify(cached, ref, verifyData)), origin: "cache" };
+    } catch (err) {
+      if (!(err instanceof DistrolessError) || !["E_CHECKSUM", "E_FORMAT", "E_HOSTILE"].includes(err.code))
+        throw err;
+      ctx.progress.warn(
+        `cached ${ref.name}-${ref.version} failed verification (${errorMessage(err)}); fetching it again`,
+      );
+      await fsp.rm(cached, { force: true });
+    }
+  }
+  if (ctx.options.offline) {
+    throw new DistrolessError(
+      "E_MISSING",
+      `offline, and the cache (${ctx.cache.dir}) does not hold package ${label}`,
+      { subject: redactUrl(location) },
+    );
+  }
+
+  const staging = await ctx.cache.stagingPath(path.basename(cached));
+  try {
+    const maxBytes =
+      ref.size && ref.size > 0 ? ref.size : (ctx.options.maxPackageBytes ?? DEFAULT_MAX_PACKAGE_BYTES);
+    await ctx.http.get(location, { maxBytes, what: `package ${label}` }, (body) =>
+      writeStreamAtomic(staging, body),
+    );
+    let verified: Awaited<ReturnType<typeof verify>>;
+    try {
+      verified = await verify(staging, ref, verifyData);
+    } catch (err) {
+      if (err instanceof DistrolessError) {
+        throw new DistrolessError(
+          err.code,
+          `downloaded package ${label} does not verify: ${errorMessage(err)}`,
+          {
+            subject: redactUrl(location),
+          },
+        );
+      }
+      throw err;
+    }
+    await fsp.mkdir(path.dirname(cached), { recursive: true });
+    await fsp.rename(staging, cached);
+    ctx.progress.info(
+      `fetched ${ref.name}-${ref.version} (${ref.arch}, ${formatBytes(verified.head.fileSize)})`,
+    );
+    return { ref, path: cached, ...verified, head: { ...verified.head, file: cached }, origin: "downloaded" };
+  } finally {
+    await fsp.rm(staging, { force: true });
+  }
+}
+
+async function verify(
+  file: string,
+  ref: PackageRef,
+  verifyData: boolean,
+): Promise<{ head: ApkHead; data?: ApkDataSummary }> {
+  const head = await readApkHead(file);
+  if (head.controlChecksum !== ref.checksum) {
+    throw new DistrolessError(
+      "E_CHECKSUM",
+      `control checksum ${head.controlChecksum} does not match the index's ${ref.checksum}`,
+      { subject: file },
+    );
+  }
+  if (head.pkginfo.pkgname !== ref.name || head.pkginfo.pkgver !== ref.version) {
+    throw new DistrolessError(
+      "E_CHECKSUM",
+      `the file is ${head.pkginfo.pkgname}-${head.pkginfo.pkgver}, not ${ref.name}-${ref.version}`,
+      { subject: file },
+    );
+  }
+  if (!verifyData) return { head };
+  return { head, data: await scanApkData(head) };
+}
