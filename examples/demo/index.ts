@@ -1,0 +1,57 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { ApkPackage, ApkRepository, DistrolessImage } from "pulumi-distroless";
+
+// The offline demo: a busybox package made from the host's static busybox, a `hello` package built
+// in the bubblewrap sandbox against it, two signed local repositories, and an image pushed to a
+// local registry (scripts/demo.sh starts one on 127.0.0.1).
+const config = new pulumi.Config();
+const work = path.resolve(config.get("workDir") ?? ".cache/demo");
+const registry = config.get("registry") ?? "127.0.0.1:5115";
+const signingKey = config.getSecret("signingKey") ?? pulumi.secret(fs.readFileSync(path.join(work, "demo.rsa"), "utf8"));
+
+const busybox = new ApkPackage("busybox", {
+  configFile: path.join(__dirname, "busybox", "melange.yaml"),
+  signingKey,
+  runner: "host",
+  archs: ["x86_64"],
+  outDir: path.join(work, "packages", "busybox"),
+});
+
+const base = new ApkRepository("base", {
+  path: path.join(work, "repos", "base"),
+  signingKey,
+  packages: [busybox],
+  description: "demo base packages",
+});
+
+const hello = new ApkPackage("hello", {
+  configFile: path.join(__dirname, "hello", "melange.yaml"),
+  signingKey,
+  runner: "bubblewrap",
+  archs: ["x86_64"],
+  repositories: [base.url],
+  keyring: [base.reference.apply((r) => r.keys[0]!)],
+  outDir: path.join(work, "packages", "hello"),
+});
+
+const apps = new ApkRepository("apps", {
+  path: path.join(work, "repos", "apps"),
+  signingKey,
+  packages: [hello],
+  description: "demo applications",
+});
+
+const image = new DistrolessImage("hello", {
+  configFile: path.join(__dirname, "apko.yaml"),
+  repositories: [base, apps],
+  packages: [busybox, hello],
+  repository: `${registry}/demo/hello`,
+  tags: ["latest"],
+});
+
+export const helloRef = hello.ref;
+export const imageRef = image.imageRef;
+export const digest = image.digest;
+export const lock = image.lock;

@@ -1,0 +1,123 @@
+import * as fsp from "node:fs/promises";
+import * as path from "node:path";
+import { type AssembleResult, assembleImage } from "../image/assemble";
+import { writeDockerArchive } from "../image/docker-archive";
+import { OciLayout } from "../image/oci-layout";
+import { MEDIA_TYPES } from "../image/oci-types";
+import { fetchInstallPlans, resolveImage } from "../image/pipeline";
+import { attachReferrer, type PushResult, pushLayout } from "../registry";
+import { pathExists, writeFileAtomic } from "../util/fs";
+import { formatBytes } from "../util/log";
+import type { OperationContext, Props } from "./define";
+import {
+  cacheDirOf,
+  imageConfig,
+  pinsOf,
+  type ResolvedImageInputs,
+  registryOptions,
+  repositoryClient,
+} from "./image-inputs";
+
+const RESULT_FILE = "pulumi-distroless-result.json";
+
+/**
+ * Builds the image an input set describes into an OCI layout under the cache, named by its
+ * inputDigest. Assembly is deterministic, so a layout already there for the same digest (a tag-only
+ * update, a retried push) is reused instead of rebuilt.
+ */
+export async function buildImageLayout(
+  inputs: Props,
+  ctx: OperationContext,
+): Promise<{ layoutDir: string; result: AssembleResult }> {
+  const resolvedInputs = inputs.resolved as ResolvedImageInputs;
+  const cacheDir = cacheDirOf(inputs);
+  const layoutDir = path.join(cacheDir, "images", resolvedInputs.inputDigest.replace(/^sha256:/, ""));
+  const cached = path.join(layoutDir, RESULT_FILE);
+  if (await pathExists(cached)) {
+    const result = JSON.parse(await fsp.readFile(cached, "utf8")) as AssembleResult;
+    if (await new OciLayout(layoutDir).hasBlob(result.indexDigest)) {
+      ctx.progress.info(`image ${result.indexDigest} already built (cache); not rebuilding`);
+      return { layoutDir, result };
+    }
+  }
+  const { config, inlineKeys } = await imageConfig(inputs);
+  const client = repositoryClient(inputs, ctx.progress);
+  ctx.progress.info("resolving packages (pinned to what preview resolved)");
+  const pins = await pinsOf(inputs);
+  const resolved = await resolveImage(config, client, { inlineKeys, ...(pins ? { pins } : {}) });
+  for (const n of resolved.notices) ctx.progress.warn(n);
+  const plans = await fetchInstallPlans(resolved, client, ctx.progress);
+  ctx.progress.info(`assembling ${plans.length} platform(s)`);
+  await fsp.rm(layoutDir, { recursive: true, force: true });
+  const result = await assembleImage({
+    config: resolved.config,
+    plans,
+    cacheDir,
+    outputDir: layoutDir,
+    keys: resolved.keys,
+    progress: ctx.progress,
+    ...(typeof inputs.sourceDateEpoch === "number" ? { sourceDateEpoch: inputs.sourceDateEpoch } : {}),
+  });
+  await writeFileAtomic(cached, JSON.stringify(result));
+  return { layoutDir, result };
+}
+
+/** Writes the image where `outputPath` says: an OCI layout directory, or docker tarball(s) for `.tar`. */
+export async function writeOutputPath(
+  layoutDir: string,
+  result: AssembleResult,
+  outputPath: string,
+): Promise<string[]> {
+  const target = path.resolve(outputPath);
+  if (!target.endsWith(".tar")) {
+    await fsp.rm(target, { recursive: true, force: true });
+    await fsp.cp(layoutDir, target, { recursive: true });
+    await fsp.rm(path.join(target, RESULT_FILE), { force: true });
+    return [target];
+  }
+  const layout = new OciLayout(layoutDir);
+  const files: string[] = [];
+  for (const p of result.platforms) {
+    const file = result.platforms.length === 1 ? target : target.replace(/\.tar$/, `-${p.arch}.tar`);
+    await writeDockerArchive(
+      layout,
+      { manifest: p.manifest, configDigest: p.configDigest, layerDigests: [p.layerDigest] },
+      file,
+    );
+    files.push(file);
+  }
+  return files;
+}
+
+/** Pushes the layout (only what the registry lacks), then attaches the SBOMs as referrers. */
+export async function pushImage(
+  inputs: Props,
+  layoutDir: string,
+  result: AssembleResult,
+  ctx: OperationContext,
+): Promise<{ push: PushResult; sbomDigests: Record<string, string> }> {
+  const options = await registryOptions(inputs, ctx.progress);
+  const repository = String(inputs.repository);
+  const tags = Array.isArray(inputs.tags) ? inputs.tags.map(String) : [];
+  ctx.progress.info(`pushing to ${repository}`);
+  const push = await pushLayout({ ...options, layoutDir, reference: repository, tags });
+  ctx.progress.info(
+    `pushed ${push.uploaded.blobs} blob(s) (${formatBytes(push.uploaded.bytes)}), ` +
+      `${push.skipped.blobs} already there (${formatBytes(push.skipped.bytes)}), ${push.mounted.blobs} mounted`,
+  );
+  const sbomDigests: Record<string, string> = {};
+  if (inputs.sbom !== false) {
+    const layout = new OciLayout(layoutDir);
+    for (const s of result.sboms) {
+      const attached = await attachReferrer({
+        ...options,
+        reference: repository,
+        subject: s.describes,
+        artifactType: MEDIA_TYPES.spdx,
+        content: { file: layout.blobPath(s.descriptor.digest) },
+      });
+      sbomDigests[s.arch ?? "index"] = attached.digest;
+    }
+  }
+  return { push, sbomDigests };
+}

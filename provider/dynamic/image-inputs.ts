@@ -1,0 +1,114 @@
+import * as fsp from "node:fs/promises";
+import * as path from "node:path";
+import { loadApkoConfig, validateApkoConfig } from "../image/config";
+import type { ApkoConfig } from "../image/config/types";
+import { applyOverrides, type ImageOverrides } from "../image/pipeline";
+import type { RegistryOptions } from "../registry";
+import { defaultCacheDir } from "../repository/cache";
+import { RepositoryClient } from "../repository/client";
+import type { PinnedPackage } from "../resolve/apko-lock";
+import { readApkoLockFile } from "../resolve/apko-lock";
+import { DistrolessError } from "../util/errors";
+import type { Progress } from "../util/log";
+import type { Props } from "./define";
+import { parseKeyInputs } from "./keys";
+
+/** What check puts in `resolved`: the preview-visible lock and the digest that drives diff. */
+export interface ResolvedImageInputs {
+  inputDigest: string;
+  /** arch -> package name -> version: preview shows `resolved.lock.x86_64.openssl: 3.1.1-r0 => 3.1.2-r0`. */
+  lock: Record<string, Record<string, string>>;
+  /** arch -> package name -> `C:`: a rebuilt package with the same version shows too. */
+  checksums: Record<string, Record<string, string>>;
+  archs: string[];
+}
+
+/** The apko config (file or object) with the resource's overrides applied. */
+export async function imageConfig(
+  inputs: Props,
+): Promise<{ config: ApkoConfig; inlineKeys: { name: string; pem: string }[] }> {
+  const name = String(inputs.resourceName ?? "image");
+  let config: ApkoConfig;
+  if (typeof inputs.configFile === "string") config = await loadApkoConfig(path.resolve(inputs.configFile));
+  else if (inputs.config && typeof inputs.config === "object") {
+    config = validateApkoConfig(inputs.config, `${name}.config`, { baseDir: process.cwd() });
+  } else
+    throw new DistrolessError("E_CONFIG", "give configFile (an apko.yaml) or config (the same as an object)");
+
+  const overrides: ImageOverrides = { baseDir: process.cwd(), repositories: [], keyring: [], inlineKeys: [] };
+  for (const [i, r] of (Array.isArray(inputs.repositories) ? inputs.repositories : []).entries()) {
+    if (typeof r === "string") overrides.repositories!.push(r);
+    else if (r && typeof r === "object" && typeof (r as { url?: unknown }).url === "string") {
+      // An ApkRepository's `reference`: its location and the keys that sign it.
+      const ref = r as { url: string; keys?: unknown };
+      overrides.repositories!.push(ref.url);
+      for (const k of parseKeyInputs(ref.keys ?? [], `repositories[${i}].keys`)) {
+        if (typeof k === "string") overrides.keyring!.push(k);
+        else overrides.inlineKeys!.push(k);
+      }
+    } else
+      throw new DistrolessError("E_CONFIG", `repositories[${i}] must be a URL, a path or an ApkRepository`);
+  }
+  for (const k of parseKeyInputs(inputs.keyring, "keyring")) {
+    if (typeof k === "string") overrides.keyring!.push(k);
+    else overrides.inlineKeys!.push(k);
+  }
+  if (Array.isArray(inputs.packages)) overrides.packages = inputs.packages.map(String);
+  if (Array.isArray(inputs.archs)) overrides.archs = inputs.archs.map(String);
+  if (inputs.annotations && typeof inputs.annotations === "object") {
+    overrides.annotations = Object.fromEntries(
+      Object.entries(inputs.annotations).map(([k, v]) => [k, String(v)]),
+    );
+  }
+  return { config: applyOverrides(config, overrides), inlineKeys: overrides.inlineKeys! };
+}
+
+export function cacheDirOf(inputs: Props): string {
+  return typeof inputs.cacheDir === "string" ? path.resolve(inputs.cacheDir) : defaultCacheDir();
+}
+
+export function repositoryClient(inputs: Props, progress?: Progress): RepositoryClient {
+  return new RepositoryClient({
+    cacheDir: cacheDirOf(inputs),
+    offline: inputs.offline === true,
+    ...(progress ? { progress } : {}),
+  });
+}
+
+/** Pins: the exact packages check resolved (so `up` builds what preview showed), or a lock file. */
+export async function pinsOf(inputs: Props): Promise<Map<string, PinnedPackage[]> | undefined> {
+  const resolved = inputs.resolved as ResolvedImageInputs | undefined;
+  if (resolved && typeof resolved === "object") {
+    const pins = new Map<string, PinnedPackage[]>();
+    for (const [arch, pkgs] of Object.entries(resolved.lock)) {
+      pins.set(
+        arch,
+        Object.entries(pkgs).map(([name, version]) => ({
+          name,
+          version,
+          checksum: resolved.checksums[arch]![name]!,
+        })),
+      );
+    }
+    return pins;
+  }
+  return lockFilePins(inputs);
+}
+
+export async function lockFilePins(inputs: Props): Promise<Map<string, PinnedPackage[]> | undefined> {
+  if (typeof inputs.lockFile !== "string") return undefined;
+  return readApkoLockFile(path.resolve(inputs.lockFile));
+}
+
+/** Registry options from the resource's inputs (credentials stay in memory, never in outputs). */
+export async function registryOptions(inputs: Props, progress?: Progress): Promise<RegistryOptions> {
+  const auth = inputs.registryAuth as { username?: unknown; password?: unknown } | undefined;
+  const options: RegistryOptions = {};
+  if (auth && typeof auth === "object") {
+    options.auth = { username: String(auth.username ?? ""), password: String(auth.password ?? "") };
+  }
+  if (typeof inputs.caFile === "string") options.caBundle = await fsp.readFile(path.resolve(inputs.caFile));
+  if (inputs.insecureRegistry === true) options.insecure = true;
+  if (progress) options.progress = progress;
+  return options;
+}

@@ -1,0 +1,200 @@
+import { resolveImage } from "../image/pipeline";
+import { deleteTag, imageExists, resolveTag } from "../registry";
+import { digestOf } from "../util/canonical";
+import { isDistrolessError } from "../util/errors";
+import { pathExists } from "../util/fs";
+import { sha256Hex } from "../util/hash";
+import { defineProvider, type Props, type ResourceImplementation } from "./define";
+import { buildImageLayout, pushImage, writeOutputPath } from "./image-build";
+import {
+  imageConfig,
+  lockFilePins,
+  type ResolvedImageInputs,
+  registryOptions,
+  repositoryClient,
+} from "./image-inputs";
+import { containsUnknown, UNKNOWN } from "./unknowns";
+
+/** Inputs that decide what the image is. Unknown ones (preview) make `resolved` unknown. */
+const RESOLUTION_INPUTS = [
+  "configFile",
+  "config",
+  "repositories",
+  "keyring",
+  "packages",
+  "archs",
+  "annotations",
+  "sourceDateEpoch",
+  "lockFile",
+  "cacheDir",
+  "offline",
+] as const;
+
+/**
+ * Settings read and delete need later. They receive only the outputs, so these are kept there;
+ * `registryAuth` is not (it is secret): refresh and tag removal use the docker config's credentials.
+ */
+const KEPT_SETTINGS = ["insecureRegistry", "caFile", "deleteTagsOnDestroy", "sbom"] as const;
+
+/** Inputs that change where the image goes, not what it is: a change pushes or tags, never rebuilds. */
+const TARGET_INPUTS = ["repository", "tags", "outputPath", "sbom"] as const;
+
+async function resolveInputs(news: Props): Promise<{ resolved: ResolvedImageInputs; notices: string[] }> {
+  const { config, inlineKeys } = await imageConfig(news);
+  const client = repositoryClient(news);
+  const pins = await lockFilePins(news);
+  const r = await resolveImage(config, client, { inlineKeys, ...(pins ? { pins } : {}) });
+  const lock: ResolvedImageInputs["lock"] = {};
+  const checksums: ResolvedImageInputs["checksums"] = {};
+  for (const [arch, pkgs] of Object.entries(r.lock.archs)) {
+    lock[arch] = Object.fromEntries(pkgs.map((p) => [p.name, p.version]));
+    checksums[arch] = Object.fromEntries(pkgs.map((p) => [p.name, p.checksum]));
+  }
+  const { source: _source, ...configIdentity } = config;
+  const inputDigest = digestOf({
+    config: configIdentity,
+    lock: r.lock.lockDigest,
+    keys: r.keys.map((k) => [k.name, sha256Hex(k.content)]),
+    sourceDateEpoch: news.sourceDateEpoch ?? null,
+  });
+  return { resolved: { inputDigest, lock, checksums, archs: config.archs }, notices: r.notices };
+}
+
+function sameList(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a ?? []) === JSON.stringify(b ?? []);
+}
+
+async function deliver(inputs: Props, ctx: Parameters<ResourceImplementation["create"]>[1]): Promise<Props> {
+  const resolved = inputs.resolved as ResolvedImageInputs;
+  const { layoutDir, result } = await buildImageLayout(inputs, ctx);
+  const platforms: Record<string, string> = {};
+  const layerDigests: Record<string, string> = {};
+  for (const p of result.platforms) {
+    platforms[p.arch] = p.manifestDigest;
+    layerDigests[p.arch] = p.layerDigest;
+  }
+  const lock: Record<string, { name: string; version: string; checksum: string }[]> = {};
+  for (const [arch, pkgs] of Object.entries(result.lockedPackages)) {
+    lock[arch] = pkgs.map((p) => ({ name: p.name, version: p.version, checksum: p.checksum }));
+  }
+  const outs: Props = {
+    resourceName: inputs.resourceName,
+    digest: result.indexDigest,
+    platforms,
+    layerDigests,
+    lock,
+    inputDigest: resolved.inputDigest,
+    tags: [],
+    sbomDigests: {},
+  };
+  for (const k of KEPT_SETTINGS) if (inputs[k] !== undefined) outs[k] = inputs[k];
+  if (typeof inputs.outputPath === "string") {
+    outs.outputPath = inputs.outputPath;
+    outs.outputFiles = await writeOutputPath(layoutDir, result, inputs.outputPath);
+    outs.imageRef = `oci:${inputs.outputPath}@${result.indexDigest}`;
+  }
+  if (typeof inputs.repository === "string") {
+    const { push, sbomDigests } = await pushImage(inputs, layoutDir, result, ctx);
+    outs.repository = inputs.repository;
+    outs.imageRef = push.imageRef;
+    outs.tags = push.tags;
+    outs.sbomDigests = sbomDigests;
+    outs.pushed = {
+      uploadedBlobs: push.uploaded.blobs,
+      uploadedBytes: push.uploaded.bytes,
+      skippedBlobs: push.skipped.blobs,
+    };
+  }
+  return outs;
+}
+
+const implementation: ResourceImplementation = {
+  type: "DistrolessImage",
+  secretInputs: ["registryAuth"],
+
+  async check(_olds, news, ctx) {
+    const failures: { property: string; reason: string }[] = [];
+    const hasFile = typeof news.configFile === "string" || news.configFile === UNKNOWN;
+    const hasConfig = news.config !== undefined && news.config !== null;
+    if (hasFile === hasConfig)
+      failures.push({ property: "configFile", reason: "give exactly one of configFile or config" });
+    if (news.repository === undefined && news.outputPath === undefined) {
+      failures.push({
+        property: "repository",
+        reason: "give a registry repository to push to, or an outputPath",
+      });
+    }
+    if (failures.length) return { inputs: news, failures };
+    const resolvable = RESOLUTION_INPUTS.map((k) => news[k]);
+    if (containsUnknown(resolvable)) return { inputs: { ...news, resolved: UNKNOWN } };
+    const { resolved, notices } = await resolveInputs(news);
+    for (const n of notices) ctx.progress.warn(n);
+    return { inputs: { ...news, resolved } };
+  },
+
+  async diff(_id, olds, news) {
+    const resolved = news.resolved as ResolvedImageInputs | string | undefined;
+    if (typeof resolved !== "object" || !resolved) return { changes: true };
+    if (olds.inputDigest !== resolved.inputDigest || !olds.digest) return { changes: true };
+    for (const k of TARGET_INPUTS) {
+      if (k === "tags" ? !sameList(olds.tags, news.tags) : (olds[k] ?? null) !== (news[k] ?? null)) {
+        if (k === "sbom" && (news.sbom ?? true) === (olds.sbom ?? true)) continue;
+        return { changes: true };
+      }
+    }
+    return { changes: false };
+  },
+
+  async create(inputs, ctx) {
+    const outs = await deliver(inputs, ctx);
+    return { id: String(outs.digest), outs };
+  },
+
+  async update(_id, _olds, news, ctx) {
+    return { outs: await deliver(news, ctx) };
+  },
+
+  async read(id, props, ctx) {
+    const digest = String(props.digest ?? "");
+    if (typeof props.repository === "string" && digest) {
+      const repository = props.repository;
+      const options = await registryOptions(props, ctx.progress);
+      let exists: boolean;
+      try {
+        exists = await imageExists(repository, digest, options);
+      } catch (err) {
+        if (!isDistrolessError(err, "E_AUTH")) throw err;
+        ctx.progress.warn(
+          `cannot check ${repository}: the registry wants credentials for reading (refresh uses the docker config's; run docker login)`,
+        );
+        return { id, props };
+      }
+      if (!exists) {
+        ctx.progress.warn(`${repository}@${digest} is gone from the registry`);
+        return { id, props: { ...props, digest: "", imageRef: "", tags: [] } };
+      }
+      const tags: string[] = [];
+      for (const tag of (props.tags ?? []) as string[]) {
+        const at = await resolveTag(repository, tag, options);
+        if (at?.digest === digest) tags.push(tag);
+        else ctx.progress.warn(`tag ${tag} moved (now ${at?.digest ?? "absent"})`);
+      }
+      return { id, props: { ...props, tags } };
+    }
+    if (typeof props.outputPath === "string" && !(await pathExists(props.outputPath))) {
+      return { id, props: { ...props, digest: "" } };
+    }
+    return { id, props };
+  },
+
+  async delete(_id, props, ctx) {
+    if (props.deleteTagsOnDestroy !== true || typeof props.repository !== "string") return;
+    const options = await registryOptions(props, ctx.progress);
+    for (const tag of (props.tags ?? []) as string[]) {
+      const r = await deleteTag(props.repository, tag, { ...options, ifDigest: String(props.digest) });
+      ctx.progress.info(`tag ${tag}: ${r.outcome}`);
+    }
+  },
+};
+
+export const provider = defineProvider(implementation);

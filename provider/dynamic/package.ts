@@ -1,0 +1,215 @@
+import * as fsp from "node:fs/promises";
+import * as path from "node:path";
+import type { SigningKey } from "../apk/keys";
+import { type BuildInputs, buildPackage, prepareBuild } from "../build";
+import { validateRecipe } from "../build/recipe";
+import { hostArch, requireArch } from "../image/config/arch";
+import { digestOf } from "../util/canonical";
+import { pathExists, writeFileAtomic } from "../util/fs";
+import { sha256Hex } from "../util/hash";
+import { defineProvider, type OperationContext, type Props, type ResourceImplementation } from "./define";
+import { parseKeyInputs } from "./keys";
+import { signingKeyFromInputs } from "./signing";
+import { containsUnknown, UNKNOWN } from "./unknowns";
+
+type RunnerInput = "auto" | "bubblewrap" | "host" | "melange";
+
+function archsOf(inputs: Props): string[] {
+  const list = Array.isArray(inputs.archs) && inputs.archs.length ? inputs.archs.map(String) : [hostArch()];
+  return [...new Set(list.map((a) => requireArch(a, "archs")))].sort();
+}
+
+function strings(value: unknown): string[] | undefined {
+  return Array.isArray(value) ? value.map(String) : undefined;
+}
+
+/**
+ * Build-environment keys given inline (`{ name, pem }`, e.g. an ApkRepository's) are written into
+ * the cache so the builder can read them like any key file.
+ */
+async function keyFiles(inputs: Props, cacheDir: string | undefined): Promise<string[] | undefined> {
+  const keys = parseKeyInputs(inputs.keyring, "keyring");
+  if (!keys.length) return undefined;
+  const out: string[] = [];
+  for (const k of keys) {
+    if (typeof k === "string") out.push(k);
+    else {
+      const file = path.join(
+        cacheDir ?? path.join(process.cwd(), ".distroless"),
+        "keys",
+        sha256Hex(k.pem).slice(0, 16),
+        k.name,
+      );
+      if (!(await pathExists(file))) await writeFileAtomic(file, k.pem);
+      out.push(file);
+    }
+  }
+  return out;
+}
+
+async function buildInputs(
+  inputs: Props,
+  arch: string,
+  key: SigningKey,
+  ctx?: OperationContext,
+): Promise<BuildInputs> {
+  const cacheDir = typeof inputs.cacheDir === "string" ? inputs.cacheDir : undefined;
+  const configFile = typeof inputs.configFile === "string" ? path.resolve(inputs.configFile) : undefined;
+  const recipe = configFile
+    ? undefined
+    : validateRecipe(inputs.config, `${String(inputs.resourceName)}.config`);
+  const keyring = await keyFiles(inputs, cacheDir);
+  const vars =
+    inputs.vars && typeof inputs.vars === "object" ? (inputs.vars as Record<string, string>) : undefined;
+  return {
+    ...(configFile ? { recipeFile: configFile } : { recipe: recipe! }),
+    ...(typeof inputs.sourceDir === "string" ? { sourceDir: path.resolve(inputs.sourceDir) } : {}),
+    arch,
+    signingKey: key,
+    runner: (typeof inputs.runner === "string" ? inputs.runner : "auto") as RunnerInput,
+    sourceDateEpoch: typeof inputs.sourceDateEpoch === "number" ? inputs.sourceDateEpoch : 0,
+    ...(vars ? { vars } : {}),
+    ...(strings(inputs.buildOptions) ? { buildOptions: strings(inputs.buildOptions)! } : {}),
+    ...(strings(inputs.repositories) ? { repositories: strings(inputs.repositories)! } : {}),
+    ...(keyring ? { keyring } : {}),
+    ...(cacheDir ? { cacheDir } : {}),
+    ...(ctx ? { progress: ctx.progress } : {}),
+  };
+}
+
+function outDirOf(inputs: Props): string {
+  return path.resolve(
+    typeof inputs.outDir === "string"
+      ? inputs.outDir
+      : path.join(".distroless", "packages", String(inputs.resourceName)),
+  );
+}
+
+interface Resolved {
+  inputDigest: string;
+  name: string;
+  version: string;
+  archs: string[];
+  /** Per arch: the build environment (`name=version`), so preview shows its changes. */
+  environment: Record<string, Record<string, string>>;
+}
+
+async function resolve(news: Props): Promise<Resolved> {
+  const key = signingKeyFromInputs(news.signingKey, news.signingKeyPassphrase, news.keyName);
+  const perArch: Record<string, string> = {};
+  const environment: Record<string, Record<string, string>> = {};
+  let name = "";
+  let version = "";
+  for (const arch of archsOf(news)) {
+    const prepared = await prepareBuild(await buildInputs(news, arch, key));
+    perArch[arch] = prepared.inputDigest;
+    environment[arch] = Object.fromEntries(prepared.environment.packages.map((p) => [p.name, p.version]));
+    name = prepared.plan.package.name;
+    version = prepared.plan.package.fullVersion;
+  }
+  return {
+    inputDigest: digestOf({ perArch, outDir: outDirOf(news) }),
+    name,
+    version,
+    archs: Object.keys(perArch),
+    environment,
+  };
+}
+
+async function build(inputs: Props, ctx: OperationContext): Promise<Props> {
+  const key = signingKeyFromInputs(inputs.signingKey, inputs.signingKeyPassphrase, inputs.keyName);
+  const outDir = outDirOf(inputs);
+  const packages: Props[] = [];
+  let name = "";
+  let version = "";
+  for (const arch of archsOf(inputs)) {
+    ctx.progress.info(`building for ${arch}`);
+    const result = await buildPackage({ ...(await buildInputs(inputs, arch, key, ctx)), outDir });
+    for (const p of result.packages) {
+      packages.push({
+        arch: p.arch,
+        name: p.name,
+        version: p.version,
+        file: p.file,
+        size: p.size,
+        checksum: p.controlChecksum,
+        datahash: p.datahash,
+      });
+    }
+    const main = result.packages[0]!;
+    name = main.name;
+    version = main.version;
+    ctx.progress.info(`${arch}: ${result.packages.length} package(s) built (${result.runner} runner)`);
+  }
+  const resolved = inputs.resolved as Resolved;
+  return {
+    resourceName: inputs.resourceName,
+    name,
+    version,
+    ref: `${name}=${version}`,
+    packages,
+    archs: archsOf(inputs),
+    inputDigest: resolved.inputDigest,
+    keyName: key.keyName,
+    outDir,
+  };
+}
+
+/** Built files are part of the desired state: missing or changed apks mean "build again". */
+async function builtFilesIntact(props: Props): Promise<boolean> {
+  for (const p of (props.packages ?? []) as { file: string; size: number }[]) {
+    const st = await fsp.stat(p.file).catch(() => undefined);
+    if (!st || st.size !== p.size) return false;
+  }
+  return true;
+}
+
+const implementation: ResourceImplementation = {
+  type: "ApkPackage",
+  secretInputs: ["signingKey", "signingKeyPassphrase"],
+
+  async check(_olds, news) {
+    const failures: { property: string; reason: string }[] = [];
+    const hasFile = typeof news.configFile === "string" || news.configFile === UNKNOWN;
+    const hasConfig = news.config !== undefined && news.config !== null;
+    if (hasFile === hasConfig)
+      failures.push({ property: "configFile", reason: "give exactly one of configFile or config" });
+    if (news.signingKey === undefined || news.signingKey === null) {
+      failures.push({ property: "signingKey", reason: "packages are signed: signingKey (PEM) is required" });
+    }
+    if (failures.length) return { inputs: news, failures };
+    if (containsUnknown(news)) return { inputs: { ...news, resolved: UNKNOWN } };
+    return { inputs: { ...news, resolved: await resolve(news) } };
+  },
+
+  async diff(_id, olds, news) {
+    const resolved = news.resolved as Resolved | string | undefined;
+    if (typeof resolved !== "object" || !resolved) return { changes: true };
+    if (olds.inputDigest !== resolved.inputDigest) return { changes: true };
+    return { changes: !(await builtFilesIntact(olds)) };
+  },
+
+  async create(inputs, ctx) {
+    const outs = await build(inputs, ctx);
+    return { id: `${outs.name}-${outs.version}`, outs };
+  },
+
+  async update(_id, olds, news, ctx) {
+    const outs = await build(news, ctx);
+    const kept = new Set(((outs.packages ?? []) as { file: string }[]).map((p) => p.file));
+    for (const p of (olds.packages ?? []) as { file: string }[])
+      if (!kept.has(p.file)) await fsp.rm(p.file, { force: true });
+    return { outs };
+  },
+
+  async read(id, props) {
+    // Missing or altered apks: clearing inputDigest makes the next `up` build them again.
+    return { id, props: (await builtFilesIntact(props)) ? props : { ...props, inputDigest: "" } };
+  },
+
+  async delete(_id, props) {
+    for (const p of (props.packages ?? []) as { file: string }[]) await fsp.rm(p.file, { force: true });
+  },
+};
+
+export const provider = defineProvider(implementation);
