@@ -100,7 +100,8 @@ export async function pushImage(
   const repository = String(inputs.repository);
   const tags = Array.isArray(inputs.tags) ? inputs.tags.map(String) : [];
   ctx.progress.info(`pushing to ${repository}`);
-  const push = await pushLayout({ ...options, layoutDir, reference: repository, tags });
+  // The assembler names the index "latest" in index.json (per-arch manifests get their own names).
+  const push = await pushLayout({ ...options, layoutDir, reference: repository, tags, layoutRef: "latest" });
   ctx.progress.info(
     `pushed ${push.uploaded.blobs} blob(s) (${formatBytes(push.uploaded.bytes)}), ` +
       `${push.skipped.blobs} already there (${formatBytes(push.skipped.bytes)}), ${push.mounted.blobs} mounted`,

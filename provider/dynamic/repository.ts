@@ -129,11 +129,11 @@ const implementation: ResourceImplementation = {
   async diff(_id, olds, news) {
     const resolved = news.resolved as { inputDigest?: string } | string | undefined;
     if (typeof resolved !== "object" || !resolved) return { changes: true };
-    const replaces = ["path", "url"].filter(
-      (k) =>
-        (olds[k] ?? null) !==
-        (news[k] === undefined ? null : k === "path" ? path.resolve(String(news[k])) : news[k]),
-    );
+    // A different directory or URL is a different repository: replace (the old one is cleaned up).
+    const newPath = news.path === undefined || news.path === null ? null : path.resolve(String(news.path));
+    const replaces: string[] = [];
+    if ((olds.path ?? null) !== newPath) replaces.push("path");
+    if (newPath === null && olds.url !== news.url) replaces.push("url");
     if (replaces.length) return { changes: true, replaces };
     if (olds.inputDigest !== resolved.inputDigest) return { changes: true };
     // The published files are part of the desired state: an index changed or removed outside
