@@ -1,0 +1,200 @@
+/**
+ * buildPackage: recipe -> signed apks for one arch, the way `melange build` makes them.
+ *   1. prepare (compile, runner, source digest, environment lock, inputDigest) — errors in the
+ *      recipe stop the build here, before anything runs;
+ *   2. a workspace with the source copied in and melange-out/<pkg> for every package;
+ *   3. the guest root (bubblewrap; cached by the lock) and the steps, main package then subpackages;
+ *   4. each (sub)package emitted to <out>/<arch>/<name>-<ver>-r<epoch>.apk.
+ * The melange runner hands steps 2-4 to a real `melange` binary.
+ */
+import * as fsp from "node:fs/promises";
+import * as os from "node:os";
+import * as path from "node:path";
+import { DistrolessError, errorMessage } from "../util/errors";
+import { type Progress, silentProgress } from "../util/log";
+import { directoryPackageFs } from "./detect/package-fs";
+import { type EmittedPackage, emitPackage } from "./emit/emit-package";
+import { renderMelangeYaml } from "./emit/melange-yaml";
+import { type GuestInstaller, prepareGuestRoot } from "./environment/guest-root";
+import type { EnvironmentLock } from "./environment/lock";
+import { type BuildInputs, type PreparedBuild, prepareBuild } from "./prepare";
+import { BUILD_ID } from "./recipe/environment";
+import type { BuildStep } from "./recipe/plan";
+import { bubblewrapRunner, runAsIds } from "./runners/bubblewrap";
+import { hostRunner } from "./runners/host";
+import { buildWithMelange } from "./runners/melange";
+import type { StepRunner } from "./runners/runner";
+import { copySourceTree } from "./source/source-tree";
+
+export interface BuildPackageOptions extends BuildInputs {
+  /** Packages go to `<outDir>/<arch>/`. */
+  outDir: string;
+  /** Share the host network with sandboxed steps (default true; `fetch` needs it). */
+  network?: boolean;
+  /** Keep the workspace (its path is reported) instead of deleting it. */
+  keepWorkspace?: boolean;
+  /** Installs the build guest (default: the interim extractor; the image installer when it lands). */
+  guestInstaller?: GuestInstaller;
+  /** Receives every output line of every step (default: progress.info). */
+  onStepOutput?: (line: string) => void;
+}
+
+export interface BuiltPackage {
+  name: string;
+  /** `<version>-r<epoch>` */
+  version: string;
+  arch: string;
+  file: string;
+  size: number;
+  /** `C:` of the package. */
+  controlChecksum: string;
+  datahash: string;
+  depends: string[];
+  provides: string[];
+}
+
+export interface BuildResult {
+  packages: BuiltPackage[];
+  inputDigest: string;
+  runner: PreparedBuild["runner"];
+  environment: EnvironmentLock;
+  /** Set when keepWorkspace was asked for. */
+  workspace?: string;
+}
+
+function toBuilt(p: EmittedPackage): BuiltPackage {
+  return { ...p };
+}
+
+async function runSteps(runner: StepRunner, prepared: PreparedBuild, progress: Progress) {
+  const plan = prepared.plan;
+  // melange's package.timeout bounds the whole pipeline; each step gets what is left of it.
+  const timeoutMs = plan.package.timeoutSeconds ? plan.package.timeoutSeconds * 1000 : undefined;
+  const deadline = timeoutMs ? Date.now() + timeoutMs : undefined;
+  const groups: { pkg: string; steps: BuildStep[] }[] = [
+    { pkg: plan.package.name, steps: plan.steps },
+    ...plan.subpackages.map((s) => ({ pkg: s.name, steps: s.steps })),
+  ];
+  for (const g of groups) {
+    for (const step of g.steps) {
+      const label = `${g.pkg}: ${step.name}`;
+      const left = deadline === undefined ? undefined : deadline - Date.now();
+      if (left !== undefined && left <= 0) {
+        throw new DistrolessError(
+          "E_BUILD",
+          `the build ran past its timeout (${plan.package.timeoutSeconds} s) before step "${label}"`,
+        );
+      }
+      progress.info(`running ${label}`);
+      await runner.runStep(step, label, left);
+    }
+  }
+}
+
+export async function buildPackage(options: BuildPackageOptions): Promise<BuildResult> {
+  const progress = options.progress ?? silentProgress;
+  const prepared = await prepareBuild(options);
+  const plan = prepared.plan;
+  if (prepared.runner === "melange") {
+    const packages = await buildWithMelange(prepared, options);
+    return {
+      packages,
+      inputDigest: prepared.inputDigest,
+      runner: "melange",
+      environment: prepared.environment,
+    };
+  }
+  if (prepared.runner === "host" && plan.environment.contents.packages.length > 0) {
+    progress.info(
+      `host runner: the build environment (${plan.environment.contents.packages.join(", ")}) is not installed; steps use the host's tools`,
+    );
+  }
+
+  const scratch = await fsp.mkdtemp(path.join(os.tmpdir(), "pd-build-"));
+  const workspace = path.join(scratch, "workspace");
+  const cacheMount = path.join(prepared.cacheDir, "melange-cache");
+  let keep = false;
+  try {
+    await fsp.mkdir(workspace, { recursive: true });
+    await fsp.mkdir(cacheMount, { recursive: true });
+    await copySourceTree(prepared.source, workspace);
+    const names = [plan.package.name, ...plan.subpackages.map((s) => s.name)];
+    for (const n of names) await fsp.mkdir(path.join(workspace, "melange-out", n), { recursive: true });
+
+    const onLine = options.onStepOutput ?? ((line: string) => progress.info(`  | ${line}`));
+    let runner: StepRunner;
+    if (prepared.runner === "bubblewrap") {
+      const resolved = prepared.resolved!;
+      const guest = await prepareGuestRoot({
+        cacheDir: prepared.cacheDir,
+        lock: resolved.lock,
+        env: plan.environment,
+        fetch: (p) => resolved.fetch(p),
+        progress,
+        ...(options.guestInstaller ? { installer: options.guestInstaller } : {}),
+      });
+      progress.info(
+        `build guest ${guest.key.slice(0, 12)} ${guest.reused ? "reused from the cache" : "prepared"}`,
+      );
+      runner = await bubblewrapRunner({
+        guestRoot: guest.dir,
+        environment: plan.environment,
+        workspace,
+        cacheMount,
+        onLine,
+        capabilities: plan.capabilities,
+        ...(options.network === false ? { network: false } : {}),
+      });
+    } else {
+      runner = hostRunner({ workspace, cacheMount, onLine });
+    }
+    await runSteps(runner, prepared, progress);
+
+    const outDirOf = (n: string) => path.join(workspace, "melange-out", n);
+    const relatives = names.map((n) => ({ name: n, fs: directoryPackageFs(outDirOf(n)) }));
+    const melangeYaml = renderMelangeYaml(plan, prepared.environment);
+    const ids = runAsIds(plan.environment);
+    const rootIds = {
+      uids: [BUILD_ID, ids.uid, process.getuid?.() ?? 0],
+      gids: [BUILD_ID, ids.gid, process.getgid?.() ?? 0],
+    };
+    const archDir = path.join(path.resolve(options.outDir), plan.arch);
+    const packages: BuiltPackage[] = [];
+    for (const meta of [plan.package, ...plan.subpackages]) {
+      const emitted = await emitPackage({
+        meta,
+        origin: plan.package,
+        arch: plan.arch,
+        dir: outDirOf(meta.name),
+        fs: relatives.find((r) => r.name === meta.name)!.fs,
+        relatives,
+        output: path.join(archDir, `${meta.name}-${plan.package.fullVersion}.apk`),
+        melangeYaml,
+        sourceDateEpoch: prepared.sourceDateEpoch,
+        rootIds,
+        namespace: prepared.namespace,
+        progress,
+        ...(prepared.signingKey ? { signingKey: prepared.signingKey } : {}),
+        ...(prepared.recipeFile ? { recipeFile: path.basename(prepared.recipeFile) } : {}),
+      });
+      packages.push(toBuilt(emitted));
+    }
+    keep = options.keepWorkspace === true;
+    const result: BuildResult = {
+      packages,
+      inputDigest: prepared.inputDigest,
+      runner: prepared.runner,
+      environment: prepared.environment,
+    };
+    if (keep) result.workspace = workspace;
+    return result;
+  } catch (err) {
+    if (options.keepWorkspace) {
+      keep = true;
+      progress.warn(`build failed (${errorMessage(err).split("\n")[0]}); workspace kept at ${workspace}`);
+    }
+    throw err;
+  } finally {
+    if (!keep) await fsp.rm(scratch, { recursive: true, force: true }).catch(() => {});
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * The source directory of a build: listed once (honouring `.melangeignore`), digested for the
+ * package's inputDigest, and copied into the build workspace. Regular files, directories and
+ * symlinks are taken (symlinks as links, never followed); sockets, FIFOs and devices are skipped.
+ */
+import { constants, createReadStream } from "node:fs";
+import * as fsp from "node:fs/promises";
+import * as path from "node:path";
+import { comparePaths } from "../../archive/safe-path";
+import { DistrolessError } from "../../util/errors";
+import { newHash } from "../../util/hash";
+import { IGNORE_FILE, IgnoreRules } from "./ignore";
+
+export interface SourceEntry {
+  /** Slash separated, relative to the source root. */
+  path: string;
+  type: "file" | "directory" | "symlink";
+  /** Permission bits. */
+  mode: number;
+  size: number;
+  linkname?: string;
+}
+
+export interface SourceTree {
+  /** The real path of the source directory, or undefined when there is none. */
+  root: string | undefined;
+  entries: SourceEntry[];
+}
+
+/** Lists the source directory; a missing directory is an empty tree (recipes that fetch everything). */
+export async function listSourceTree(dir: string | undefined): Promise<SourceTree> {
+  if (dir === undefined) return { root: undefined, entries: [] };
+  let root: string;
+  try {
+    root = await fsp.realpath(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return { root: undefined, entries: [] };
+    throw err;
+  }
+  const st = await fsp.stat(root);
+  if (!st.isDirectory())
+    throw new DistrolessError("E_CONFIG", "the source directory is not a directory", { subject: dir });
+  const ignoreText = await fsp.readFile(path.join(root, IGNORE_FILE), "utf8").catch(() => "");
+  const rules = new IgnoreRules(ignoreText);
+  const entries: SourceEntry[] = [];
+  const walk = async (abs: string, rel: string) => {
+    for (const name of await fsp.readdir(abs)) {
+      const r = rel ? `${rel}/${name}` : name;
+      const p = path.join(abs, name);
+      const s = await fsp.lstat(p);
+      const isDir = s.isDirectory();
+      if (rules.ignores(r, isDir)) continue;
+      if (isDir) {
+        entries.push({ path: r, type: "directory", mode: s.mode & 0o7777, size: 0 });
+        await walk(p, r);
+      } else if (s.isFile()) {
+        entries.push({ path: r, type: "file", mode: s.mode & 0o7777, size: s.size });
+      } else if (s.isSymbolicLink()) {
+        const linkname = await fsp.readlink(p);
+        entries.push({ path: r, type: "symlink", mode: 0o777, size: 0, linkname });
+      }
+    }
+  };
+  await walk(root, "");
+  entries.sort((a, b) => comparePaths(a.path, b.path));
+  return { root, entries };
+}
+
+/**
+ * SHA-256 over the tree's paths, types, modes, symlink targets and file contents (each file's own
+ * SHA-256). Independent of mtimes, owners and the directory's location.
+ */
+export async function sourceTreeDigest(tree: SourceTree): Promise<string> {
+  const h = newHash("sha256");
+  h.update("source-tree-v1\n");
+  for (const e of tree.entries) {
+    let detail = "";
+    if (e.type === "symlink") detail = e.linkname ?? "";
+    else if (e.type === "file") {
+      const fh = newHash("sha256");
+      for await (const chunk of createReadStream(path.join(tree.root!, e.path), { highWaterMark: 1 << 20 })) {
+        fh.update(chunk as Buffer);
+      }
+      detail = fh.digest("hex");
+    }
+    h.update(`${e.type}\0${e.path}\0${e.mode.toString(8)}\0${detail}\n`);
+  }
+  return `sha256:${h.digest("hex")}`;
+}
+
+/** Copies the tree into `dest` (which must exist), cloning file data where the filesystem can. */
+export async function copySourceTree(tree: SourceTree, dest: string): Promise<void> {
+  if (!tree.root) return;
+  const dirs: SourceEntry[] = [];
+  for (const e of tree.entries) {
+    const to = path.join(dest, e.path);
+    if (e.type === "directory") {
+      await fsp.mkdir(to, { recursive: true });
+      dirs.push(e);
+    } else if (e.type === "file") {
+      await fsp.copyFile(path.join(tree.root, e.path), to, constants.COPYFILE_FICLONE);
+      await fsp.chmod(to, e.mode);
+    } else await fsp.symlink(e.linkname ?? "", to);
+  }
+  // Directory modes last, so a read-only directory does not block its own contents.
+  for (const d of dirs.reverse()) await fsp.chmod(path.join(dest, d.path), d.mode);
+}

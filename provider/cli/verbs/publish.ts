@@ -1,0 +1,54 @@
+import * as path from "node:path";
+import { loadPrivateKey } from "../../apk/keys";
+import { publishPackages } from "../../repository/publish";
+import { DistrolessError } from "../../util/errors";
+import { boolFlag, type CliContext, output, parseVerbArgs, stringFlag, type Verb } from "../command";
+
+export const verb: Verb = {
+  summary: "add apks to a local repository and re-sign its index",
+  usage:
+    "pulumi-distroless publish REPO_DIR APK... --signing-key KEY [--passphrase-env VAR] [--prune] [--description TEXT] [--json]",
+  async run(ctx: CliContext): Promise<number> {
+    const args = parseVerbArgs("publish", ctx.argv, {
+      "signing-key": { type: "string" },
+      "passphrase-env": { type: "string" },
+      prune: { type: "boolean" },
+      description: { type: "string" },
+      json: { type: "boolean" },
+    });
+    const [repo, ...apks] = args.positionals;
+    if (!repo) throw new DistrolessError("E_CONFIG", "publish needs REPO_DIR and APK files");
+    if (apks.length === 0 && !boolFlag(args, "prune")) {
+      throw new DistrolessError(
+        "E_CONFIG",
+        "publish needs at least one APK (or --prune to empty the repository)",
+      );
+    }
+    const keyFile = stringFlag(args, "signing-key");
+    if (!keyFile)
+      throw new DistrolessError("E_CONFIG", "publish needs --signing-key KEY (the index is always signed)");
+    const passEnv = stringFlag(args, "passphrase-env");
+    const signingKey = await loadPrivateKey(
+      path.resolve(ctx.cwd, keyFile),
+      passEnv ? { passphrase: ctx.env[passEnv] ?? "" } : {},
+    );
+    const description = stringFlag(args, "description");
+    const result = await publishPackages({
+      root: path.resolve(ctx.cwd, repo),
+      packages: apks.map((a) => path.resolve(ctx.cwd, a)),
+      signingKey,
+      prune: boolFlag(args, "prune"),
+      progress: ctx.progress,
+      ...(description !== undefined ? { description } : {}),
+    });
+    output(ctx, boolFlag(args, "json"), result, () =>
+      result.archs
+        .map(
+          (a) =>
+            `${path.join(repo, a.arch, "APKINDEX.tar.gz")} ${a.indexDigest} (${a.packages.length} packages, signed by ${result.keyName})`,
+        )
+        .join("\n"),
+    );
+    return 0;
+  },
+};

@@ -1,0 +1,227 @@
+/**
+ * Publishing into a local apk repository (`<root>/<arch>/APKINDEX.tar.gz` + `.apk` files), as
+ * ApkRepository does:
+ *  - packages are verified (control checksum chain, datahash, per-file SHA-1) and their names,
+ *    versions and arches checked before anything is written;
+ *  - per arch, the apks are copied in first (temp file + rename), then the index is rewritten
+ *    (sorted, deterministic, RSA-SHA256 signed) and renamed over the old one, so a reader never sees
+ *    an index naming an apk that is not there, and a failure anywhere leaves the previous index;
+ *  - with `prune`, apks not in this publish are dropped from the index, and deleted after it;
+ *  - concurrent publishers to one directory are serialized by a lock file in it.
+ */
+import * as fsp from "node:fs/promises";
+import * as path from "node:path";
+import { type ApkHead, readApkHead, verifyApkFile } from "../apk/apk-reader";
+import { isValidPackageName, isValidVersion } from "../apk/dependency";
+import { writeIndexArchive } from "../apk/index-archive";
+import { indexEntryFromApk } from "../apk/index-entry";
+import { sortIndexEntries } from "../apk/index-text";
+import { loadPrivateKey, type SigningKey } from "../apk/keys";
+import { compareVersions } from "../apk/version";
+import { DistrolessError, withSubjectAsync } from "../util/errors";
+import { tempPathFor, withLock, writeFileAtomic } from "../util/fs";
+import { sha256Hex } from "../util/hash";
+import { type Progress, silentProgress } from "../util/log";
+
+export interface PublishOptions {
+  /** The repository directory (created if missing). */
+  root: string;
+  /** .apk files to add. */
+  packages: string[];
+  /** The private key (PEM file path or loaded key) the index is signed with. */
+  signingKey: string | SigningKey;
+  /** Drop every package not in `packages` (in every arch directory of the repository). */
+  prune?: boolean;
+  /** The index's DESCRIPTION. */
+  description?: string;
+  progress?: Progress;
+  /** Test hook: called after the apks of an arch are in place, before its index is written. */
+  beforeIndex?: (arch: string) => Promise<void>;
+}
+
+export interface PublishedPackage {
+  name: string;
+  version: string;
+  arch: string;
+  /** `C:` */
+  checksum: string;
+  /** The file name inside `<root>/<arch>/`. */
+  file: string;
+  size: number;
+}
+
+export interface PublishedArch {
+  arch: string;
+  /** `sha256:` of APKINDEX.tar.gz. */
+  indexDigest: string;
+  packages: PublishedPackage[];
+}
+
+export interface PublishResult {
+  root: string;
+  keyName: string;
+  publicKeyPem: string;
+  archs: PublishedArch[];
+}
+
+const ARCH_RE = /^[A-Za-z0-9_]+$/;
+export const PUBLISH_LOCK = ".publish.lock";
+const INDEX = "APKINDEX.tar.gz";
+
+function fileName(head: ApkHead): string {
+  return `${head.pkginfo.pkgname}-${head.pkginfo.pkgver}.apk`;
+}
+
+/** Reads and verifies an apk to publish; refuses names that could not be a file in the repository. */
+async function inspect(file: string): Promise<ApkHead> {
+  const { head } = await verifyApkFile(file);
+  const p = head.pkginfo;
+  return withSubjectAsync(file, async () => {
+    if (!isValidPackageName(p.pkgname))
+      throw new DistrolessError("E_HOSTILE", `invalid package name "${p.pkgname}"`);
+    if (!isValidVersion(p.pkgver))
+      throw new DistrolessError("E_FORMAT", `invalid package version "${p.pkgver}"`);
+    if (!ARCH_RE.test(p.arch)) throw new DistrolessError("E_HOSTILE", `invalid arch "${p.arch}"`);
+    return head;
+  });
+}
+
+/** Existing arch directories of the repository (those holding an index or apks). */
+async function archDirs(root: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const d of await fsp.readdir(root, { withFileTypes: true }).catch(() => [])) {
+    if (!d.isDirectory() || !ARCH_RE.test(d.name)) continue;
+    const names = await fsp.readdir(path.join(root, d.name));
+    if (names.some((n) => n === INDEX || n.endsWith(".apk"))) out.push(d.name);
+  }
+  return out.sort();
+}
+
+/** Temp files a killed publisher left behind (we hold the lock, so nobody is writing them). */
+async function sweepTemps(dir: string): Promise<void> {
+  for (const n of await fsp.readdir(dir).catch(() => [] as string[])) {
+    if (n.startsWith(".") && n.endsWith(".tmp")) await fsp.rm(path.join(dir, n), { force: true });
+  }
+}
+
+async function copyAtomic(from: string, to: string): Promise<void> {
+  const tmp = tempPathFor(to);
+  try {
+    await fsp.copyFile(from, tmp);
+    const fh = await fsp.open(tmp, "r+");
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fsp.chmod(tmp, 0o644);
+    await fsp.rename(tmp, to);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+async function publishArch(
+  root: string,
+  arch: string,
+  incoming: { file: string; head: ApkHead }[],
+  options: PublishOptions,
+  key: SigningKey,
+): Promise<PublishedArch> {
+  const progress = options.progress ?? silentProgress;
+  const dir = path.join(root, arch);
+  await fsp.mkdir(dir, { recursive: true });
+  await sweepTemps(dir);
+
+  // 1. The apks, each complete before its name appears.
+  const wanted = new Set<string>();
+  for (const { file, head } of incoming) {
+    const name = fileName(head);
+    wanted.add(name);
+    const target = path.join(dir, name);
+    if (path.resolve(file) === path.resolve(target)) continue;
+    const existing = await readApkHead(target).catch(() => undefined);
+    if (existing && existing.controlChecksum !== head.controlChecksum) {
+      progress.warn(
+        `${arch}/${name}: replacing a different build of the same version (${existing.controlChecksum} -> ${head.controlChecksum})`,
+      );
+    }
+    if (existing?.controlChecksum === head.controlChecksum && existing.fileSize === head.fileSize) continue;
+    await copyAtomic(file, target);
+  }
+
+  // 2. The index over what the directory will hold.
+  const present = (await fsp.readdir(dir)).filter((n) => n.endsWith(".apk") && !n.startsWith(".")).sort();
+  const listed = options.prune ? present.filter((n) => wanted.has(n)) : present;
+  const heads: { name: string; head: ApkHead }[] = [];
+  for (const n of listed) heads.push({ name: n, head: await readApkHead(path.join(dir, n)) });
+  const entries = sortIndexEntries(
+    heads.map((h) => indexEntryFromApk(h.head)),
+    compareVersions,
+  );
+  const index = writeIndexArchive(entries, {
+    signingKey: key,
+    ...(options.description !== undefined ? { description: options.description } : {}),
+  });
+  await options.beforeIndex?.(arch);
+  await writeFileAtomic(path.join(dir, INDEX), index);
+
+  // 3. Only now that no index names them: the pruned files.
+  if (options.prune) {
+    for (const n of present) if (!wanted.has(n)) await fsp.rm(path.join(dir, n), { force: true });
+  }
+  const byName = new Map(heads.map((h) => [h.head.pkginfo.pkgname + "\0" + h.head.pkginfo.pkgver, h]));
+  return {
+    arch,
+    indexDigest: `sha256:${sha256Hex(index)}`,
+    packages: entries.map((e) => {
+      const h = byName.get(`${e.name}\0${e.version}`)!;
+      return {
+        name: e.name,
+        version: e.version,
+        arch,
+        checksum: e.checksum,
+        file: h.name,
+        size: h.head.fileSize,
+      };
+    }),
+  };
+}
+
+export async function publishPackages(options: PublishOptions): Promise<PublishResult> {
+  const root = path.resolve(options.root);
+  const key =
+    typeof options.signingKey === "string" ? await loadPrivateKey(options.signingKey) : options.signingKey;
+  // Verify everything before touching the repository.
+  const byArch = new Map<string, { file: string; head: ApkHead }[]>();
+  const seen = new Map<string, string>();
+  for (const file of options.packages) {
+    const head = await inspect(file);
+    const id = `${head.pkginfo.arch}/${fileName(head)}`;
+    const other = seen.get(id);
+    if (other && other !== path.resolve(file)) {
+      throw new DistrolessError("E_CONFLICT", `${id} is given twice (${other} and ${file})`, {
+        subject: root,
+      });
+    }
+    seen.set(id, path.resolve(file));
+    const list = byArch.get(head.pkginfo.arch) ?? [];
+    byArch.set(head.pkginfo.arch, list);
+    if (!other) list.push({ file, head });
+  }
+  await fsp.mkdir(root, { recursive: true });
+  return withLock(path.join(root, PUBLISH_LOCK), async () => {
+    const archs = new Set(byArch.keys());
+    if (options.prune) for (const a of await archDirs(root)) archs.add(a);
+    const published: PublishedArch[] = [];
+    for (const arch of [...archs].sort()) {
+      published.push(await publishArch(root, arch, byArch.get(arch) ?? [], options, key));
+    }
+    // The public key beside the arch dirs, under the name signatures refer to.
+    const keyFile = path.join(root, key.keyName);
+    const current = await fsp.readFile(keyFile, "utf8").catch(() => undefined);
+    if (current !== key.publicKeyPem) await writeFileAtomic(keyFile, key.publicKeyPem);
+    return { root, keyName: key.keyName, publicKeyPem: key.publicKeyPem, archs: published };
+  });
+}
