@@ -3,6 +3,7 @@ import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { pipeline } from "node:stream/promises";
 import * as zlib from "node:zlib";
+import { ChunkedWriter } from "../archive/chunked-writer";
 import { createGzip, HashingCounter } from "../archive/gzip-stream";
 import { comparePaths } from "../archive/safe-path";
 import { END_OF_ARCHIVE, encodeHeader, newHeader, paddingFor } from "../archive/tar-header";
@@ -43,14 +44,27 @@ export interface WrittenApk {
   pkginfo: PkgInfo;
 }
 
-/** Reads a file's content while hashing it; small files are kept for the write pass. */
-async function sha1OfContent(entry: DataEntry): Promise<string> {
+/** Files up to this size are read once and kept for the write; larger ones are read twice. */
+const READ_ONCE_LIMIT = 4 << 20;
+
+/** A file's content in memory (small files), or its SHA-1 from a streaming pass (large ones). */
+async function loadContent(entry: DataEntry): Promise<{ sha1: string; data?: Buffer }> {
   const c = entry.content;
-  if (!c) return sha1("").toString("hex");
-  if (Buffer.isBuffer(c)) return sha1(c).toString("hex");
+  if (!c) return { sha1: sha1("").toString("hex"), data: Buffer.alloc(0) };
+  if (Buffer.isBuffer(c)) return { sha1: sha1(c).toString("hex"), data: c };
+  if (c.size <= READ_ONCE_LIMIT) {
+    const data = await fsp.readFile(c.file);
+    if (data.length !== c.size) {
+      throw new DistrolessError(
+        "E_BUILD",
+        `${entry.path} changed size while being packaged (${c.size} -> ${data.length})`,
+      );
+    }
+    return { sha1: sha1(data).toString("hex"), data };
+  }
   const h = newHash("sha1");
-  for await (const chunk of createReadStream(c.file)) h.update(chunk as Buffer);
-  return h.digest("hex");
+  for await (const chunk of createReadStream(c.file, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
+  return { sha1: h.digest("hex") };
 }
 
 /**
@@ -68,13 +82,13 @@ async function writeDataSegment(
   const gzip = createGzip(level);
   const hasher = new HashingCounter("sha256");
   const done = pipeline(gzip, hasher, createWriteStream(file));
-  const write = async (buf: Buffer) => {
-    if (!gzip.write(buf)) await new Promise<void>((r) => gzip.once("drain", () => r()));
-  };
+  const out = new ChunkedWriter(gzip);
+  const write = (buf: Buffer) => out.write(buf);
   try {
     for (const e of sorted) {
       const pax: Record<string, string> = {};
-      if (e.type === "file") pax["APK-TOOLS.checksum.SHA1"] = await sha1OfContent(e);
+      const content = e.type === "file" ? await loadContent(e) : undefined;
+      if (content) pax["APK-TOOLS.checksum.SHA1"] = content.sha1;
       if (e.type === "symlink") pax["APK-TOOLS.checksum.SHA1"] = sha1(e.linkname ?? "").toString("hex");
       for (const [k, v] of Object.entries(e.xattrs ?? {})) pax[`SCHILY.xattr.${k}`] = v.toString("latin1");
       const size = e.type === "file" ? contentSize(e) : 0;
@@ -99,8 +113,8 @@ async function writeDataSegment(
       );
       if (e.type !== "file" || size === 0) continue;
       const c = e.content!;
-      if (Buffer.isBuffer(c)) await write(c);
-      else {
+      if (content?.data) await write(content.data);
+      else if (!Buffer.isBuffer(c)) {
         let seen = 0;
         for await (const chunk of createReadStream(c.file, { highWaterMark: 256 << 10 })) {
           seen += (chunk as Buffer).length;
@@ -117,6 +131,7 @@ async function writeDataSegment(
       await write(Buffer.alloc(paddingFor(size)));
     }
     await write(END_OF_ARCHIVE);
+    await out.flush();
     gzip.end();
     await done;
   } catch (err) {
