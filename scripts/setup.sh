@@ -36,4 +36,8 @@ if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
+# The package itself, as a program's node_modules would hold it: the Pulumi dynamic provider (and the
+# local demo engine) require "pulumi-distroless/provider/..." from the program's directory.
+ln -sfn .. node_modules/pulumi-distroless
+
 npm run --silent build

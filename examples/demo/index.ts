@@ -6,13 +6,17 @@ import { ApkPackage, ApkRepository, DistrolessImage } from "pulumi-distroless";
 // The offline demo: a busybox package made from the host's static busybox, a `hello` package built
 // in the bubblewrap sandbox against it, two signed local repositories, and an image pushed to a
 // local registry (scripts/demo.sh starts one on 127.0.0.1).
+// The recipes and apko.yaml live beside this file; compiled (dist/examples/demo), look in the source tree.
+const here = [__dirname, path.resolve(__dirname, "..", "..", "..", "examples", "demo")].find((d) =>
+  fs.existsSync(path.join(d, "apko.yaml")),
+)!;
 const config = new pulumi.Config();
 const work = path.resolve(config.get("workDir") ?? ".cache/demo");
 const registry = config.get("registry") ?? "127.0.0.1:5115";
 const signingKey = config.getSecret("signingKey") ?? pulumi.secret(fs.readFileSync(path.join(work, "demo.rsa"), "utf8"));
 
 const busybox = new ApkPackage("busybox", {
-  configFile: path.join(__dirname, "busybox", "melange.yaml"),
+  configFile: path.join(here, "busybox", "melange.yaml"),
   signingKey,
   runner: "host",
   archs: ["x86_64"],
@@ -27,7 +31,7 @@ const base = new ApkRepository("base", {
 });
 
 const hello = new ApkPackage("hello", {
-  configFile: path.join(__dirname, "hello", "melange.yaml"),
+  configFile: path.join(here, "hello", "melange.yaml"),
   signingKey,
   runner: "bubblewrap",
   archs: ["x86_64"],
@@ -44,7 +48,7 @@ const apps = new ApkRepository("apps", {
 });
 
 const image = new DistrolessImage("hello", {
-  configFile: path.join(__dirname, "apko.yaml"),
+  configFile: path.join(here, "apko.yaml"),
   repositories: [base, apps],
   packages: [busybox, hello],
   repository: `${registry}/demo/hello`,

@@ -1,0 +1,152 @@
+import * as fsp from "node:fs/promises";
+import * as os from "node:os";
+import * as path from "node:path";
+import { type AssembleResult, assembleImage } from "../../image/assemble";
+import { loadApkoConfig, requireArch } from "../../image/config";
+import type { ApkArch } from "../../image/config/arch";
+import { writeDockerArchive } from "../../image/docker-archive";
+import { OciLayout } from "../../image/oci-layout";
+import { applyOverrides, fetchInstallPlans, resolveImage } from "../../image/pipeline";
+import { defaultCacheDir } from "../../repository/cache";
+import { RepositoryClient } from "../../repository/client";
+import { DistrolessError } from "../../util/errors";
+import {
+  boolFlag,
+  type CliContext,
+  output,
+  parseVerbArgs,
+  stringFlag,
+  stringsFlag,
+  type Verb,
+} from "../command";
+
+/**
+ * `build`: apko.yaml -> resolved packages (cached, verified) -> one reproducible layer per arch ->
+ * an OCI image layout directory, or docker-loadable tarballs (`FILE.tar`; with several archs one
+ * `FILE-<arch>.tar` each, since a docker archive holds one platform).
+ */
+export const verb: Verb = {
+  summary: "build an apko config into an OCI layout or a docker-loadable tarball (with SBOMs)",
+  usage:
+    "pulumi-distroless build APKO_YAML --output DIR|FILE.tar [--arch A]... [--tag [NAME:]TAG] " +
+    "[--source-date-epoch N] [--sbom-path DIR] [--cache-dir D] [--offline] [--allow-untrusted] [--json]",
+  async run(ctx: CliContext): Promise<number> {
+    const args = parseVerbArgs("build", ctx.argv, {
+      output: { type: "string" },
+      arch: { type: "string", multiple: true },
+      tag: { type: "string" },
+      "source-date-epoch": { type: "string" },
+      "sbom-path": { type: "string" },
+      "cache-dir": { type: "string" },
+      offline: { type: "boolean" },
+      "allow-untrusted": { type: "boolean" },
+      json: { type: "boolean" },
+    });
+    if (args.positionals.length !== 1) {
+      throw new DistrolessError("E_CONFIG", `expected one apko config file (usage: ${verb.usage})`);
+    }
+    const out = stringFlag(args, "output");
+    if (!out) throw new DistrolessError("E_CONFIG", `--output is required (usage: ${verb.usage})`);
+    const configFile = path.resolve(ctx.cwd, args.positionals[0]!);
+    const config = await loadApkoConfig(configFile);
+    const archFlags = stringsFlag(args, "arch").flatMap((a) => a.split(","));
+    const archs: ApkArch[] = [...new Set(archFlags.map((a) => requireArch(a, "--arch")))];
+    const epochText = stringFlag(args, "source-date-epoch") ?? ctx.env.SOURCE_DATE_EPOCH;
+    let sourceDateEpoch: number | undefined;
+    if (epochText !== undefined && epochText !== "") {
+      if (!/^\d+$/.test(epochText)) {
+        throw new DistrolessError(
+          "E_CONFIG",
+          `SOURCE_DATE_EPOCH must be whole seconds, got ${JSON.stringify(epochText)}`,
+        );
+      }
+      sourceDateEpoch = Number(epochText);
+    }
+    const tagFlag = stringFlag(args, "tag") ?? "latest";
+    const repoTag = /[:/]/.test(tagFlag) ? tagFlag : undefined;
+    const tag = repoTag ? repoTag.slice(repoTag.lastIndexOf(":") + 1) || "latest" : tagFlag;
+    const cacheFlag = stringFlag(args, "cache-dir");
+    const cacheDir = cacheFlag ? path.resolve(ctx.cwd, cacheFlag) : defaultCacheDir(ctx.env);
+
+    const client = new RepositoryClient({
+      cacheDir,
+      offline: boolFlag(args, "offline"),
+      allowUntrusted: boolFlag(args, "allow-untrusted"),
+      env: ctx.env,
+      progress: ctx.progress,
+    });
+    const resolved = await resolveImage(applyOverrides(config, { archs }), client);
+    for (const n of resolved.notices) ctx.progress.warn(n);
+    const plans = await fetchInstallPlans(resolved, client, ctx.progress);
+
+    const tarball = out.endsWith(".tar");
+    const outPath = path.resolve(ctx.cwd, out);
+    const layoutDir = tarball ? await fsp.mkdtemp(path.join(os.tmpdir(), "pd-build-")) : outPath;
+    const sbomFlag = stringFlag(args, "sbom-path");
+    try {
+      const result = await assembleImage({
+        config: resolved.config,
+        plans,
+        cacheDir,
+        outputDir: layoutDir,
+        tag,
+        keys: resolved.keys,
+        progress: ctx.progress,
+        ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
+        ...(sbomFlag ? { sbomDir: path.resolve(ctx.cwd, sbomFlag) } : {}),
+      });
+      const written = tarball ? await writeTarballs(layoutDir, result, outPath, repoTag) : [outPath];
+      output(ctx, boolFlag(args, "json"), summary(result, written), () => human(result, written));
+    } finally {
+      if (tarball) await fsp.rm(layoutDir, { recursive: true, force: true });
+    }
+    return 0;
+  },
+};
+
+async function writeTarballs(
+  layoutDir: string,
+  result: AssembleResult,
+  file: string,
+  repoTag?: string,
+): Promise<string[]> {
+  const layout = new OciLayout(layoutDir);
+  const files: string[] = [];
+  for (const p of result.platforms) {
+    const target = result.platforms.length === 1 ? file : file.replace(/\.tar$/, `-${p.arch}.tar`);
+    await writeDockerArchive(
+      layout,
+      { manifest: p.manifest, configDigest: p.configDigest, layerDigests: [p.layerDigest] },
+      target,
+      repoTag,
+    );
+    files.push(target);
+  }
+  return files;
+}
+
+function summary(result: AssembleResult, outputs: string[]) {
+  return {
+    indexDigest: result.indexDigest,
+    sourceDateEpoch: result.sourceDateEpoch,
+    outputs,
+    platforms: result.platforms.map((p) => ({
+      arch: p.arch,
+      manifestDigest: p.manifestDigest,
+      configDigest: p.configDigest,
+      layerDigest: p.layerDigest,
+      diffId: p.diffId,
+      size: p.size,
+    })),
+    sboms: result.sboms.map((s) => ({ arch: s.arch ?? "index", digest: s.descriptor.digest, file: s.file })),
+    packages: result.lockedPackages,
+  };
+}
+
+function human(result: AssembleResult, outputs: string[]): string {
+  const lines = [`index ${result.indexDigest}`];
+  for (const p of result.platforms)
+    lines.push(`${p.arch.padEnd(8)} manifest ${p.manifestDigest} diff_id ${p.diffId}`);
+  for (const o of outputs) lines.push(`wrote ${o}`);
+  return lines.join("\n");
+}
