@@ -1,0 +1,72 @@
+import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
+import { describe, test } from "node:test";
+import { runCli } from "../helpers/cli";
+import { projectRoot } from "../helpers/fixtures";
+import { freePort } from "../helpers/registry-server";
+import { tempDir } from "../helpers/tmp";
+import { needsTools } from "../registry/readback";
+
+const pulumiCli = spawnSync("sh", ["-c", "command -v pulumi"]).status === 0;
+
+describe("the main job: examples/demo end to end", needsTools(), () => {
+  test("local engine: first run creates everything and the image runs; the second run changes nothing", async () => {
+    const work = tempDir("pd-demo-");
+    const port = String(await freePort());
+    const first = await runCli(["demo", "--engine", "local", "--work", work, "--port", port]);
+    assert.equal(first.code, 0, first.stdout + first.stderr);
+    assert.match(first.stdout, /\+ ApkPackage\s+busybox\s+create/);
+    assert.match(first.stdout, /\+ ApkPackage\s+hello\s+create/);
+    assert.match(first.stdout, /\+ DistrolessImage\s+hello\s+create/);
+    assert.match(first.stdout, /image: 127\.0\.0\.1:\d+\/demo\/hello@sha256:[a-f0-9]{64}/);
+    assert.match(
+      first.stdout,
+      /running it \(skopeo -> umoci -> runc\): hello from a distroless image built by pulumi-distroless \(hello 1\.0\.0-r0, x86_64\)/,
+    );
+    // The hello package was built in the sandbox, against the busybox package.
+    assert.match(first.stdout + first.stderr, /hello: x86_64: 1 package\(s\) built \(bubblewrap runner\)/);
+
+    const second = await runCli(["demo", "--engine", "local", "--work", work, "--port", port]);
+    assert.equal(second.code, 0, second.stdout + second.stderr);
+    assert.match(second.stdout, /nothing changed: 5 resources unchanged, nothing built, nothing pushed/);
+    assert.doesNotMatch(second.stdout + second.stderr, /building for|pushing to|publishing/);
+    const imageRef = (s: string) => /image: (\S+)/.exec(s)?.[1];
+    assert.equal(imageRef(second.stdout), imageRef(first.stdout), "the same image digest");
+    // The signing key never shows up in what the demo prints.
+    assert.doesNotMatch(first.stdout + first.stderr + second.stdout + second.stderr, /PRIVATE KEY/);
+  });
+
+  test(
+    "real engine: pulumi up of examples/demo on a local file backend, twice",
+    pulumiCli ? {} : { skip: "no pulumi CLI on PATH (the Pulumi CLI download is unreachable here)" },
+    async () => {
+      const work = tempDir("pd-demo-pulumi-");
+      const port = String(await freePort());
+      const first = await runCli(["demo", "--engine", "pulumi", "--work", work, "--port", port]);
+      assert.equal(first.code, 0, first.stdout + first.stderr);
+      const second = spawnSync(
+        "pulumi",
+        [
+          "preview",
+          "--stack",
+          "demo",
+          "--non-interactive",
+          "--expect-no-changes",
+          "--config",
+          `registry=127.0.0.1:${port}`,
+        ],
+        {
+          cwd: projectRoot,
+          env: {
+            ...process.env,
+            PULUMI_BACKEND_URL: `file://${path.join(work, "pulumi-state")}`,
+            PULUMI_CONFIG_PASSPHRASE: "demo",
+          },
+          encoding: "utf8",
+        },
+      );
+      assert.equal(second.status, 0, second.stdout + second.stderr);
+    },
+  );
+});
