@@ -4,6 +4,7 @@ import type { SigningKey } from "../apk/keys";
 import { type BuildInputs, buildPackage, prepareBuild } from "../build";
 import { validateRecipe } from "../build/recipe";
 import { hostArch, requireArch } from "../image/config/arch";
+import { defaultCacheDir } from "../repository/cache";
 import { digestOf } from "../util/canonical";
 import { pathExists, writeFileAtomic } from "../util/fs";
 import { sha256Hex } from "../util/hash";
@@ -35,7 +36,7 @@ async function keyFiles(inputs: Props, cacheDir: string | undefined): Promise<st
     if (typeof k === "string") out.push(k);
     else {
       const file = path.join(
-        cacheDir ?? path.join(process.cwd(), ".distroless"),
+        cacheDir ?? defaultCacheDir(),
         "keys",
         sha256Hex(k.pem).slice(0, 16),
         k.name,
