@@ -1,0 +1,272 @@
+import * as fsp from "node:fs/promises";
+import * as path from "node:path";
+import { type ApkHead, readApkHead } from "../apk/apk-reader";
+import { DistrolessError } from "../util/errors";
+import { writeFileAtomic } from "../util/fs";
+import { formatBytes, type Progress, silentProgress } from "../util/log";
+import { ownerNames } from "./accounts";
+import type { ApkArch } from "./config/arch";
+import type { ApkoConfig } from "./config/types";
+import { ContentStore } from "./content-store";
+import type { InstallPlan, KeyContent } from "./install-plan";
+import { type CompressorFactory, writeLayer } from "./layer";
+import { OciLayout } from "./oci-layout";
+import {
+  buildImageConfig,
+  buildIndex,
+  buildManifest,
+  imageAnnotations,
+  jsonBytes,
+  platformFor,
+} from "./oci-objects";
+import { type Descriptor, MEDIA_TYPES, type Platform } from "./oci-types";
+import type { OsRelease } from "./os-release";
+import { buildRootfs } from "./rootfs";
+import { imageSbom, indexSbom, sbomBytes } from "./sbom";
+
+export interface AssembleOptions {
+  config: ApkoConfig;
+  /** One plan per architecture to build. */
+  plans: InstallPlan[];
+  /** The shared cache directory (file bodies go to `<cacheDir>/files`). */
+  cacheDir: string;
+  /** The OCI image layout directory to write into. */
+  outputDir: string;
+  /** `org.opencontainers.image.ref.name` of the image in index.json (default "latest"). */
+  tag?: string;
+  /** Default: the newest `builddate` of all packages. */
+  sourceDateEpoch?: number;
+  /** Signing keys for etc/apk/keys; default: read the config's local keyring files. */
+  keys?: KeyContent[];
+  /** Also write the SPDX files here. */
+  sbomDir?: string;
+  progress?: Progress;
+  /** Gzip for the layer (default: level-6 parallel gzip). */
+  compressor?: CompressorFactory;
+}
+
+export interface LockedPackage {
+  name: string;
+  version: string;
+  checksum: string;
+  repository: string;
+}
+
+export interface PlatformResult {
+  arch: ApkArch;
+  platform: Platform;
+  manifest: Descriptor;
+  manifestDigest: string;
+  configDigest: string;
+  layerDigest: string;
+  diffId: string;
+  /** Compressed layer size. */
+  size: number;
+  uncompressedSize: number;
+}
+
+export interface SbomResult {
+  /** Unset for the index's SBOM. */
+  arch?: ApkArch;
+  /** The image (manifest) or index the document describes. */
+  describes: string;
+  descriptor: Descriptor;
+  /** Where it was written when `sbomDir` was given. */
+  file?: string;
+}
+
+export interface AssembleResult {
+  indexDigest: string;
+  index: Descriptor;
+  platforms: PlatformResult[];
+  sboms: SbomResult[];
+  lockedPackages: Record<string, LockedPackage[]>;
+  sourceDateEpoch: number;
+}
+
+async function readHeads(plan: InstallPlan): Promise<ApkHead[]> {
+  return Promise.all(
+    plan.packages.map(async (p) => {
+      const head = await readApkHead(p.apkPath);
+      const subject = `${p.name}-${p.version} (${plan.arch})`;
+      if (head.controlChecksum !== p.checksum) {
+        throw new DistrolessError(
+          "E_CHECKSUM",
+          `${p.apkPath} has control checksum ${head.controlChecksum}, the lock says ${p.checksum}`,
+          { subject },
+        );
+      }
+      const info = head.pkginfo;
+      if (info.pkgname !== p.name || info.pkgver !== p.version) {
+        throw new DistrolessError("E_FORMAT", `${p.apkPath} is ${info.pkgname}-${info.pkgver}`, { subject });
+      }
+      if (info.arch !== plan.arch && info.arch !== "noarch") {
+        throw new DistrolessError("E_FORMAT", `${p.apkPath} is built for ${info.arch}`, { subject });
+      }
+      return head;
+    }),
+  );
+}
+
+async function keysFromConfig(config: ApkoConfig): Promise<KeyContent[]> {
+  const keys: KeyContent[] = [];
+  for (const k of config.contents.keyring) {
+    if (k.kind !== "local") {
+      throw new DistrolessError("E_MISSING", `key ${k.raw} is a URL; pass its fetched content in \`keys\``, {
+        subject: config.source,
+      });
+    }
+    keys.push({ name: k.name, content: await fsp.readFile(k.location, "utf8") });
+  }
+  return [...keys, ...config.contents.runtimeKeyring];
+}
+
+/**
+ * Assembles a reproducible single-layer image per plan, the multi-arch index over them and SPDX
+ * SBOMs, into an OCI image layout. Same config + same packages + same epoch => identical bytes.
+ */
+export async function assembleImage(options: AssembleOptions): Promise<AssembleResult> {
+  const { config } = options;
+  const progress = options.progress ?? silentProgress;
+  if (options.plans.length === 0) throw new DistrolessError("E_CONFIG", "nothing to build: no architectures");
+  const archs = options.plans.map((p) => p.arch);
+  if (new Set(archs).size !== archs.length)
+    throw new DistrolessError("E_CONFIG", `an arch is planned twice: ${archs.join(", ")}`);
+  const heads = await Promise.all(options.plans.map(readHeads));
+  const epoch = options.sourceDateEpoch ?? Math.max(0, ...heads.flat().map((h) => h.pkginfo.builddate));
+  if (!Number.isSafeInteger(epoch) || epoch < 0) {
+    throw new DistrolessError("E_CONFIG", `SOURCE_DATE_EPOCH must be a non-negative integer, got ${epoch}`);
+  }
+  const keys = options.keys ?? (await keysFromConfig(config));
+  const store = ContentStore.inCache(options.cacheDir);
+  const layout = new OciLayout(options.outputDir);
+  const blobDir = path.join(options.outputDir, "blobs", "sha256");
+  const annotations = imageAnnotations(config, epoch);
+
+  const platforms: PlatformResult[] = [];
+  const perArch: {
+    arch: ApkArch;
+    os: OsRelease;
+    installed: Awaited<ReturnType<typeof buildRootfs>>["installed"];
+  }[] = [];
+  const lockedPackages: Record<string, LockedPackage[]> = {};
+  for (let i = 0; i < options.plans.length; i++) {
+    const plan = options.plans[i]!;
+    const packages = plan.packages.map((planned, j) => ({ planned, head: heads[i]![j]! }));
+    const rootfs = await buildRootfs({ config, arch: plan.arch, packages, keys, store, epoch, progress });
+    const names = await ownerNames(rootfs.tree, store);
+    const layer = await writeLayer(rootfs.tree, store, names, blobDir, options.compressor);
+    await layout.adoptBlob(layer.file, layer.digest);
+    progress.info(
+      `${plan.arch}: layer ${layer.digest} (${formatBytes(layer.size)}, ${formatBytes(layer.uncompressedSize)} uncompressed)`,
+    );
+    const imageConfig = buildImageConfig(config, plan.arch, layer.diffId, epoch, rootfs.user);
+    const configBlob = await layout.writeBlob(jsonBytes(imageConfig));
+    const manifest = buildManifest(
+      { mediaType: MEDIA_TYPES.config, ...configBlob },
+      { mediaType: MEDIA_TYPES.layerGzip, digest: layer.digest, size: layer.size },
+      annotations,
+    );
+    const manifestBlob = await layout.writeBlob(jsonBytes(manifest));
+    const platform = platformFor(plan.arch);
+    platforms.push({
+      arch: plan.arch,
+      platform,
+      manifest: { mediaType: MEDIA_TYPES.manifest, ...manifestBlob, platform },
+      manifestDigest: manifestBlob.digest,
+      configDigest: configBlob.digest,
+      layerDigest: layer.digest,
+      diffId: layer.diffId,
+      size: layer.size,
+      uncompressedSize: layer.uncompressedSize,
+    });
+    perArch.push({ arch: plan.arch, os: rootfs.os, installed: rootfs.installed });
+    lockedPackages[plan.arch] = rootfs.installed.map((p) => ({
+      name: p.pkginfo.pkgname,
+      version: p.pkginfo.pkgver,
+      checksum: p.checksum,
+      repository: p.planned.repository,
+    }));
+  }
+
+  const index = buildIndex(
+    platforms.map((p) => p.manifest),
+    annotations,
+  );
+  const indexBlob = await layout.writeBlob(jsonBytes(index));
+  const indexDesc: Descriptor = { mediaType: MEDIA_TYPES.index, ...indexBlob };
+
+  const sboms: SbomResult[] = [];
+  const writeSbom = async (doc: Buffer, fileName: string, describes: string, arch?: ApkArch) => {
+    const blob = await layout.writeBlob(doc);
+    const descriptor: Descriptor = {
+      mediaType: MEDIA_TYPES.spdx,
+      ...blob,
+      annotations: { "org.opencontainers.image.title": fileName },
+    };
+    const result: SbomResult = { describes, descriptor, ...(arch ? { arch } : {}) };
+    if (options.sbomDir) {
+      result.file = path.join(options.sbomDir, fileName);
+      await writeFileAtomic(result.file, doc);
+    }
+    sboms.push(result);
+  };
+  for (let i = 0; i < platforms.length; i++) {
+    const p = platforms[i]!;
+    const a = perArch[i]!;
+    const doc = imageSbom({
+      arch: p.arch,
+      manifestDigest: p.manifestDigest,
+      layerDigest: p.layerDigest,
+      os: a.os,
+      packages: a.installed,
+      epoch,
+    });
+    await writeSbom(sbomBytes(doc), `sbom-${p.arch}.spdx.json`, p.manifestDigest, p.arch);
+  }
+  const indexDoc = indexSbom(
+    indexBlob.digest,
+    platforms.map((p) => ({ arch: p.arch, manifestDigest: p.manifestDigest })),
+    perArch[0]!.os,
+    epoch,
+  );
+  await writeSbom(sbomBytes(indexDoc), "sbom-index.spdx.json", indexBlob.digest);
+
+  await writeLayoutIndex(layout, indexDesc, platforms, options.tag ?? "latest");
+  progress.info(`index ${indexBlob.digest}`);
+  return {
+    indexDigest: indexBlob.digest,
+    index: indexDesc,
+    platforms,
+    sboms,
+    lockedPackages,
+    sourceDateEpoch: epoch,
+  };
+}
+
+const REF_NAME = "org.opencontainers.image.ref.name";
+
+/**
+ * Points `tag` at the index in index.json, and `<tag>-<apk arch>` at each arch's manifest: tools
+ * that do not choose a platform from an index (umoci) unpack one arch by that name. Other tags an
+ * existing layout already has are kept.
+ */
+async function writeLayoutIndex(
+  layout: OciLayout,
+  index: Descriptor,
+  platforms: PlatformResult[],
+  tag: string,
+): Promise<void> {
+  const entries: Descriptor[] = [
+    { ...index, annotations: { [REF_NAME]: tag } },
+    ...platforms.map((p) => ({ ...p.manifest, annotations: { [REF_NAME]: `${tag}-${p.arch}` } })),
+  ];
+  const ours = new Set(entries.map((e) => e.annotations![REF_NAME]));
+  let others: Descriptor[] = [];
+  try {
+    others = (await layout.readIndex()).manifests.filter((d) => !ours.has(d.annotations?.[REF_NAME] ?? ""));
+  } catch {
+    // a fresh directory
+  }
+  await layout.writeIndex([...others, ...entries]);
+}

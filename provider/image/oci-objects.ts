@@ -1,0 +1,112 @@
+import { type ApkArch, toOciPlatform } from "./config/arch";
+import type { ApkoConfig } from "./config/types";
+import {
+  type Descriptor,
+  type ImageConfig,
+  type ImageIndex,
+  type ImageManifest,
+  MEDIA_TYPES,
+  type Platform,
+} from "./oci-types";
+
+export const TOOL_NAME = "pulumi-distroless";
+
+/** SOURCE_DATE_EPOCH as Go's RFC 3339 (`1970-01-01T00:00:00Z`, no fraction). */
+export function rfc3339(epoch: number): string {
+  return new Date(epoch * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+export function platformFor(arch: ApkArch): Platform {
+  const p = toOciPlatform(arch);
+  return p.variant
+    ? { architecture: p.architecture, os: "linux", variant: p.variant }
+    : { architecture: p.architecture, os: "linux" };
+}
+
+function sortedRecord(entries: [string, string][]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) out[k] = v;
+  return out;
+}
+
+/**
+ * The annotations apko puts on the manifest, the index and (as Labels) the config: the configured
+ * ones, `vcs-url` as source/revision, and the creation time. Sorted (Go marshals maps sorted).
+ */
+export function imageAnnotations(config: ApkoConfig, epoch: number): Record<string, string> {
+  const a = new Map(Object.entries(config.annotations));
+  if (config.vcs?.commit) {
+    a.set("org.opencontainers.image.source", config.vcs.url);
+    a.set("org.opencontainers.image.revision", config.vcs.commit);
+  }
+  a.set("org.opencontainers.image.created", rfc3339(epoch));
+  return sortedRecord([...a.entries()]);
+}
+
+/** The image config, keys in image-layout.md's order; empty settings are left out. */
+export function buildImageConfig(
+  config: ApkoConfig,
+  arch: ApkArch,
+  diffId: string,
+  epoch: number,
+  user: string | undefined,
+): ImageConfig {
+  const created = rfc3339(epoch);
+  const annotations = imageAnnotations(config, epoch);
+  const title = config.annotations["org.opencontainers.image.title"];
+  const vendor = config.annotations["org.opencontainers.image.vendor"];
+  const comment = title && vendor ? `${title} by ${vendor}` : `This is a ${TOOL_NAME} single-layer image`;
+  const platform = toOciPlatform(arch);
+  const inner: ImageConfig["config"] = {};
+  if (config.entrypoint.command.length > 0) inner.Entrypoint = [...config.entrypoint.command];
+  if (config.cmd.length > 0) inner.Cmd = [...config.cmd];
+  inner.Env = Object.entries(config.environment)
+    .map(([k, v]) => `${k}=${v}`)
+    .sort();
+  if (user) inner.User = user;
+  if (config.workDir) inner.WorkingDir = config.workDir;
+  if (config.volumes.length > 0) {
+    const volumes: Record<string, Record<string, never>> = {};
+    for (const v of [...config.volumes].sort()) volumes[v] = {};
+    inner.Volumes = volumes;
+  }
+  if (config.stopSignal) inner.StopSignal = config.stopSignal;
+  inner.Labels = annotations;
+  const out: ImageConfig = {
+    architecture: platform.architecture,
+    author: TOOL_NAME,
+    created,
+    history: [{ author: TOOL_NAME, created, created_by: TOOL_NAME, comment }],
+    os: "linux",
+    rootfs: { type: "layers", diff_ids: [diffId] },
+    config: inner,
+  };
+  if (platform.variant) out.variant = platform.variant;
+  return out;
+}
+
+export function buildManifest(
+  configDesc: Descriptor,
+  layerDesc: Descriptor,
+  annotations: Record<string, string>,
+): ImageManifest {
+  return {
+    schemaVersion: 2,
+    mediaType: MEDIA_TYPES.manifest,
+    config: configDesc,
+    layers: [layerDesc],
+    annotations,
+  };
+}
+
+/** The image index: one manifest per arch, sorted by architecture as apko sorts them. */
+export function buildIndex(manifests: Descriptor[], annotations: Record<string, string>): ImageIndex {
+  const key = (d: Descriptor) => `${d.platform?.architecture ?? ""}/${d.platform?.variant ?? ""}`;
+  const sorted = [...manifests].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  return { schemaVersion: 2, mediaType: MEDIA_TYPES.index, manifests: sorted, annotations };
+}
+
+/** Canonical JSON bytes for a blob (compact, as Go's json.Marshal writes manifests). */
+export function jsonBytes(value: unknown): Buffer {
+  return Buffer.from(JSON.stringify(value), "utf8");
+}

@@ -1,0 +1,132 @@
+import type { ApkHead } from "../apk/apk-reader";
+import { DistrolessError } from "../util/errors";
+import type { Progress } from "../util/log";
+import { applyAccounts } from "./accounts";
+import {
+  INSTALLED_PATH,
+  initBaseLayout,
+  installDevices,
+  linkLibApk,
+  putFile,
+  rewriteFile,
+  SCRIPTS_PATH,
+  TRIGGERS_PATH,
+  writeApkConfig,
+} from "./base-layout";
+import { installBusyboxLinks } from "./busybox";
+import { installCertificates } from "./certificates";
+import type { ApkArch } from "./config/arch";
+import type { ApkoConfig } from "./config/types";
+import type { ContentStore } from "./content-store";
+import { type InstalledPackage, installPackage, ownedEntries } from "./install";
+import type { KeyContent, PlannedPackage } from "./install-plan";
+import { formatInstalledDb, packageRecord } from "./installed-db";
+import { lockedConfigJson, repositoryLines } from "./locked-config";
+import { type OsRelease, parseOsRelease } from "./os-release";
+import { applyPathMutations } from "./paths";
+import { buildScriptsTar, buildTriggers, buildWorld } from "./scripts";
+import { writeSupervisionTree } from "./supervision";
+import { FsTree } from "./tree";
+
+export interface RootfsInput {
+  config: ApkoConfig;
+  arch: ApkArch;
+  /** Packages in install order, each with its already-read head. */
+  packages: { planned: PlannedPackage; head: ApkHead }[];
+  keys: KeyContent[];
+  store: ContentStore;
+  epoch: number;
+  progress: Progress;
+}
+
+export interface Rootfs {
+  tree: FsTree;
+  installed: InstalledPackage[];
+  /** The config's run-as, resolved to a uid when it names a user. */
+  user: string | undefined;
+  os: OsRelease;
+}
+
+/**
+ * Builds one architecture's file system in memory, in apko's order of creation (image-layout.md):
+ * skeleton, keys/repositories/world, packages (with the installed database, scripts.tar and
+ * triggers), lib/apk, accounts, etc/apko.json, paths, certificates, services, busybox links,
+ * devices.
+ */
+export async function buildRootfs(input: RootfsInput): Promise<Rootfs> {
+  const { config, arch, store, epoch, progress } = input;
+  const tree = new FsTree();
+  initBaseLayout(tree, arch);
+  writeApkConfig(
+    tree,
+    input.keys,
+    repositoryLines(config),
+    buildWorld(input.packages.map((p) => ({ name: p.head.pkginfo.pkgname, version: p.head.pkginfo.pkgver }))),
+  );
+
+  const byName = new Map<string, InstalledPackage>();
+  const installed: InstalledPackage[] = [];
+  for (const { planned, head } of input.packages) {
+    if (byName.has(head.pkginfo.pkgname)) {
+      throw new DistrolessError(
+        "E_CONFIG",
+        `${head.pkginfo.pkgname} appears twice in the ${arch} install plan`,
+      );
+    }
+    const pkg = await installPackage(tree, store, planned, head, byName);
+    byName.set(head.pkginfo.pkgname, pkg);
+    installed.push(pkg);
+  }
+  progress.info(`${arch}: installed ${installed.length} packages`);
+
+  const records = installed.map((p) => packageRecord(p, ownedEntries(tree, p)));
+  rewriteFile(tree, INSTALLED_PATH, formatInstalledDb(records));
+  rewriteFile(tree, SCRIPTS_PATH, await buildScriptsTar(installed, epoch));
+  rewriteFile(tree, TRIGGERS_PATH, buildTriggers(installed));
+  linkLibApk(tree);
+
+  const user = await applyAccounts(tree, store, config);
+  putFile(
+    tree,
+    "etc/apko.json",
+    lockedConfigJson(
+      config,
+      arch,
+      installed.map((p) => ({ name: p.pkginfo.pkgname, version: p.pkginfo.pkgver })),
+    ),
+    0o444,
+  );
+  applyPathMutations(tree, config.paths, config.source);
+  const owned = (p: InstalledPackage) =>
+    ownedEntries(tree, p)
+      .filter((e) => e.type !== "dir")
+      .map((e) => e.path);
+  const certs = await installCertificates(tree, store, config, installed, owned, epoch);
+  if (certs > 0) progress.info(`${arch}: added ${certs} CA certificates`);
+  writeSupervisionTree(tree, config);
+  const busybox = await installBusyboxLinks(tree, store, installed);
+  if (busybox.warning) progress.warn(`${arch}: ${busybox.warning}`);
+  installDevices(tree);
+  if (tree.stat("etc/ld.so.conf")) {
+    progress.warn(
+      `${arch}: etc/ld.so.conf exists but etc/ld.so.cache generation is not implemented; glibc falls back to its default paths`,
+    );
+  }
+  return { tree, installed, user, os: await readOsRelease(tree, store) };
+}
+
+async function readOsRelease(tree: FsTree, store: ContentStore): Promise<OsRelease> {
+  for (const p of ["etc/os-release", "usr/lib/os-release"]) {
+    let found: ReturnType<FsTree["stat"]>;
+    try {
+      found = tree.stat(p);
+    } catch {
+      continue; // a hostile os-release symlink just means "no os-release"
+    }
+    if (found?.node.kind !== "file" || found.node.inode.size > 64 << 10) continue;
+    return parseOsRelease(
+      (await store.read(found.node.inode.content, found.node.inode.size, p)).toString("utf8"),
+    );
+  }
+  return { id: "", name: "", versionId: "", prettyName: "" };
+}
