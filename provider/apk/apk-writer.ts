@@ -155,7 +155,13 @@ export async function writeApk(options: WriteApkOptions): Promise<WrittenApk> {
   try {
     const datahash = await writeDataSegment(options.entries, epoch, dataTmp, level);
     const installed = options.entries.reduce((n, e) => n + (e.type === "file" ? contentSize(e) : 0), 0);
-    const pkginfo: PkgInfo = { ...options.pkginfo, datahash, size: options.pkginfo.size || installed };
+    const pkginfo: PkgInfo = {
+      ...options.pkginfo,
+      datahash,
+      size: options.pkginfo.size || installed,
+      // melange records SOURCE_DATE_EPOCH as the build date (0 = none, and the line is left out).
+      builddate: options.pkginfo.builddate || epoch,
+    };
     const controlEntries = [
       { name: ".PKGINFO", mode: 0o644, data: Buffer.from(formatPkgInfo(pkginfo, options.generator)) },
       ...[...(options.control ?? [])].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
