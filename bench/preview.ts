@@ -18,6 +18,9 @@ import { ProviderServer } from "../test/helpers/provider-server";
 import { startRegistry } from "../test/helpers/registry-server";
 import { serializedProviders } from "../test/helpers/sdk-providers";
 
+/** melange's substitution (not a JS template): `${{targets.destdir}}`. */
+const DESTDIR = `$${"{{targets.destdir}}"}`;
+
 const runs = Number(process.argv[process.argv.indexOf("--runs") + 1]) || 15;
 
 /** Serves a repository directory over HTTP with ETags, counting requests. */
@@ -62,7 +65,7 @@ async function main(): Promise<void> {
     const recipe = path.join(work, "app", "melange.yaml");
     writeFileSync(
       recipe,
-      'package:\n  name: app\n  version: 1.0.0\n  epoch: 0\npipeline:\n  - runs: |\n      mkdir -p "${{targets.destdir}}/usr/bin"\n      echo "echo hi" > "${{targets.destdir}}/usr/bin/app"\n',
+      `package:\n  name: app\n  version: 1.0.0\n  epoch: 0\npipeline:\n  - runs: |\n      mkdir -p "${DESTDIR}/usr/bin"\n      echo "echo hi" > "${DESTDIR}/usr/bin/app"\n`,
     );
     const engine = new MiniEngine(server, await serializedProviders());
     const program = (repositories: unknown[]): Registration[] => [

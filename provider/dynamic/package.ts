@@ -35,12 +35,7 @@ async function keyFiles(inputs: Props, cacheDir: string | undefined): Promise<st
   for (const k of keys) {
     if (typeof k === "string") out.push(k);
     else {
-      const file = path.join(
-        cacheDir ?? defaultCacheDir(),
-        "keys",
-        sha256Hex(k.pem).slice(0, 16),
-        k.name,
-      );
+      const file = path.join(cacheDir ?? defaultCacheDir(), "keys", sha256Hex(k.pem).slice(0, 16), k.name);
       if (!(await pathExists(file))) await writeFileAtomic(file, k.pem);
       out.push(file);
     }

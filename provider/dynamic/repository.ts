@@ -20,8 +20,9 @@ interface PackageInput {
 function packageInputs(value: unknown): PackageInput[] {
   const out: PackageInput[] = [];
   const visit = (v: unknown, where: string) => {
-    if (Array.isArray(v)) v.forEach((x, i) => visit(x, `${where}[${i}]`));
-    else if (typeof v === "string") out.push({ file: path.resolve(v) });
+    if (Array.isArray(v)) {
+      for (const [i, x] of v.entries()) visit(x, `${where}[${i}]`);
+    } else if (typeof v === "string") out.push({ file: path.resolve(v) });
     else if (v && typeof v === "object" && typeof (v as PackageInput).file === "string") {
       const p = v as PackageInput;
       out.push({

@@ -11,6 +11,9 @@ import { makeTestCa } from "../helpers/test-ca";
 
 const run = promisify(execFile);
 
+/** melange's substitution (not a JS template): `${{targets.destdir}}`. */
+const DESTDIR = `$${"{{targets.destdir}}"}`;
+
 export const USER = "deployer";
 export const PASSWORD = "s3cret-registry-password-4f1c";
 
@@ -100,9 +103,9 @@ export async function makeWorld(work: string): Promise<ScenarioWorld> {
         "      - libgreet",
         "pipeline:",
         "  - runs: |",
-        '      mkdir -p "${{targets.destdir}}/usr/bin"',
-        `      printf '#!/bin/sh\\necho ${message}\\n' > "\${{targets.destdir}}/usr/bin/greeter"`,
-        '      chmod 0755 "${{targets.destdir}}/usr/bin/greeter"',
+        `      mkdir -p "${DESTDIR}/usr/bin"`,
+        `      printf '#!/bin/sh\\necho ${message}\\n' > "${DESTDIR}/usr/bin/greeter"`,
+        `      chmod 0755 "${DESTDIR}/usr/bin/greeter"`,
         "",
       ].join("\n"),
     );
