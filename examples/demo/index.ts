@@ -13,7 +13,8 @@ const here = [__dirname, path.resolve(__dirname, "..", "..", "..", "examples", "
 const config = new pulumi.Config();
 const work = path.resolve(config.get("workDir") ?? ".cache/demo");
 const registry = config.get("registry") ?? "127.0.0.1:5115";
-const signingKey = config.getSecret("signingKey") ?? pulumi.secret(fs.readFileSync(path.join(work, "demo.rsa"), "utf8"));
+const signingKey =
+  config.getSecret("signingKey") ?? pulumi.secret(fs.readFileSync(path.join(work, "demo.rsa"), "utf8"));
 
 const busybox = new ApkPackage("busybox", {
   configFile: path.join(here, "busybox", "melange.yaml"),

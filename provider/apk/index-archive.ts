@@ -1,10 +1,12 @@
+import { StringDecoder } from "node:string_decoder";
 import * as zlib from "node:zlib";
-import { splitGzipMembers } from "../archive/gzip-members";
+import { inflateMember } from "../archive/gzip-members";
 import { newHeader } from "../archive/tar-header";
-import { readTarBuffer } from "../archive/tar-reader";
+import { readTarBuffer, TarReader } from "../archive/tar-reader";
 import { buildTar } from "../archive/tar-writer";
 import { DistrolessError } from "../util/errors";
-import { formatIndexText, type IndexEntry, parseIndexText } from "./index-text";
+import { IndexTextParser } from "./index-parser";
+import { formatIndexText, type IndexEntry } from "./index-text";
 import type { Keyring, SigningKey } from "./keys";
 import {
   parseSignatureEntryName,
@@ -19,6 +21,7 @@ import {
 /** Limits for index archives: a real one (Wolfi, Alpine) is a few MB; these stop bombs, not repos. */
 const MAX_INDEX_INFLATED = 512 << 20;
 const MAX_SIGNATURE = 64 << 10;
+const MAX_SIGNATURE_MEMBER = 1 << 20;
 
 export interface IndexArchive {
   entries: IndexEntry[];
@@ -26,8 +29,8 @@ export interface IndexArchive {
   signatures: SignatureEntry[];
   /** Set when verified against a keyring. */
   verifiedBy?: VerifiedBy;
-  /** The exact APKINDEX text (for round-trip checks and digests). */
-  text: string;
+  /** The exact APKINDEX text, when asked for with `keepText` (round-trip checks). */
+  text?: string;
 }
 
 export interface ReadIndexOptions {
@@ -37,6 +40,8 @@ export interface ReadIndexOptions {
   allowUntrusted?: boolean;
   /** Names the index in errors (a path or URL). */
   subject?: string;
+  /** Also return the APKINDEX text as read (costs a copy of it). */
+  keepText?: boolean;
 }
 
 /**
@@ -58,33 +63,19 @@ async function readIndexArchiveInner(
   options: ReadIndexOptions,
   subject: string,
 ): Promise<IndexArchive> {
-  const members = splitGzipMembers(data, { maxMembers: 8, maxInflated: MAX_INDEX_INFLATED });
+  const first = inflateMember(data, 0, MAX_SIGNATURE_MEMBER);
+  if (!first) throw new DistrolessError("E_FORMAT", "truncated gzip data (the first member is incomplete)");
+  const firstEntries = await readTarBuffer(first.inflated, { maxEntryBytes: MAX_SIGNATURE });
   const signatures: SignatureEntry[] = [];
   let contentStart = 0;
-  const first = await readTarBuffer(members[0]!.inflated, { maxEntryBytes: MAX_INDEX_INFLATED });
-  const firstIsSignature = first.length > 0 && first.every((e) => parseSignatureEntryName(e.header.name));
-  if (firstIsSignature) {
-    if (members.length < 2) throw new DistrolessError("E_FORMAT", "signature member but no index content");
-    for (const e of first) {
-      const parsed = parseSignatureEntryName(e.header.name)!;
-      if (e.data.length > MAX_SIGNATURE) throw new DistrolessError("E_HOSTILE", "oversized signature entry");
-      signatures.push({ ...parsed, signature: e.data });
-    }
-    contentStart = members[1]!.offset;
+  if (firstEntries.length > 0 && firstEntries.every((e) => parseSignatureEntryName(e.header.name))) {
+    if (first.length >= data.length)
+      throw new DistrolessError("E_FORMAT", "signature member but no index content");
+    for (const e of firstEntries)
+      signatures.push({ ...parseSignatureEntryName(e.header.name)!, signature: e.data });
+    contentStart = first.length;
   }
-  const contentMembers = firstIsSignature ? members.slice(1) : members;
-  const content = Buffer.concat(contentMembers.map((m) => m.inflated));
-  let text: string | undefined;
-  let description = "";
-  for (const e of await readTarBuffer(content, { maxEntryBytes: MAX_INDEX_INFLATED })) {
-    if (e.header.name === "APKINDEX") text = e.data.toString("utf8");
-    else if (e.header.name === "DESCRIPTION") description = e.data.toString("utf8");
-    else if (parseSignatureEntryName(e.header.name)) {
-      throw new DistrolessError("E_FORMAT", "signature entry inside the signed content");
-    }
-    // Other entries are tolerated, as apk-tools does.
-  }
-  if (text === undefined) throw new DistrolessError("E_FORMAT", "no APKINDEX entry in the archive");
+  // Trust before parsing: a signature covers the compressed bytes, so nothing unverified is read.
   let verifiedBy: VerifiedBy | undefined;
   if (options.keyring && (signatures.length > 0 || !options.allowUntrusted)) {
     try {
@@ -101,9 +92,72 @@ async function readIndexArchiveInner(
       },
     );
   }
-  const result: IndexArchive = { entries: parseIndexText(text, subject), description, signatures, text };
+  const content = await readContent(data.subarray(contentStart), subject, options.keepText === true);
+  const result: IndexArchive = { ...content, signatures };
   if (verifiedBy) result.verifiedBy = verifiedBy;
   return result;
+}
+
+/**
+ * Streams the signed content (gzip members -> tar -> APKINDEX text -> entries) so a large index is
+ * never held as an inflated buffer plus a string besides its parsed entries. zlib checks each
+ * member's CRC; the inflated size is capped.
+ */
+async function readContent(
+  compressed: Buffer,
+  subject: string,
+  keepText: boolean,
+): Promise<{ entries: IndexEntry[]; description: string; text?: string }> {
+  const gunzip = zlib.createGunzip({ chunkSize: 256 << 10 });
+  gunzip.end(compressed);
+  let inflated = 0;
+  const capped = (async function* () {
+    try {
+      for await (const chunk of gunzip as AsyncIterable<Buffer>) {
+        inflated += chunk.length;
+        if (inflated > MAX_INDEX_INFLATED) {
+          throw new DistrolessError("E_HOSTILE", `index content inflates past ${MAX_INDEX_INFLATED} bytes`);
+        }
+        yield chunk;
+      }
+    } catch (err) {
+      if (err instanceof DistrolessError) throw err;
+      throw new DistrolessError("E_FORMAT", `corrupt gzip data: ${(err as Error).message}`, { cause: err });
+    }
+  })();
+  const tar = new TarReader(capped);
+  let entries: IndexEntry[] | undefined;
+  let text: string | undefined;
+  let description = "";
+  try {
+    for (let h = await tar.next(); h; h = await tar.next()) {
+      if (h.name === "APKINDEX") {
+        const parser = new IndexTextParser(subject);
+        const decoder = new StringDecoder("utf8");
+        const parts: string[] | undefined = keepText ? [] : undefined;
+        for await (const chunk of tar.body()) {
+          const s = decoder.write(chunk);
+          parts?.push(s);
+          parser.feed(s);
+        }
+        const tail = decoder.end();
+        parts?.push(tail);
+        parser.feed(tail);
+        entries = parser.end();
+        if (parts) text = parts.join("");
+      } else if (h.name === "DESCRIPTION")
+        description = (await tar.readBody(1 << 20, "DESCRIPTION")).toString("utf8");
+      else if (parseSignatureEntryName(h.name)) {
+        throw new DistrolessError("E_FORMAT", "signature entry inside the signed content");
+      }
+      // Other entries are tolerated, as apk-tools does.
+    }
+    await tar.drain();
+  } finally {
+    gunzip.destroy();
+  }
+  if (!entries) throw new DistrolessError("E_FORMAT", "no APKINDEX entry in the archive");
+  return text !== undefined ? { entries, description, text } : { entries, description };
 }
 
 export interface WriteIndexOptions {
