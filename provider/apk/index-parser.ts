@@ -9,17 +9,18 @@ import type { IndexEntry } from "./index-text";
 const NO_WORDS: string[] = Object.freeze([]) as unknown as string[];
 const NO_EXTRA: [string, string][] = Object.freeze([]) as unknown as [string, string][];
 
-function words(value: string): string[] {
-  if (value === "") return NO_WORDS;
+/** The space-separated words of text[start, end), without slicing the whole value first. */
+function words(text: string, start: number, end: number): string[] {
+  if (start >= end) return NO_WORDS;
   const out: string[] = [];
-  let start = 0;
-  for (;;) {
-    const sp = value.indexOf(" ", start);
-    const end = sp < 0 ? value.length : sp;
-    if (end > start) out.push(value.slice(start, end));
-    if (sp < 0) return out;
-    start = sp + 1;
+  let at = start;
+  while (at < end) {
+    let sp = text.indexOf(" ", at);
+    if (sp < 0 || sp > end) sp = end;
+    if (sp > at) out.push(text.slice(at, sp));
+    at = sp + 1;
   }
+  return out.length ? out : NO_WORDS;
 }
 
 /** One literal shape for every entry: fast property access, less memory. */
@@ -51,9 +52,9 @@ function parsedEntry(): IndexEntry {
  */
 export class IndexTextParser {
   private readonly entries: IndexEntry[] = [];
-  /** name -> version(s) seen: duplicate detection without building a key string per record. */
-  private readonly seen = new Map<string, string | Map<string, number>>();
-  private readonly seenLine = new Map<string, number>();
+  private readonly seen = new Map<string, number | number[]>();
+  /** The line each record starts on, by record position (for messages). */
+  private readonly lines: number[] = [];
   private cur: IndexEntry | undefined;
   private recordLine = 0;
   private lineNo = 0;
@@ -84,16 +85,18 @@ export class IndexTextParser {
     throw new DistrolessError("E_FORMAT", message, { subject: this.subject });
   }
 
-  private uint(value: string, field: string): number {
+  /** A decimal field read in place (no substring is made for it). */
+  private uint(text: string, start: number, end: number, field: string): number {
     let n = 0;
-    const len = value.length;
-    for (let i = 0; i < len; i++) {
-      const d = value.charCodeAt(i) - 48;
+    for (let i = start; i < end; i++) {
+      const d = text.charCodeAt(i) - 48;
       if (d < 0 || d > 9) n = Number.NaN;
       else n = n * 10 + d;
     }
-    if (len === 0 || Number.isNaN(n) || n > Number.MAX_SAFE_INTEGER) {
-      this.fail(`APKINDEX line ${this.lineNo}: ${field} is not a number: "${value.slice(0, 40)}"`);
+    if (end === start || Number.isNaN(n) || n > Number.MAX_SAFE_INTEGER) {
+      this.fail(
+        `APKINDEX line ${this.lineNo}: ${field} is not a number: "${text.slice(start, Math.min(end, start + 40))}"`,
+      );
     }
     return n;
   }
@@ -107,21 +110,23 @@ export class IndexTextParser {
         .join(", ");
       this.fail(`APKINDEX record at line ${this.recordLine} lacks ${missing}`);
     }
+    // name -> the first record's position; more only when a name repeats (rare: apk-tools and
+    // melange indexes list one version per name), so one small number per record in the common case.
     const prev = this.seen.get(cur.name);
-    if (prev === undefined) {
-      this.seen.set(cur.name, cur.version);
-      this.seenLine.set(cur.name, this.recordLine);
-    } else {
-      const versions = typeof prev === "string" ? new Map([[prev, this.seenLine.get(cur.name)!]]) : prev;
-      const dup = versions.get(cur.version);
-      if (dup !== undefined) {
-        this.fail(
-          `APKINDEX lists ${cur.name}-${cur.version} twice (records at lines ${dup} and ${this.recordLine})`,
-        );
+    if (prev === undefined) this.seen.set(cur.name, this.entries.length);
+    else {
+      const positions = typeof prev === "number" ? [prev] : prev;
+      for (const at of positions) {
+        if (this.entries[at]!.version === cur.version) {
+          this.fail(
+            `APKINDEX lists ${cur.name}-${cur.version} twice (records at lines ${this.lines[at]} and ${this.recordLine})`,
+          );
+        }
       }
-      versions.set(cur.version, this.recordLine);
-      this.seen.set(cur.name, versions);
+      positions.push(this.entries.length);
+      this.seen.set(cur.name, positions);
     }
+    this.lines.push(this.recordLine);
     this.entries.push(cur);
     this.cur = undefined;
   }
@@ -144,62 +149,62 @@ export class IndexTextParser {
       this.recordLine = this.lineNo;
     }
     const cur = this.cur;
-    const value = text.slice(pos + 2, end);
+    const v = pos + 2;
     switch (text.charCodeAt(pos)) {
       case 67 /* C */:
-        cur.checksum = value;
+        cur.checksum = text.slice(v, end);
         break;
       case 80 /* P */:
-        cur.name = value;
+        cur.name = text.slice(v, end);
         break;
       case 86 /* V */:
-        cur.version = value;
+        cur.version = text.slice(v, end);
         break;
       case 65 /* A */:
-        cur.arch = value;
+        cur.arch = text.slice(v, end);
         break;
       case 83 /* S */:
-        cur.size = this.uint(value, "S");
+        cur.size = this.uint(text, v, end, "S");
         break;
       case 73 /* I */:
-        cur.installedSize = this.uint(value, "I");
+        cur.installedSize = this.uint(text, v, end, "I");
         break;
       case 84 /* T */:
-        cur.description = value;
+        cur.description = text.slice(v, end);
         break;
       case 85 /* U */:
-        cur.url = value;
+        cur.url = text.slice(v, end);
         break;
       case 76 /* L */:
-        cur.license = value;
+        cur.license = text.slice(v, end);
         break;
       case 111 /* o */:
-        cur.origin = value;
+        cur.origin = text.slice(v, end);
         break;
       case 109 /* m */:
-        cur.maintainer = value;
+        cur.maintainer = text.slice(v, end);
         break;
       case 116 /* t */:
-        cur.buildTime = this.uint(value, "t");
+        cur.buildTime = this.uint(text, v, end, "t");
         break;
       case 99 /* c */:
-        cur.commit = value;
+        cur.commit = text.slice(v, end);
         break;
       case 68 /* D */:
-        cur.depends = words(value);
+        cur.depends = words(text, v, end);
         break;
       case 105 /* i */:
-        cur.installIf = words(value);
+        cur.installIf = words(text, v, end);
         break;
       case 112 /* p */:
-        cur.provides = words(value);
+        cur.provides = words(text, v, end);
         break;
       case 107 /* k */:
-        cur.providerPriority = this.uint(value, "k");
+        cur.providerPriority = this.uint(text, v, end, "k");
         break;
       default:
         if (cur.extra === NO_EXTRA) cur.extra = [];
-        cur.extra.push([text[pos]!, value]);
+        cur.extra.push([text[pos]!, text.slice(v, end)]);
     }
   }
 }
