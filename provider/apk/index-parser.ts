@@ -1,5 +1,5 @@
 import { DistrolessError } from "../util/errors";
-import type { IndexEntry } from "./index-text";
+import { blankIndexEntry, type IndexEntry } from "./index-text";
 
 /*
  * Records share one frozen empty array for absent lists: most records have no install_if, many no
@@ -23,27 +23,11 @@ function words(text: string, start: number, end: number): string[] {
   return out.length ? out : NO_WORDS;
 }
 
-/** One literal shape for every entry: fast property access, less memory. */
+/** One literal shape for every entry, absent lists shared (see NO_WORDS). */
 function parsedEntry(): IndexEntry {
-  return {
-    checksum: "",
-    name: "",
-    version: "",
-    arch: "",
-    size: 0,
-    installedSize: 0,
-    description: "",
-    url: "",
-    license: "",
-    origin: "",
-    maintainer: "",
-    buildTime: 0,
-    commit: "",
-    depends: NO_WORDS,
-    installIf: NO_WORDS,
-    provides: NO_WORDS,
-    extra: NO_EXTRA,
-  };
+  const e = blankIndexEntry(() => NO_WORDS);
+  e.extra = NO_EXTRA;
+  return e;
 }
 
 /**

@@ -27,7 +27,8 @@ export interface IndexEntry {
   extra: [string, string][];
 }
 
-export function emptyIndexEntry(): IndexEntry {
+/** A blank record; `lists` gives each list field its (fresh or shared) array. */
+export function blankIndexEntry(lists: () => string[] = () => []): IndexEntry {
   return {
     checksum: "",
     name: "",
@@ -42,11 +43,15 @@ export function emptyIndexEntry(): IndexEntry {
     maintainer: "",
     buildTime: 0,
     commit: "",
-    depends: [],
-    installIf: [],
-    provides: [],
+    depends: lists(),
+    installIf: lists(),
+    provides: lists(),
     extra: [],
   };
+}
+
+export function emptyIndexEntry(): IndexEntry {
+  return blankIndexEntry();
 }
 
 /**

@@ -39,19 +39,8 @@ export interface BuildPackageOptions extends BuildInputs {
   onStepOutput?: (line: string) => void;
 }
 
-export interface BuiltPackage {
-  name: string;
-  /** `<version>-r<epoch>` */
-  version: string;
-  arch: string;
-  file: string;
-  size: number;
-  /** `C:` of the package. */
-  controlChecksum: string;
-  datahash: string;
-  depends: string[];
-  provides: string[];
-}
+/** A package the build wrote: what emission reports. */
+export type BuiltPackage = EmittedPackage;
 
 export interface BuildResult {
   packages: BuiltPackage[];
@@ -60,10 +49,6 @@ export interface BuildResult {
   environment: EnvironmentLock;
   /** Set when keepWorkspace was asked for. */
   workspace?: string;
-}
-
-function toBuilt(p: EmittedPackage): BuiltPackage {
-  return { ...p };
 }
 
 async function runSteps(runner: StepRunner, prepared: PreparedBuild, progress: Progress) {
@@ -177,7 +162,7 @@ export async function buildPackage(options: BuildPackageOptions): Promise<BuildR
         ...(prepared.signingKey ? { signingKey: prepared.signingKey } : {}),
         ...(prepared.recipeFile ? { recipeFile: path.basename(prepared.recipeFile) } : {}),
       });
-      packages.push(toBuilt(emitted));
+      packages.push(emitted);
     }
     keep = options.keepWorkspace === true;
     const result: BuildResult = {

@@ -1,7 +1,7 @@
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { type AssembleResult, assembleImage } from "../image/assemble";
-import { writeDockerArchive } from "../image/docker-archive";
+import { writeDockerArchives } from "../image/docker-archive";
 import { OciLayout } from "../image/oci-layout";
 import { MEDIA_TYPES } from "../image/oci-types";
 import { fetchInstallPlans, resolveImage } from "../image/pipeline";
@@ -75,18 +75,7 @@ export async function writeOutputPath(
     await fsp.rm(path.join(target, RESULT_FILE), { force: true });
     return [target];
   }
-  const layout = new OciLayout(layoutDir);
-  const files: string[] = [];
-  for (const p of result.platforms) {
-    const file = result.platforms.length === 1 ? target : target.replace(/\.tar$/, `-${p.arch}.tar`);
-    await writeDockerArchive(
-      layout,
-      { manifest: p.manifest, configDigest: p.configDigest, layerDigests: [p.layerDigest] },
-      file,
-    );
-    files.push(file);
-  }
-  return files;
+  return writeDockerArchives(new OciLayout(layoutDir), result, target);
 }
 
 /** Pushes the layout (only what the registry lacks), then attaches the SBOMs as referrers. */

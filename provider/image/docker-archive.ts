@@ -101,3 +101,27 @@ export async function writeDockerArchive(
     throw err;
   }
 }
+
+/**
+ * One docker archive per platform of an assembled image: `FILE` for a single arch, else
+ * `FILE-<arch>.tar` each (a docker archive holds one platform).
+ */
+export async function writeDockerArchives(
+  layout: OciLayout,
+  result: { platforms: { arch: string; manifest: Descriptor; configDigest: string; layerDigest: string }[] },
+  file: string,
+  repoTag?: string,
+): Promise<string[]> {
+  const files: string[] = [];
+  for (const p of result.platforms) {
+    const target = result.platforms.length === 1 ? file : file.replace(/\.tar$/, `-${p.arch}.tar`);
+    await writeDockerArchive(
+      layout,
+      { manifest: p.manifest, configDigest: p.configDigest, layerDigests: [p.layerDigest] },
+      target,
+      repoTag,
+    );
+    files.push(target);
+  }
+  return files;
+}

@@ -14,41 +14,14 @@ export function tempPathFor(target: string): string {
 }
 
 /**
- * Writes a file so readers see either the old content or the complete new one, never a prefix:
- * write to a temp file in the same directory, fsync, rename over the target.
+ * Runs `write(tmp)` against a temp file beside `target`, fsyncs it and renames it over the target:
+ * readers see the old content or the complete new one, never a prefix; a failure leaves no temp.
  */
-export async function writeFileAtomic(
-  target: string,
-  data: Uint8Array | string,
-  mode = 0o644,
-): Promise<void> {
+async function replaceAtomically(target: string, write: (tmp: string) => Promise<void>): Promise<void> {
   await fsp.mkdir(path.dirname(target), { recursive: true });
   const tmp = tempPathFor(target);
   try {
-    const fh = await fsp.open(tmp, "w", mode);
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await fsp.rename(tmp, target);
-  } catch (err) {
-    await fsp.rm(tmp, { force: true });
-    throw err;
-  }
-}
-
-/** Streams into a temp file and renames it over `target` only when the stream completed. */
-export async function writeStreamAtomic(
-  target: string,
-  source: NodeJS.ReadableStream | AsyncIterable<Uint8Array>,
-  mode = 0o644,
-): Promise<void> {
-  await fsp.mkdir(path.dirname(target), { recursive: true });
-  const tmp = tempPathFor(target);
-  try {
-    await pipeline(source, createWriteStream(tmp, { mode }));
+    await write(tmp);
     const fh = await fsp.open(tmp, "r+");
     try {
       await fh.sync();
@@ -60,6 +33,20 @@ export async function writeStreamAtomic(
     await fsp.rm(tmp, { force: true });
     throw err;
   }
+}
+
+/** Writes a file atomically (see replaceAtomically). */
+export function writeFileAtomic(target: string, data: Uint8Array | string, mode = 0o644): Promise<void> {
+  return replaceAtomically(target, (tmp) => fsp.writeFile(tmp, data, { mode }));
+}
+
+/** Streams into a file atomically: the target changes only when the stream completed. */
+export function writeStreamAtomic(
+  target: string,
+  source: NodeJS.ReadableStream | AsyncIterable<Uint8Array>,
+  mode = 0o644,
+): Promise<void> {
+  return replaceAtomically(target, (tmp) => pipeline(source, createWriteStream(tmp, { mode })));
 }
 
 export async function pathExists(p: string): Promise<boolean> {

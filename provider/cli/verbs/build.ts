@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { type AssembleResult, assembleImage } from "../../image/assemble";
 import { loadApkoConfig, requireArch } from "../../image/config";
 import type { ApkArch } from "../../image/config/arch";
-import { writeDockerArchive } from "../../image/docker-archive";
+import { writeDockerArchives } from "../../image/docker-archive";
 import { OciLayout } from "../../image/oci-layout";
 import { applyOverrides, fetchInstallPlans, resolveImage } from "../../image/pipeline";
 import { defaultCacheDir } from "../../repository/cache";
@@ -95,7 +95,9 @@ export const verb: Verb = {
         ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
         ...(sbomFlag ? { sbomDir: path.resolve(ctx.cwd, sbomFlag) } : {}),
       });
-      const written = tarball ? await writeTarballs(layoutDir, result, outPath, repoTag) : [outPath];
+      const written = tarball
+        ? await writeDockerArchives(new OciLayout(layoutDir), result, outPath, repoTag)
+        : [outPath];
       output(ctx, boolFlag(args, "json"), summary(result, written), () => human(result, written));
     } finally {
       if (tarball) await fsp.rm(layoutDir, { recursive: true, force: true });
@@ -103,27 +105,6 @@ export const verb: Verb = {
     return 0;
   },
 };
-
-async function writeTarballs(
-  layoutDir: string,
-  result: AssembleResult,
-  file: string,
-  repoTag?: string,
-): Promise<string[]> {
-  const layout = new OciLayout(layoutDir);
-  const files: string[] = [];
-  for (const p of result.platforms) {
-    const target = result.platforms.length === 1 ? file : file.replace(/\.tar$/, `-${p.arch}.tar`);
-    await writeDockerArchive(
-      layout,
-      { manifest: p.manifest, configDigest: p.configDigest, layerDigests: [p.layerDigest] },
-      target,
-      repoTag,
-    );
-    files.push(target);
-  }
-  return files;
-}
 
 function summary(result: AssembleResult, outputs: string[]) {
   return {
