@@ -19,6 +19,7 @@ import {
   stringsFlag,
   type Verb,
 } from "../command";
+import { describePush, pushToRepositories, registryFlagOptions, registryOptionsFromArgs } from "./push";
 
 /**
  * `build`: apko.yaml -> resolved packages (cached, verified) -> one reproducible layer per arch ->
@@ -28,8 +29,9 @@ import {
 export const verb: Verb = {
   summary: "build an apko config into an OCI layout or a docker-loadable tarball (with SBOMs)",
   usage:
-    "pulumi-distroless build APKO_YAML --output DIR|FILE.tar [--arch A]... [--tag [NAME:]TAG] " +
-    "[--source-date-epoch N] [--sbom-path DIR] [--cache-dir D] [--offline] [--allow-untrusted] [--json]",
+    "pulumi-distroless build APKO_YAML [--output DIR|FILE.tar] [--push REPO[:TAG]]... [--arch A]... " +
+    "[--tag [NAME:]TAG] [--source-date-epoch N] [--sbom-path DIR] [--cache-dir D] [--offline] " +
+    "[--allow-untrusted] [--insecure] [--ca-file F] [--username U --password-stdin] [--json]",
   async run(ctx: CliContext): Promise<number> {
     const args = parseVerbArgs("build", ctx.argv, {
       output: { type: "string" },
@@ -40,13 +42,18 @@ export const verb: Verb = {
       "cache-dir": { type: "string" },
       offline: { type: "boolean" },
       "allow-untrusted": { type: "boolean" },
+      push: { type: "string", multiple: true },
+      ...registryFlagOptions,
       json: { type: "boolean" },
     });
     if (args.positionals.length !== 1) {
       throw new DistrolessError("E_CONFIG", `expected one apko config file (usage: ${verb.usage})`);
     }
+    const pushTo = stringsFlag(args, "push");
     const out = stringFlag(args, "output");
-    if (!out) throw new DistrolessError("E_CONFIG", `--output is required (usage: ${verb.usage})`);
+    if (!out && pushTo.length === 0) {
+      throw new DistrolessError("E_CONFIG", `--output or --push is required (usage: ${verb.usage})`);
+    }
     const configFile = path.resolve(ctx.cwd, args.positionals[0]!);
     const config = await loadApkoConfig(configFile);
     const archFlags = stringsFlag(args, "arch").flatMap((a) => a.split(","));
@@ -79,9 +86,11 @@ export const verb: Verb = {
     for (const n of resolved.notices) ctx.progress.warn(n);
     const plans = await fetchInstallPlans(resolved, client, ctx.progress);
 
-    const tarball = out.endsWith(".tar");
-    const outPath = path.resolve(ctx.cwd, out);
-    const layoutDir = tarball ? await fsp.mkdtemp(path.join(os.tmpdir(), "pd-build-")) : outPath;
+    const tarball = out?.endsWith(".tar") ?? false;
+    const outPath = out ? path.resolve(ctx.cwd, out) : undefined;
+    // A tarball, or a push without an output, builds into a temporary layout.
+    const temporary = tarball || !outPath;
+    const layoutDir = temporary ? await fsp.mkdtemp(path.join(os.tmpdir(), "pd-build-")) : outPath!;
     const sbomFlag = stringFlag(args, "sbom-path");
     try {
       const result = await assembleImage({
@@ -95,12 +104,22 @@ export const verb: Verb = {
         ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
         ...(sbomFlag ? { sbomDir: path.resolve(ctx.cwd, sbomFlag) } : {}),
       });
-      const written = tarball
-        ? await writeDockerArchives(new OciLayout(layoutDir), result, outPath, repoTag)
-        : [outPath];
-      output(ctx, boolFlag(args, "json"), summary(result, written), () => human(result, written));
+      const written = !outPath
+        ? []
+        : tarball
+          ? await writeDockerArchives(new OciLayout(layoutDir), result, outPath, repoTag)
+          : [outPath];
+      const pushed = pushTo.length
+        ? await pushToRepositories(layoutDir, pushTo, {
+            ...(await registryOptionsFromArgs(args, ctx)),
+            layoutRef: tag,
+          })
+        : [];
+      output(ctx, boolFlag(args, "json"), { ...summary(result, written), pushed }, () =>
+        [human(result, written), ...pushed.map(describePush)].join("\n"),
+      );
     } finally {
-      if (tarball) await fsp.rm(layoutDir, { recursive: true, force: true });
+      if (temporary) await fsp.rm(layoutDir, { recursive: true, force: true });
     }
     return 0;
   },

@@ -78,7 +78,7 @@ export async function registryOptionsFromArgs(
 export async function pushToRepositories(
   layoutDir: string,
   references: string[],
-  registryOptions: RegistryOptions & { tags?: string[] },
+  registryOptions: RegistryOptions & { tags?: string[]; layoutRef?: string },
 ): Promise<PushResult[]> {
   const clients = new Map<string, RegistryClient>();
   try {
