@@ -164,7 +164,7 @@ describe("publishing a local repository", needsFixtures(), () => {
     const [c1, c2, pretend] = apks("x86_64");
     await publishPackages({ root, packages: [c1!], signingKey: KEY() });
     const before = readFileSync(path.join(root, "x86_64/APKINDEX.tar.gz"));
-    const marker = path.join(root, "..", `${path.basename(root)}.reached`);
+    const marker = path.join(tempDir(), "reached");
     const { child, done } = childPublish(root, [c2!, pretend!], {
       prune: true,
       hook: `fs.writeFileSync(${JSON.stringify(marker)}, "x"); setInterval(() => {}, 1000); await new Promise(() => {});`,

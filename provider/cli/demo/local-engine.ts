@@ -70,6 +70,24 @@ export async function runProgramLocally(options: {
   const steps: LocalStep[] = [];
   const providers = new Map<string, DynamicProvider>();
   let chain = Promise.resolve();
+  // The first failure of a resource; Pulumi's runtime would otherwise surface it as an unhandled
+  // rejection and end the process before anything could clean up.
+  let failure: unknown;
+  let signalFailure: (err: unknown) => void = () => {};
+  const failed = new Promise<never>((_, reject) => {
+    signalFailure = reject;
+  });
+  failed.catch(() => {});
+  const fail = (err: unknown) => {
+    if (failure !== undefined) return;
+    failure = err;
+    signalFailure(err);
+  };
+  const swallow = (err: unknown) => fail(err);
+  // Left installed: Pulumi's runtime rejects its own registration promises a tick after the
+  // provider's error reached us, and the local engine runs once per CLI process.
+  process.on("unhandledRejection", swallow);
+  process.on("uncaughtException", swallow);
 
   process.env.PULUMI_CONFIG = JSON.stringify(
     Object.fromEntries(Object.entries(options.config ?? {}).map(([k, v]) => [`${options.project}:${k}`, v])),
@@ -129,7 +147,7 @@ export async function runProgramLocally(options: {
         });
         chain = run.then(
           () => undefined,
-          () => undefined,
+          (err: unknown) => fail(err),
         );
         return run;
       },
@@ -142,11 +160,16 @@ export async function runProgramLocally(options: {
   const program = require(options.program) as Props;
   const outputs: Props = {};
   for (const [k, v] of Object.entries(program)) {
-    outputs[k] = await new Promise((resolve) =>
-      (pulumi.output(v) as import("@pulumi/pulumi").Output<unknown>).apply(resolve),
-    );
+    // An output whose resource failed never resolves: stop waiting once the chain has failed.
+    outputs[k] = await Promise.race([
+      new Promise((resolve) => (pulumi.output(v) as import("@pulumi/pulumi").Output<unknown>).apply(resolve)),
+      failed,
+    ]).catch((err: unknown) => {
+      throw cleanFailure(err);
+    });
   }
   await chain;
+  if (failure) throw cleanFailure(failure);
   return { steps, outputs };
 }
 
@@ -156,4 +179,11 @@ function redactSecrets(inputs: Props): Props {
   return Object.fromEntries(
     Object.entries(inputs).map(([k, v]) => [k, SECRET_INPUTS.has(k) ? "[secret]" : v]),
   );
+}
+
+/** Pulumi wraps a provider's error in registration context; the provider's own sentence is the news. */
+function cleanFailure(err: unknown): Error {
+  const message = err instanceof Error ? err.message : String(err);
+  const m = /failed to register new resource [^:]+: (.*)$/s.exec(message);
+  return new Error(m ? m[1]! : message);
 }

@@ -41,7 +41,11 @@ export async function startDemoRegistry(
   const log = await fsp.open(path.join(dir, "registry.log"), "a");
   const child: ChildProcess = spawn(BINARY, ["serve", config], { stdio: ["ignore", log.fd, log.fd] });
   const host = `127.0.0.1:${port}`;
+  // However the demo ends (an error thrown deep in a program run included), the registry goes too.
+  const killOnExit = () => child.kill("SIGTERM");
+  process.once("exit", killOnExit);
   const stop = async () => {
+    process.off("exit", killOnExit);
     if (child.exitCode === null) {
       child.kill("SIGTERM");
       await new Promise((r) => child.once("exit", r));
