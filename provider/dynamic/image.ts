@@ -136,6 +136,8 @@ const implementation: ResourceImplementation = {
     const resolved = news.resolved as ResolvedImageInputs | string | undefined;
     if (typeof resolved !== "object" || !resolved) return { changes: true };
     if (olds.inputDigest !== resolved.inputDigest || !olds.digest) return { changes: true };
+    // Settings kept in outputs for refresh and destroy: a change must reach the outputs.
+    for (const k of KEPT_SETTINGS) if ((olds[k] ?? null) !== (news[k] ?? null)) return { changes: true };
     for (const k of TARGET_INPUTS) {
       if (k === "tags" ? !sameList(olds.tags, news.tags) : (olds[k] ?? null) !== (news[k] ?? null)) {
         if (k === "sbom" && (news.sbom ?? true) === (olds.sbom ?? true)) continue;

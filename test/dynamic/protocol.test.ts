@@ -1,7 +1,9 @@
 import * as assert from "node:assert/strict";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { UNKNOWN } from "../../provider/dynamic/unknowns";
+import { imageExists, resolveTag } from "../../provider/registry";
 import { MiniEngine, type Registration, ref, type Step, secret } from "../helpers/mini-engine";
 import { ProviderServer } from "../helpers/provider-server";
 import { serializedProviders } from "../helpers/sdk-providers";
@@ -241,5 +243,36 @@ describe("provider protocol: package -> repository -> image", needsTools("htpass
     assert.equal(byName(preview, "image").op, "update");
     const up = await engine.up(program);
     assert.equal(byName(up, "image").outputs!.digest, image.digest, "the same image, pushed again");
+  });
+
+  test("7. an index changed outside Pulumi: refresh reports the repository drifted, up republishes it", async () => {
+    const repo = engine.state.get("repo")!.outputs;
+    const indexFile = path.join(String(repo.path), "x86_64", "APKINDEX.tar.gz");
+    const published = readFileSync(indexFile);
+    writeFileSync(indexFile, Buffer.concat([published, Buffer.from("tampered")]));
+    const refreshed = (await engine.refresh()).find((x) => x.name === "repo")!;
+    assert.ok(refreshed.changed.includes("indexes.x86_64.digest"), refreshed.changed.join(", "));
+    assert.match(server.output, /APKINDEX\.tar\.gz changed outside Pulumi/);
+    const preview = await engine.preview(program);
+    assert.equal(byName(preview, "repo").op, "update");
+    await engine.up(program);
+    assert.deepEqual(readFileSync(indexFile), published, "the same signed index, written again");
+  });
+
+  test("8. destroy keeps the pushed image, removes the tags it was asked to, and only the files it created", async () => {
+    const image = program.find((r) => r.name === "image")!;
+    image.inputs.deleteTagsOnDestroy = true;
+    const steps = await engine.up(program);
+    assert.equal(byName(steps, "image").op, "update", "the setting reaches the outputs");
+    const { digest } = engine.state.get("image")!.outputs as { digest: string };
+    const apks = (engine.state.get("app")!.outputs.packages as { file: string }[]).map((p) => p.file);
+    const repoDir = String(engine.state.get("repo")!.outputs.path);
+    await engine.destroy();
+    const options = { caBundle: readFileSync(world.caFile), auth: { username: USER, password: PASSWORD } };
+    assert.equal(await imageExists(repoRef(), digest, options), true, "the image stays: it may be running");
+    assert.equal(await resolveTag(repoRef(), "v1", options), undefined, "the tag it created is gone");
+    assert.equal(existsSync(repoDir), false, "the repository directory it created is removed");
+    for (const f of apks) assert.equal(existsSync(f), false, `${f} removed`);
+    assert.equal(existsSync(world.upstreamDir), true, "what it did not create stays");
   });
 });
