@@ -4,7 +4,7 @@ import { inflateMember } from "../archive/gzip-members";
 import { newHeader } from "../archive/tar-header";
 import { readTarBuffer, TarReader } from "../archive/tar-reader";
 import { buildTar } from "../archive/tar-writer";
-import { DistrolessError } from "../util/errors";
+import { DistrolessError, isDistrolessError } from "../util/errors";
 import { IndexTextParser } from "./index-parser";
 import { formatIndexText, type IndexEntry } from "./index-text";
 import type { Keyring, SigningKey } from "./keys";
@@ -63,12 +63,20 @@ async function readIndexArchiveInner(
   options: ReadIndexOptions,
   subject: string,
 ): Promise<IndexArchive> {
-  const first = inflateMember(data, 0, MAX_SIGNATURE_MEMBER);
-  if (!first) throw new DistrolessError("E_FORMAT", "truncated gzip data (the first member is incomplete)");
-  const firstEntries = await readTarBuffer(first.inflated, { maxEntryBytes: MAX_SIGNATURE });
+  // A signature member is a few KB; a first member larger than that is the content of an unsigned
+  // index, which is streamed below like any other.
+  let first: ReturnType<typeof inflateMember>;
+  try {
+    first = inflateMember(data, 0, MAX_SIGNATURE_MEMBER);
+    if (!first) throw new DistrolessError("E_FORMAT", "truncated gzip data (the first member is incomplete)");
+  } catch (err) {
+    if (!isDistrolessError(err, "E_HOSTILE")) throw err;
+    first = undefined;
+  }
+  const firstEntries = first ? await readTarBuffer(first.inflated, { maxEntryBytes: MAX_SIGNATURE }) : [];
   const signatures: SignatureEntry[] = [];
   let contentStart = 0;
-  if (firstEntries.length > 0 && firstEntries.every((e) => parseSignatureEntryName(e.header.name))) {
+  if (first && firstEntries.length > 0 && firstEntries.every((e) => parseSignatureEntryName(e.header.name))) {
     if (first.length >= data.length)
       throw new DistrolessError("E_FORMAT", "signature member but no index content");
     for (const e of firstEntries)

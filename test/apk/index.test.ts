@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, test } from "node:test";
 import { buildSignatureMember, readIndexArchive, writeIndexArchive } from "../../provider/apk/index-archive";
-import { formatIndexText, parseIndexText } from "../../provider/apk/index-text";
+import { emptyIndexEntry, formatIndexText, parseIndexText } from "../../provider/apk/index-text";
 import { Keyring, parsePrivateKey } from "../../provider/apk/keys";
 import { splitGzipMembers } from "../../provider/archive/gzip-members";
 import { readTarBuffer } from "../../provider/archive/tar-reader";
@@ -156,6 +156,25 @@ describe("APKINDEX.tar.gz from the real world", needsFixtures(), () => {
     const idx = await readIndexArchive(data, { keyring: new Keyring(), allowUntrusted: true });
     assert.equal(idx.verifiedBy, undefined);
     assert.equal(idx.signatures.length, 3);
+  });
+});
+
+describe("large indexes", () => {
+  test("an unsigned index of 20,000 records (several MB inflated) reads when untrusted is allowed", async () => {
+    const entries = Array.from({ length: 20_000 }, (_, i) => ({
+      ...emptyIndexEntry(),
+      checksum: `Q1${String(i).padStart(27, "A")}=`,
+      name: `pkg${i}`,
+      version: "1.0-r0",
+      arch: "x86_64",
+      description: `package number ${i} with a description long enough to matter`,
+      depends: [`so:libdep${i % 97}.so.1`, "musl"],
+    }));
+    const data = writeIndexArchive(entries);
+    const idx = await readIndexArchive(data, { allowUntrusted: true });
+    assert.equal(idx.entries.length, 20_000);
+    assert.deepEqual(idx.entries[19_999]!.depends, [`so:libdep${19_999 % 97}.so.1`, "musl"]);
+    await assert.rejects(readIndexArchive(data, {}), /no trusted keys/);
   });
 });
 
