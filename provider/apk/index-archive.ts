@@ -1,3 +1,4 @@
+import { isAscii } from "node:buffer";
 import { StringDecoder } from "node:string_decoder";
 import * as zlib from "node:zlib";
 import { inflateMember } from "../archive/gzip-members";
@@ -143,8 +144,13 @@ async function readContent(
         const parser = new IndexTextParser(subject);
         const decoder = new StringDecoder("utf8");
         const parts: string[] | undefined = keepText ? [] : undefined;
+        // Indexes are nearly all ASCII: decoding such chunks as latin1 is a plain copy giving the
+        // same string. From the first non-ASCII chunk on, the UTF-8 decoder takes over (it carries
+        // characters split across chunks).
+        let utf8 = false;
         for await (const chunk of tar.body()) {
-          const s = decoder.write(chunk);
+          utf8 ||= !isAscii(chunk);
+          const s = utf8 ? decoder.write(chunk) : chunk.toString("latin1");
           parts?.push(s);
           parser.feed(s);
         }

@@ -169,11 +169,18 @@ describe("large indexes", () => {
       arch: "x86_64",
       description: `package number ${i} with a description long enough to matter`,
       depends: [`so:libdep${i % 97}.so.1`, "musl"],
+      // Non-ASCII far into the text (past the first chunks, which decode as ASCII).
+      maintainer: i === 15_000 ? "Timo Teräs <timo@example.org> — ☃" : "",
     }));
     const data = writeIndexArchive(entries);
     const idx = await readIndexArchive(data, { allowUntrusted: true });
     assert.equal(idx.entries.length, 20_000);
     assert.deepEqual(idx.entries[19_999]!.depends, [`so:libdep${19_999 % 97}.so.1`, "musl"]);
+    assert.equal(idx.entries[15_000]!.maintainer, "Timo Teräs <timo@example.org> — ☃");
+    assert.deepEqual(
+      idx.entries,
+      (await readIndexArchive(data, { allowUntrusted: true, keepText: true })).entries,
+    );
     await assert.rejects(readIndexArchive(data, {}), /no trusted keys/);
   });
 });
