@@ -37,7 +37,7 @@ const RESOLUTION_INPUTS = [
 const KEPT_SETTINGS = ["insecureRegistry", "caFile", "deleteTagsOnDestroy", "sbom"] as const;
 
 /** Inputs that change where the image goes, not what it is: a change pushes or tags, never rebuilds. */
-const TARGET_INPUTS = ["repository", "tags", "outputPath", "sbom"] as const;
+const TARGET_INPUTS = ["repository", "tags", "outputPath"] as const;
 
 async function resolveInputs(news: Props): Promise<{ resolved: ResolvedImageInputs; notices: string[] }> {
   const { config, inlineKeys } = await imageConfig(news);
@@ -140,7 +140,6 @@ const implementation: ResourceImplementation = {
     for (const k of KEPT_SETTINGS) if ((olds[k] ?? null) !== (news[k] ?? null)) return { changes: true };
     for (const k of TARGET_INPUTS) {
       if (k === "tags" ? !sameList(olds.tags, news.tags) : (olds[k] ?? null) !== (news[k] ?? null)) {
-        if (k === "sbom" && (news.sbom ?? true) === (olds.sbom ?? true)) continue;
         return { changes: true };
       }
     }
