@@ -12,8 +12,8 @@ import {
   parseRecipe,
   recipeTargetsArch,
 } from "../../provider/build/recipe";
-import { ConfigError } from "../../provider/config";
 import { isDistrolessError } from "../../provider/util/errors";
+import { configError } from "../helpers/config-errors";
 import { fixture, needsFixtures } from "../helpers/fixtures";
 import { tempDir } from "../helpers/tmp";
 
@@ -32,16 +32,6 @@ function compileText(
   file = "/recipes/r.yaml",
 ): BuildPlan {
   return compileRecipe(parseRecipe(yaml, file), { arch: "x86_64", ...options });
-}
-
-function compileError(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${err}`);
-    return err;
-  }
-  assert.fail("expected a ConfigError");
 }
 
 const melange = (...p: string[]) => fixture("configs", "melange", ...p);
@@ -216,7 +206,7 @@ describe("compiling fixture recipes", needsFixtures(), () => {
       'mkdir -p "/home/build/melange-out/hello"\n',
     ]);
     assert.equal(scripts("arm64")[0], 'echo "build arch is aarch64!"\n');
-    const err = compileError(() => compileRecipe(recipe, { arch: "riscv64" }));
+    const err = configError(() => compileRecipe(recipe, { arch: "riscv64" }));
     assert.match(
       err.message,
       /conditional\.yaml:24:23: pipeline\[0\]\.assertions\.required-steps: requires 1 of its steps to run, but 0 would$/,
@@ -228,7 +218,7 @@ describe("compiling fixture recipes", needsFixtures(), () => {
     assert.equal(recipeTargetsArch(recipe, "amd64"), true);
     assert.equal(recipeTargetsArch(recipe, "aarch64"), false);
     assert.match(
-      compileError(() => compileRecipe(recipe, { arch: "aarch64" })).message,
+      configError(() => compileRecipe(recipe, { arch: "aarch64" })).message,
       /one-arch is not built for aarch64 \(target-architecture: x86_64\)/,
     );
   });
@@ -261,7 +251,7 @@ describe("compiling fixture recipes", needsFixtures(), () => {
     assert.ok(rustls.environment.contents.packages.includes("rustls-ffi"));
     assert.deepEqual(rustls.options, ["rustls"]);
     assert.match(
-      compileError(() => compileRecipe(recipe, { arch: "x86_64", options: ["gnutls"] })).message,
+      configError(() => compileRecipe(recipe, { arch: "x86_64", options: ["gnutls"] })).message,
       /no build option named "gnutls" \(options: rustls\)/,
     );
   });
@@ -343,7 +333,7 @@ subpackages:
   });
 
   test("unknown substitutions are refused at compile time, naming the line", () => {
-    const main = compileError(() =>
+    const main = configError(() =>
       compileText(
         "package: {name: a, version: 1}\npipeline:\n  - runs: |\n      echo ${{targets.subpkgdir}}\n",
       ),
@@ -352,7 +342,7 @@ subpackages:
       main.message,
       "/recipes/r.yaml:3:11: pipeline[0].runs: unknown substitution ${{targets.subpkgdir}}",
     );
-    const notRange = compileError(() =>
+    const notRange = configError(() =>
       compileText(
         "package: {name: a, version: 1}\nsubpackages:\n  - name: b\n    pipeline:\n      - runs: echo ${{range.key}}\n",
       ),
@@ -361,17 +351,17 @@ subpackages:
       notRange.message,
       /subpackages\[0\]\.pipeline\[0\]\.runs: unknown substitution \$\{\{range\.key\}\}/,
     );
-    const dir = compileError(() =>
+    const dir = configError(() =>
       compileText(
         "package: {name: a, version: 1}\npipeline:\n  - working-directory: ${{vars.nope}}\n    runs: x\n",
       ),
     );
     assert.match(dir.message, /pipeline\[0\]\.working-directory: unknown substitution \$\{\{vars\.nope\}\}/);
-    const dep = compileError(() =>
+    const dep = configError(() =>
       compileText("package: {name: a, version: 1, dependencies: {runtime: ['${{nope}}']}}\n"),
     );
     assert.match(dep.message, /package\.dependencies\.runtime\[0\]: unknown substitution \$\{\{nope\}\}/);
-    const cond = compileError(() =>
+    const cond = configError(() =>
       compileText("package: {name: a, version: 1}\npipeline:\n  - if: ${{vars.x}} == 'y'\n    runs: x\n"),
     );
     assert.match(cond.message, /pipeline\[0\]\.if: if: undefined variable \$\{\{vars\.x\}\}/);
@@ -382,7 +372,7 @@ subpackages:
       "package: {name: a, version: 1.2.3}\nvars:\n  full: ${{vars.short}}.3\n  short: ${{vars.major}}.2\n  major: '1'\nvar-transforms:\n  - {from: '${{vars.full}}-${{build.arch}}', match: '^(\\d+)\\.(\\d+).*-(.*)$', replace: '${2}_$3', to: t}\npipeline:\n  - runs: echo ${{vars.full}} ${{vars.t}}\n",
     );
     assert.equal(plan.steps[0]!.script, "echo 1.2.3 2_x86_64");
-    const cyc = compileError(() =>
+    const cyc = configError(() =>
       compileText("package: {name: a, version: 1}\nvars:\n  a: ${{vars.b}}\n  b: ${{vars.a}}\n"),
     );
     assert.match(cyc.message, /vars\.a: vars refer to each other in a cycle \(a -> b -> a\)/);
@@ -417,7 +407,7 @@ subpackages:
   });
 
   test("uses: unknown with keys, missing required inputs, malformed checksums name the line", () => {
-    const unknown = compileError(() =>
+    const unknown = configError(() =>
       compileText(
         "package: {name: a, version: 1}\npipeline:\n  - uses: fetch\n    with:\n      uri: https://example.com/a.tgz\n      sha256: abc\n",
       ),
@@ -426,7 +416,7 @@ subpackages:
       unknown.message,
       /^\/recipes\/r\.yaml:6:15: pipeline\[0\]\.with\.sha256: unknown input "sha256" to pipeline fetch; it takes: uri, expected-sha256, /,
     );
-    const missing = compileError(() =>
+    const missing = configError(() =>
       compileText(
         "package: {name: a, version: 1}\npipeline:\n  - uses: go/build\n    with:\n      packages: .\n",
       ),
@@ -435,7 +425,7 @@ subpackages:
       missing.message,
       /\/recipes\/r\.yaml:5:7: pipeline\[0\]\.with: pipeline go\/build requires input "output"/,
     );
-    const bad = compileError(() =>
+    const bad = configError(() =>
       compileText(
         "package: {name: a, version: 1}\npipeline:\n  - uses: git-checkout\n    with:\n      repository: https://x/y\n      expected-commit: main\n",
       ),
@@ -444,7 +434,7 @@ subpackages:
       bad.message,
       /pipeline\[0\]\.with\.expected-commit: expected-commit must be 40 hexadecimal digits, got "main"/,
     );
-    const notFound = compileError(() =>
+    const notFound = configError(() =>
       compileText("package: {name: a, version: 1}\npipeline:\n  - uses: no/such-pipeline\n"),
     );
     assert.equal(notFound.code, "E_MISSING");
@@ -485,14 +475,14 @@ subpackages:
       plan.steps.map((s) => [s.name, s.uses, s.script, s.needsPackages]),
       [["greet: my/inner: say", ["my/outer", "my/inner"], "echo 'hi world' 'world'", ["outer-tool"]]],
     );
-    const loop = compileError(() =>
+    const loop = configError(() =>
       compileText("package: {name: a, version: 1}\npipeline:\n  - uses: loop\n", { pipelineDirs: [dir] }),
     );
     assert.match(loop.message, /pipeline loop uses itself/);
   });
 
   test("hostile uses: parent references are refused at validation, symlink escapes at compile", () => {
-    const parent = compileError(() =>
+    const parent = configError(() =>
       parseRecipe("package: {name: a, version: 1}\npipeline:\n  - uses: ../../x\n", "/recipes/r.yaml"),
     );
     assert.match(
@@ -512,7 +502,7 @@ subpackages:
     const outside = tempDir();
     writeFileSync(path.join(outside, "secret.yaml"), "pipeline:\n  - runs: cat /etc/shadow\n");
     symlinkSync(path.join(outside, "secret.yaml"), path.join(dir, "evil.yaml"));
-    const escaped = compileError(() =>
+    const escaped = configError(() =>
       compileText("package: {name: a, version: 1}\npipeline:\n  - uses: evil\n", { pipelineDirs: [dir] }),
     );
     assert.equal(escaped.code, "E_HOSTILE");

@@ -4,28 +4,8 @@ import { readdirSync } from "node:fs";
 import * as path from "node:path";
 import { describe, test } from "node:test";
 import { loadRecipe, parseRecipe, validateRecipe } from "../../provider/build/recipe";
-import { ConfigError } from "../../provider/config";
+import { configError, configRejection } from "../helpers/config-errors";
 import { fixture, needsFixtures } from "../helpers/fixtures";
-
-async function rejection(p: Promise<unknown>): Promise<ConfigError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${err}`);
-    return err;
-  }
-  assert.fail("expected the recipe to be rejected");
-}
-
-function configError(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${err}`);
-    return err;
-  }
-  assert.fail("expected a ConfigError");
-}
 
 describe("melange configuration_load fixtures", needsFixtures(), () => {
   const dir = fixture("configs", "melange", "configuration_load");
@@ -89,7 +69,7 @@ describe("melange configuration_load fixtures", needsFixtures(), () => {
 
   for (const [name, want] of Object.entries(rejected)) {
     test(`${name} is rejected naming the problem, path and line`, async () => {
-      const err = await rejection(loadRecipe(file(name)));
+      const err = await configRejection(loadRecipe(file(name)));
       const first = err.issues[0]!;
       assert.equal(first.path, want.path);
       assert.equal(first.loc?.line, want.line);
@@ -99,7 +79,7 @@ describe("melange configuration_load fixtures", needsFixtures(), () => {
   }
 
   test("unknown-fields names both misplaced keys", async () => {
-    const err = await rejection(loadRecipe(file("unknown-fields")));
+    const err = await configRejection(loadRecipe(file("unknown-fields")));
     assert.deepEqual(
       err.issues.map((i) => i.path),
       ["environment.repositories", "environment.keyring"],

@@ -1,9 +1,9 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: melange substitutions are written ${{name}} in plain strings
+
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import {
   bool,
-  ConfigError,
   def,
   int,
   list,
@@ -19,6 +19,7 @@ import {
   validateYaml,
 } from "../../provider/config";
 import { isDistrolessError } from "../../provider/util/errors";
+import { configError } from "../helpers/config-errors";
 
 const step = object({
   name: opt(str()),
@@ -36,16 +37,6 @@ const schema = object({
   enabled: opt(bool()),
   build_repositories: opt(list(str())),
 });
-
-function configError(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${err}`);
-    return err;
-  }
-  assert.fail("expected a ConfigError");
-}
 
 describe("config toolkit", () => {
   test("validated values are typed, camelCased and defaulted", () => {

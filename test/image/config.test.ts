@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, test } from "node:test";
-import { ConfigError } from "../../provider/config";
 import {
   type ApkoConfig,
   DEFAULT_PATH,
@@ -12,31 +11,12 @@ import {
   splitShellWords,
   validateApkoConfig,
 } from "../../provider/image/config";
+import { configError, configRejection } from "../helpers/config-errors";
 import { fixture, needsFixtures } from "../helpers/fixtures";
 import { tempDir } from "../helpers/tmp";
 
 function parse(yaml: string): ApkoConfig {
   return parseApkoConfig(yaml, "/etc/test/apko.yaml");
-}
-
-function configError(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${err}`);
-    return err;
-  }
-  assert.fail("expected a ConfigError");
-}
-
-async function rejects(p: Promise<unknown>): Promise<ConfigError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${err}`);
-    return err;
-  }
-  assert.fail("expected a ConfigError");
 }
 
 describe("apko config fixtures", needsFixtures(), () => {
@@ -102,7 +82,7 @@ describe("apko config fixtures", needsFixtures(), () => {
   });
 
   test("layering.yaml is refused: multi-layer images are not supported", async () => {
-    const err = await rejects(loadApkoConfig(path.join(dir, "layering.yaml")));
+    const err = await configRejection(loadApkoConfig(path.join(dir, "layering.yaml")));
     assert.equal(err.issues.length, 1);
     assert.equal(err.issues[0]!.path, "layering");
     assert.equal(err.issues[0]!.loc?.line, 21);
