@@ -18,22 +18,12 @@ import { emptyPkgInfo } from "../provider/apk/pkginfo";
 import { assembleImage } from "../provider/image/assemble";
 import { validateApkoConfig } from "../provider/image/config";
 import type { InstallPlan } from "../provider/image/install-plan";
+import { median, rng } from "./_common";
 
 const WORDS =
   "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua config server listen port value true false null return function const export import".split(
     " ",
   );
-
-/** A deterministic generator (xorshift) so every run benchmarks the same tree. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 0x100000000;
-  };
-}
 
 function textCorpus(bytes: number, rand: () => number): Buffer {
   const parts: string[] = [];
@@ -234,7 +224,6 @@ async function main(): Promise<void> {
         ),
       );
     }
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const cold = median(colds.map((c) => c.seconds));
     const warm = median(warms.map((c) => c.seconds));
     const baseline = median(baselines.map((b) => b.seconds));

@@ -12,10 +12,10 @@
  */
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { generateSigningKey, parsePrivateKey, writeKeyPair } from "../provider/apk/keys";
+import { generateSigningKey, parsePrivateKey } from "../provider/apk/keys";
 import { buildPackage } from "../provider/build/build";
 import { directoryPackageFs } from "../provider/build/detect/package-fs";
 import { emitPackage } from "../provider/build/emit/emit-package";
@@ -23,19 +23,8 @@ import { prepareGuestRoot } from "../provider/build/environment/guest-root";
 import { prepareBuild } from "../provider/build/prepare";
 import { compileRecipe, loadRecipe } from "../provider/build/recipe";
 import { bubblewrapRunner } from "../provider/build/runners/bubblewrap";
-import { publishPackages } from "../provider/repository/publish";
-
-const BUSYBOX_RECIPE = `package:
-  name: busybox
-  version: 1.35.0
-  epoch: 0
-pipeline:
-  - runs: |
-      mkdir -p \${{targets.destdir}}/bin \${{targets.destdir}}/etc/busybox-paths.d
-      cp busybox \${{targets.destdir}}/bin/busybox
-      ln -s /bin/busybox \${{targets.destdir}}/bin/sh
-      ./busybox --list-full | sed 's|^|/|' > \${{targets.destdir}}/etc/busybox-paths.d/busybox
-`;
+import { makeBusyboxRepo } from "../test/build/build-helpers";
+import { median, rng } from "./_common";
 
 const NOOP_RECIPE = `package:
   name: noop
@@ -52,18 +41,6 @@ pipeline:
 `;
 
 const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 0x100000000;
-  };
-}
-
 /** A deterministic ~`mb` MB tree: many small text files, some medium, a few large binaries. */
 function makeDestdir(dir: string, mb: number): { files: number; bytes: number } {
   const rand = rng(7);
@@ -100,27 +77,11 @@ async function main(): Promise<void> {
   const work = mkdtempSync(path.join(os.tmpdir(), "pd-bench-build-"));
   const quiet = { info: () => {}, warn: () => {} };
   try {
-    const pair = await generateSigningKey(4096);
-    const keys = await writeKeyPair(work, "bench.rsa", pair);
-    const key = parsePrivateKey(pair.privateKeyPem, "bench.rsa.pub");
+    const key = parsePrivateKey((await generateSigningKey(4096)).privateKeyPem, "bench.rsa.pub");
+    // The build environment: busybox from the host's static binary, in a signed local repository
+    // (made as the sandbox tests make it; its cache is <work>/cache).
+    const bb = await makeBusyboxRepo(work);
     const cacheDir = path.join(work, "cache");
-
-    // The build environment: busybox from the host's static binary, in a signed local repository.
-    const bbSrc = path.join(work, "bb-src");
-    mkdirSync(bbSrc);
-    copyFileSync("/bin/busybox", path.join(bbSrc, "busybox"));
-    writeFileSync(path.join(work, "busybox.yaml"), BUSYBOX_RECIPE);
-    const bb = await buildPackage({
-      recipeFile: path.join(work, "busybox.yaml"),
-      sourceDir: bbSrc,
-      arch: "x86_64",
-      runner: "host",
-      outDir: path.join(work, "bb-out"),
-      signingKey: key,
-      cacheDir,
-    });
-    const repo = path.join(work, "repo");
-    await publishPackages({ root: repo, packages: bb.packages.map((p) => p.file), signingKey: key });
 
     const recipeFile = path.join(work, "noop.yaml");
     writeFileSync(recipeFile, NOOP_RECIPE);
@@ -133,8 +94,8 @@ async function main(): Promise<void> {
       runner: "bubblewrap" as const,
       signingKey: key,
       cacheDir,
-      repositories: [repo],
-      keyring: [keys.publicKeyFile],
+      repositories: [bb.repo],
+      keyring: [bb.publicKey],
       progress: quiet,
     };
 
@@ -161,6 +122,25 @@ async function main(): Promise<void> {
       env: prepared.plan.environment,
       fetch: (p) => prepared.resolved!.fetch(p),
     });
+    /** Emits `dir` as the noop package (detection, SBOM, .apk, signing), as a build does. */
+    const emitDir = (dir: string, output: string) => {
+      const fs = directoryPackageFs(dir);
+      return emitPackage({
+        meta: prepared.plan.package,
+        origin: prepared.plan.package,
+        arch: "x86_64",
+        dir,
+        fs,
+        relatives: [{ name: "noop", fs }],
+        output,
+        melangeYaml: "package: {}\n",
+        signingKey: key,
+        sourceDateEpoch: 0,
+        rootIds: { uids: [0], gids: [0] },
+        namespace: "unknown",
+        progress: quiet,
+      });
+    };
     const ws = path.join(work, "ws");
     mkdirSync(path.join(ws, "melange-out/noop"), { recursive: true });
     const runner = await bubblewrapRunner({
@@ -180,23 +160,7 @@ async function main(): Promise<void> {
       await runner.runStep(prepared.plan.steps[0]!, "noop: true");
       sandbox.push(ms(t));
       t = process.hrtime.bigint();
-      const dir = path.join(ws, "melange-out/noop");
-      const fs = directoryPackageFs(dir);
-      await emitPackage({
-        meta: prepared.plan.package,
-        origin: prepared.plan.package,
-        arch: "x86_64",
-        dir,
-        fs,
-        relatives: [{ name: "noop", fs }],
-        output: path.join(work, "emit", `noop-${i}.apk`),
-        melangeYaml: "package: {}\n",
-        signingKey: key,
-        sourceDateEpoch: 0,
-        rootIds: { uids: [0], gids: [0] },
-        namespace: "unknown",
-        progress: quiet,
-      });
+      await emitDir(path.join(ws, "melange-out/noop"), path.join(work, "emit", `noop-${i}.apk`));
       emit.push(ms(t));
     }
     const f = (x: number) => `${x.toFixed(1)} ms`;
@@ -221,22 +185,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < 3; i++) {
       spawnSync("sync");
       t = process.hrtime.bigint();
-      const fs = directoryPackageFs(dest);
-      const out = await emitPackage({
-        meta: prepared.plan.package,
-        origin: prepared.plan.package,
-        arch: "x86_64",
-        dir: dest,
-        fs,
-        relatives: [{ name: "noop", fs }],
-        output: path.join(work, "big", `big-${i}.apk`),
-        melangeYaml: "package: {}\n",
-        signingKey: key,
-        sourceDateEpoch: 0,
-        rootIds: { uids: [0], gids: [0] },
-        namespace: "unknown",
-        progress: quiet,
-      });
+      const out = await emitDir(dest, path.join(work, "big", `big-${i}.apk`));
       emitTimes.push(ms(t));
       apkSize = out.size;
     }

@@ -22,6 +22,7 @@ import { clearIndexMemo } from "../provider/repository/index-loader";
 import { verifyIndexSignature } from "../provider/repository/index-trust";
 import { parseRepositorySource } from "../provider/repository/source";
 import { q1Encode, sha1 } from "../provider/util/hash";
+import { median, rng } from "./_common";
 
 const FIXTURES = path.resolve(__dirname, "..", "..", "..", "shared", "fixtures");
 const APK_TOOLS_MS = 39; // apk-tools loading the Alpine index (reference figure; apk-tools is not installed here)
@@ -32,7 +33,8 @@ function argValue(name: string, fallback: number): number {
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 }
 
-async function median(runs: number, fn: () => Promise<unknown> | unknown): Promise<number> {
+/** Median milliseconds of `runs` calls of `fn`, after two warm-up calls. */
+async function timeMedian(runs: number, fn: () => Promise<unknown> | unknown): Promise<number> {
   for (let i = 0; i < 2; i++) await fn(); // warm-up
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -40,8 +42,7 @@ async function median(runs: number, fn: () => Promise<unknown> | unknown): Promi
     await fn();
     times.push(Number(process.hrtime.bigint() - t) / 1e6);
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
+  return median(times);
 }
 
 interface LoadReport {
@@ -72,20 +73,20 @@ async function measure(
   const data = await fsp.readFile(file);
   const keyring = await Keyring.fromPaths(keyFiles);
   let packages = 0;
-  const total = await median(runs, async () => {
+  const total = await timeMedian(runs, async () => {
     packages = (await readIndexArchive(data, { keyring, subject: label })).entries.length;
   });
-  const verify = await median(runs, () => verifyIndexSignature(data, keyring, label));
+  const verify = await timeMedian(runs, () => verifyIndexSignature(data, keyring, label));
   const members = splitGzipMembers(data, { maxInflated: 512 << 20 });
-  const gunzip = await median(runs, () => splitGzipMembers(data, { maxInflated: 512 << 20 }));
+  const gunzip = await timeMedian(runs, () => splitGzipMembers(data, { maxInflated: 512 << 20 }));
   const content = members[members.length - 1]!.inflated;
   let text = "";
-  const tar = await median(runs, async () => {
+  const tar = await timeMedian(runs, async () => {
     for (const e of await readTarBuffer(content, { maxEntryBytes: 512 << 20 })) {
       if (e.header.name === "APKINDEX") text = e.data.toString("utf8");
     }
   });
-  const parse = await median(runs, () => parseIndexText(text));
+  const parse = await timeMedian(runs, () => parseIndexText(text));
 
   // The repository loader on a local directory: parse (cold), disk cache (new process), memory.
   const repo = mkdtempSync(path.join(os.tmpdir(), "pd-bench-repo-"));
@@ -106,15 +107,14 @@ async function measure(
     if (i > 0) parseTimes.push(Number(process.hrtime.bigint() - t) / 1e6);
     await c.flush();
   }
-  parseTimes.sort((a, b) => a - b);
-  const loaderParse = parseTimes[Math.floor(parseTimes.length / 2)]!;
+  const loaderParse = median(parseTimes);
   const warm = caches[0]!;
-  const loaderDisk = await median(Math.min(runs, 7), async () => {
+  const loaderDisk = await timeMedian(Math.min(runs, 7), async () => {
     clearIndexMemo();
     await new RepositoryClient({ cacheDir: warm, keyring }).loadIndex(source, arch);
   });
   const client = new RepositoryClient({ cacheDir: warm, keyring });
-  const loaderMemory = await median(runs, () => client.loadIndex(source, arch));
+  const loaderMemory = await timeMedian(runs, () => client.loadIndex(source, arch));
   for (const d of [repo, ...caches]) rmSync(d, { recursive: true, force: true });
 
   const report: LoadReport = {
@@ -150,18 +150,9 @@ async function peak(file: string, keyFiles: string[]): Promise<void> {
   );
 }
 
-/** A deterministic pseudo-random sequence, so every run generates the same index. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
 /** Child process: 60,000 realistic records (deps, so:/cmd: provides, descriptions), signed. */
 async function generate(dir: string): Promise<void> {
-  const rand = prng(42);
+  const rand = rng(42); // seeded: every run generates the same index
   const entries: IndexEntry[] = [];
   for (let i = 0; i < 60_000; i++) {
     const e = emptyIndexEntry();

@@ -6,16 +6,14 @@
  *   npm run build && node dist/bench/push.js [--mib N] [--rounds N]
  */
 import { execFile } from "node:child_process";
-import { createCipheriv, createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Readable } from "node:stream";
 import { promisify } from "node:util";
 import { OciLayout } from "../provider/image/oci-layout";
 import { type ImageConfig, type ImageManifest, MEDIA_TYPES } from "../provider/image/oci-types";
 import { pushLayout } from "../provider/registry";
-import { writeLayer } from "../test/helpers/oci-test-image";
+import { pseudoRandom, writeLayer } from "../test/helpers/oci-test-image";
 import { startRegistry } from "../test/helpers/registry-server";
 
 const run = promisify(execFile);
@@ -24,35 +22,6 @@ const MiB = 1 << 20;
 function argValue(name: string, fallback: number): number {
   const i = process.argv.indexOf(name);
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
-
-/**
- * Content that compresses roughly like real binaries: each 64 KiB block is half keystream (no
- * redundancy) and half repeated text, deterministic so every run pushes the same digest.
- */
-function compressibleContent(size: number): Readable {
-  const cipher = createCipheriv(
-    "aes-128-ctr",
-    createHash("sha256").update("bench").digest().subarray(0, 16),
-    Buffer.alloc(16),
-  );
-  const text = Buffer.from(
-    "usr/lib/libexample.so.1 ELF section .text .rodata .data symbol table ".repeat(600),
-  );
-  let left = size;
-  return new Readable({
-    read() {
-      if (left <= 0) {
-        this.push(null);
-        return;
-      }
-      const block = Buffer.alloc(Math.min(64 * 1024, left));
-      cipher.update(Buffer.alloc(block.length / 2)).copy(block, 0);
-      text.copy(block, block.length / 2, 0, block.length - block.length / 2);
-      left -= block.length;
-      this.push(block);
-    },
-  });
 }
 
 async function makeLayout(
@@ -69,7 +38,8 @@ async function makeLayout(
         type: "file",
         mode: 0o644,
         size: contentBytes,
-        data: () => compressibleContent(contentBytes),
+        // Compresses roughly like real binaries, the same bytes every run.
+        data: () => pseudoRandom("bench", contentBytes, { compressible: true }),
       },
     ],
     1,

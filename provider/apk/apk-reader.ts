@@ -25,6 +25,11 @@ export interface ControlFile {
   name: string;
   mode: number;
   data: Buffer;
+  /** Owner as the control tar records it (scripts.tar keeps it); writers default to root. */
+  uid?: number;
+  gid?: number;
+  uname?: string;
+  gname?: string;
 }
 
 /** What the first two segments of an .apk say, and where its data segment lies. */
@@ -105,7 +110,15 @@ export async function readApkHead(file: string): Promise<ApkHead> {
         controlLength: control.length,
         dataOffset: control.offset + control.length,
         pkginfo: parsePkgInfo(pkginfoEntry.data.toString("utf8"), `${file}: .PKGINFO`),
-        control: controlEntries.map((e) => ({ name: e.header.name, mode: e.header.mode, data: e.data })),
+        control: controlEntries.map((e) => ({
+          name: e.header.name,
+          mode: e.header.mode,
+          data: e.data,
+          uid: e.header.uid,
+          gid: e.header.gid,
+          uname: e.header.uname,
+          gname: e.header.gname,
+        })),
       };
     } finally {
       await fh.close();

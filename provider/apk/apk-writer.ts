@@ -10,7 +10,7 @@ import { END_OF_ARCHIVE, encodeHeader, newHeader, paddingFor } from "../archive/
 import { buildTar } from "../archive/tar-writer";
 import { DistrolessError } from "../util/errors";
 import { tempPathFor } from "../util/fs";
-import { newHash, q1Encode, sha1 } from "../util/hash";
+import { hashFile, q1Encode, sha1 } from "../util/hash";
 import type { ControlFile } from "./apk-reader";
 import { contentSize, type DataEntry } from "./data-entry";
 import { buildSignatureMember } from "./index-archive";
@@ -65,9 +65,7 @@ async function loadContent(entry: DataEntry): Promise<{ sha1: string; data?: Buf
     }
     return { sha1: sha1(data).toString("hex"), data };
   }
-  const h = newHash("sha1");
-  for await (const chunk of createReadStream(c.file, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
-  return { sha1: h.digest("hex") };
+  return { sha1: (await hashFile(c.file, "sha1")).hex };
 }
 
 /**

@@ -33,7 +33,7 @@ export interface BuildPackageOptions extends BuildInputs {
   network?: boolean;
   /** Keep the workspace (its path is reported) instead of deleting it. */
   keepWorkspace?: boolean;
-  /** Installs the build guest (default: the interim extractor; the image installer when it lands). */
+  /** Installs the build guest (default: the image installer, `imageInstaller`). */
   guestInstaller?: GuestInstaller;
   /** Receives every output line of every step (default: progress.info). */
   onStepOutput?: (line: string) => void;

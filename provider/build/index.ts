@@ -10,7 +10,7 @@ export { directoryPackageFs, type PackageFs } from "./detect/package-fs";
 export { type GuestInstaller, type GuestRoot, prepareGuestRoot } from "./environment/guest-root";
 export { type EnvironmentLock, type EnvironmentPackage, environmentLockDigest } from "./environment/lock";
 export { type EnvironmentSources, resolveEnvironment } from "./environment/resolve";
-export { canonicalJson, computeInputDigest, type DigestInputs, type DigestOptions } from "./input-digest";
+export { computeInputDigest, type DigestInputs, type DigestOptions } from "./input-digest";
 export { type BuildInputs, chooseRunner, type PreparedBuild, prepareBuild } from "./prepare";
 export type { RunnerName } from "./runners/runner";
 export { listSourceTree, type SourceTree, sourceTreeDigest } from "./source/source-tree";

@@ -8,6 +8,7 @@
  * Pure and cheap: computing it runs nothing. The plan is canonicalized (keys sorted; `origin`
  * locations and the recipe's file name are dropped, since they only place a step for messages).
  */
+import { digestOf } from "../util/canonical";
 import { sha256Hex } from "../util/hash";
 import { type EnvironmentLock, environmentLockDigest } from "./environment/lock";
 import type { BuildPlan } from "./recipe/plan";
@@ -31,21 +32,8 @@ export interface DigestInputs {
   options: DigestOptions;
 }
 
-/** JSON with object keys sorted at every level, so equal values always serialize the same. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => {
-    if (v && typeof v === "object" && !Array.isArray(v)) {
-      const sorted: Record<string, unknown> = {};
-      for (const k of Object.keys(v as Record<string, unknown>).sort())
-        sorted[k] = (v as Record<string, unknown>)[k];
-      return sorted;
-    }
-    return v;
-  });
-}
-
 /** The plan without what only locates things for messages. */
-export function normalizedPlan(plan: BuildPlan): unknown {
+function normalizedPlan(plan: BuildPlan): unknown {
   const steps = (list: BuildPlan["steps"]) => list.map(({ origin: _origin, ...rest }) => rest);
   const { source: _source, ...environment } = plan.environment;
   return {
@@ -72,5 +60,5 @@ export function computeInputDigest(inputs: DigestInputs): string {
       namespace: o.namespace,
     },
   };
-  return `sha256:${sha256Hex(canonicalJson(doc))}`;
+  return digestOf(doc);
 }

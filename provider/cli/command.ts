@@ -58,3 +58,19 @@ export function stringsFlag(args: ParsedVerbArgs, name: string): string[] {
 export function boolFlag(args: ParsedVerbArgs, name: string): boolean {
   return args.values[name] === true;
 }
+
+/**
+ * SOURCE_DATE_EPOCH from `--source-date-epoch` or the environment: whole seconds, or undefined when
+ * neither says (the caller picks its default).
+ */
+export function sourceDateEpochFlag(args: ParsedVerbArgs, env: NodeJS.ProcessEnv): number | undefined {
+  const text = stringFlag(args, "source-date-epoch") ?? env.SOURCE_DATE_EPOCH;
+  if (text === undefined || text === "") return undefined;
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) {
+    throw new DistrolessError(
+      "E_CONFIG",
+      `SOURCE_DATE_EPOCH must be whole seconds, got ${JSON.stringify(text)}`,
+    );
+  }
+  return Number(text);
+}

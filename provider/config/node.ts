@@ -87,10 +87,6 @@ export function parseYamlDocument(text: string, file: string): ConfigDocument {
       return aliasLoc ? { ...resolved, loc: aliasLoc } : resolved;
     }
     const loc = locOf((node as Node | null)?.range?.[0]);
-    const withLoc = <T extends ConfigNode>(n: T): T => {
-      if (loc) n.loc = loc;
-      return n;
-    };
     if (isMap(node)) {
       const entries: MapEntry[] = [];
       for (const pair of node.items) {
@@ -105,38 +101,41 @@ export function parseYamlDocument(text: string, file: string): ConfigDocument {
         const key = scalarText(keyNode.value, keyNode.source);
         const value =
           pair.value === null || pair.value === undefined
-            ? withLocOf({ kind: "scalar", value: null, text: "" }, keyLoc)
+            ? withLoc({ kind: "scalar", value: null, text: "" }, keyLoc)
             : convert(pair.value, pathKey(path, key), depth + 1);
         const entry: MapEntry = { key, value };
         if (keyLoc) entry.keyLoc = keyLoc;
         entries.push(entry);
       }
-      return withLoc({ kind: "map", entries });
+      return withLoc({ kind: "map", entries }, loc);
     }
     if (isSeq(node)) {
-      return withLoc({
-        kind: "seq",
-        items: node.items.map((item, i) =>
-          item === null || item === undefined
-            ? withLocOf({ kind: "scalar", value: null, text: "" }, loc)
-            : convert(item, pathIndex(path, i), depth + 1),
-        ),
-      });
+      return withLoc(
+        {
+          kind: "seq",
+          items: node.items.map((item, i) =>
+            item === null || item === undefined
+              ? withLoc({ kind: "scalar", value: null, text: "" }, loc)
+              : convert(item, pathIndex(path, i), depth + 1),
+          ),
+        },
+        loc,
+      );
     }
     if (isScalar(node)) {
       const v = node.value;
       const value =
         v === null || typeof v === "boolean" || typeof v === "number" || typeof v === "string" ? v : null;
       const text = scalarText(v, node.source);
-      return withLoc({ kind: "scalar", value: value === null && v !== null ? text : value, text });
+      return withLoc({ kind: "scalar", value: value === null && v !== null ? text : value, text }, loc);
     }
-    return withLoc({ kind: "scalar", value: null, text: "" });
+    return withLoc({ kind: "scalar", value: null, text: "" }, loc);
   };
   const root = doc.contents === null ? { kind: "map" as const, entries: [] } : convert(doc.contents, "", 0);
   return { file, root, positioned: true };
 }
 
-function withLocOf(n: ScalarNode, loc: Loc | undefined): ScalarNode {
+function withLoc<T extends ConfigNode>(n: T, loc: Loc | undefined): T {
   if (loc) n.loc = loc;
   return n;
 }

@@ -6,6 +6,7 @@
  * (`workingDirectory`, `buildRepositories`), and for JS-object configs the camelCase spelling is
  * accepted as input too.
  */
+import { editDistance } from "../util/edit-distance";
 import { type ConfigIssue, type Loc, pathIndex, pathKey } from "./errors";
 import { type ConfigNode, describeNode, type MapNode, type ScalarNode } from "./node";
 
@@ -352,18 +353,4 @@ function suggest(key: string, known: string[]): string | undefined {
     }
   }
   return best;
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return row[b.length]!;
 }

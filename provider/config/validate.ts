@@ -1,5 +1,5 @@
 import { readFileCapped } from "../util/fs";
-import { ConfigError, type ConfigIssue, formatWhere, type Loc } from "./errors";
+import { ConfigError, type ConfigIssue, type Loc } from "./errors";
 import { type ConfigDocument, objectDocument, parseYamlDocument } from "./node";
 import { Cursor, INVALID, type Schema, ValidationContext } from "./schema";
 
@@ -87,5 +87,3 @@ export async function validateYamlFile<T>(schema: Schema<T>, file: string): Prom
   const bytes = await readFileCapped(file, MAX_CONFIG_BYTES);
   return validateYaml(schema, bytes.toString("utf8"), file);
 }
-
-export { formatWhere };

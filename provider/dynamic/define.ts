@@ -1,20 +1,32 @@
-import { errorMessage } from "../util/errors";
 import type { Progress } from "../util/log";
 import { resourceProgress } from "./progress";
 import { SecretScrubber } from "./secrets";
 
-/** What every operation gets: who it is for, how to report, and what must never be echoed. */
+/** What every operation gets: who it is for, and where to report (scrubbed of secrets). */
 export interface OperationContext {
   resourceName: string;
   progress: Progress;
-  scrubber: SecretScrubber;
 }
 
 export type Props = Record<string, unknown>;
 
+export interface CheckFailure {
+  property: string;
+  reason: string;
+}
+
 export interface CheckResult {
   inputs: Props;
-  failures?: { property: string; reason: string }[];
+  failures?: CheckFailure[];
+}
+
+/** A recipe or config comes from `configFile` (a path) or `config` (the object), never both. */
+export function configSourceFailures(news: Props): CheckFailure[] {
+  const hasFile = news.configFile !== undefined && news.configFile !== null;
+  const hasConfig = news.config !== undefined && news.config !== null;
+  return hasFile === hasConfig
+    ? [{ property: "configFile", reason: "give exactly one of configFile or config" }]
+    : [];
 }
 
 export interface DiffResult {
@@ -59,11 +71,7 @@ export function defineProvider(impl: ResourceImplementation) {
     const resourceName = String(
       bags.find((b) => typeof b?.resourceName === "string")?.resourceName ?? impl.type,
     );
-    const ctx: OperationContext = {
-      resourceName,
-      scrubber,
-      progress: resourceProgress(resourceName, scrubber),
-    };
+    const ctx: OperationContext = { resourceName, progress: resourceProgress(resourceName, scrubber) };
     try {
       return await fn(ctx);
     } catch (err) {
@@ -96,5 +104,3 @@ export function defineProvider(impl: ResourceImplementation) {
 export function clean(value: Props): Props {
   return JSON.parse(JSON.stringify(value)) as Props;
 }
-
-export { errorMessage };

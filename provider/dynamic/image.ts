@@ -4,7 +4,13 @@ import { digestOf } from "../util/canonical";
 import { isDistrolessError } from "../util/errors";
 import { pathExists } from "../util/fs";
 import { sha256Hex } from "../util/hash";
-import { defineProvider, type Props, type ResourceImplementation } from "./define";
+import {
+  configSourceFailures,
+  defineProvider,
+  type OperationContext,
+  type Props,
+  type ResourceImplementation,
+} from "./define";
 import { buildImageLayout, pushImage, writeOutputPath } from "./image-build";
 import {
   imageConfig,
@@ -64,7 +70,7 @@ function sameList(a: unknown, b: unknown): boolean {
   return JSON.stringify(a ?? []) === JSON.stringify(b ?? []);
 }
 
-async function deliver(inputs: Props, ctx: Parameters<ResourceImplementation["create"]>[1]): Promise<Props> {
+async function deliver(inputs: Props, ctx: OperationContext): Promise<Props> {
   const resolved = inputs.resolved as ResolvedImageInputs;
   const { layoutDir, result } = await buildImageLayout(inputs, ctx);
   const platforms: Record<string, string> = {};
@@ -113,11 +119,7 @@ const implementation: ResourceImplementation = {
   secretInputs: ["registryAuth"],
 
   async check(_olds, news, ctx) {
-    const failures: { property: string; reason: string }[] = [];
-    const hasFile = typeof news.configFile === "string" || news.configFile === UNKNOWN;
-    const hasConfig = news.config !== undefined && news.config !== null;
-    if (hasFile === hasConfig)
-      failures.push({ property: "configFile", reason: "give exactly one of configFile or config" });
+    const failures = configSourceFailures(news);
     if (news.repository === undefined && news.outputPath === undefined) {
       failures.push({
         property: "repository",

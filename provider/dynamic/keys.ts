@@ -1,5 +1,4 @@
 import * as path from "node:path";
-import type { Keyring } from "../apk/keys";
 import type { KeySource, RepositoryClient } from "../repository";
 import { DistrolessError } from "../util/errors";
 
@@ -18,12 +17,12 @@ export function parseKeyInputs(value: unknown, field: string): KeyInput[] {
   });
 }
 
-/** Adds keys to the client's keyring; returns their names with PEM (for outputs and digests). */
+/** Adds keys to the client's keyring; returns every trusted key's name with its PEM. */
 export async function addKeys(
   client: RepositoryClient,
   keys: KeyInput[],
   baseDir: string,
-): Promise<{ keyring: Keyring | undefined; keys: { name: string; pem: string }[] }> {
+): Promise<{ name: string; pem: string }[]> {
   const sources: KeySource[] = [];
   const inline: { name: string; pem: string }[] = [];
   for (const k of keys) {
@@ -37,6 +36,5 @@ export async function addKeys(
     if (!ring) ring = await client.addKeys([]);
     for (const k of inline) ring.add(k.name, k.pem);
   }
-  const named = ring ? ring.names().map((name) => ({ name, pem: ring.pem(name)! })) : [];
-  return { keyring: ring, keys: named };
+  return ring ? ring.names().map((name) => ({ name, pem: ring.pem(name)! })) : [];
 }

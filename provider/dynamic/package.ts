@@ -8,9 +8,15 @@ import { defaultCacheDir } from "../repository/cache";
 import { digestOf } from "../util/canonical";
 import { pathExists, writeFileAtomic } from "../util/fs";
 import { sha256Hex } from "../util/hash";
-import { defineProvider, type OperationContext, type Props, type ResourceImplementation } from "./define";
+import {
+  configSourceFailures,
+  defineProvider,
+  type OperationContext,
+  type Props,
+  type ResourceImplementation,
+} from "./define";
 import { parseKeyInputs } from "./keys";
-import { signingKeyFromInputs } from "./signing";
+import { signingKeyOf } from "./signing";
 import { containsUnknown, UNKNOWN } from "./unknowns";
 
 type RunnerInput = "auto" | "bubblewrap" | "host" | "melange";
@@ -43,12 +49,12 @@ async function keyFiles(inputs: Props, cacheDir: string | undefined): Promise<st
   return out;
 }
 
-async function buildInputs(
+/** Everything a build takes from the inputs but the arch: worked out once per operation. */
+async function buildSettings(
   inputs: Props,
-  arch: string,
   key: SigningKey,
   ctx?: OperationContext,
-): Promise<BuildInputs> {
+): Promise<Omit<BuildInputs, "arch">> {
   const cacheDir = typeof inputs.cacheDir === "string" ? inputs.cacheDir : undefined;
   const configFile = typeof inputs.configFile === "string" ? path.resolve(inputs.configFile) : undefined;
   const recipe = configFile
@@ -60,7 +66,6 @@ async function buildInputs(
   return {
     ...(configFile ? { recipeFile: configFile } : { recipe: recipe! }),
     ...(typeof inputs.sourceDir === "string" ? { sourceDir: path.resolve(inputs.sourceDir) } : {}),
-    arch,
     signingKey: key,
     runner: (typeof inputs.runner === "string" ? inputs.runner : "auto") as RunnerInput,
     sourceDateEpoch: typeof inputs.sourceDateEpoch === "number" ? inputs.sourceDateEpoch : 0,
@@ -91,13 +96,14 @@ interface Resolved {
 }
 
 async function resolve(news: Props): Promise<Resolved> {
-  const key = signingKeyFromInputs(news.signingKey, news.signingKeyPassphrase, news.keyName);
+  const key = signingKeyOf(news);
   const perArch: Record<string, string> = {};
   const environment: Record<string, Record<string, string>> = {};
   let name = "";
   let version = "";
+  const settings = await buildSettings(news, key);
   for (const arch of archsOf(news)) {
-    const prepared = await prepareBuild(await buildInputs(news, arch, key));
+    const prepared = await prepareBuild({ ...settings, arch });
     perArch[arch] = prepared.inputDigest;
     environment[arch] = Object.fromEntries(prepared.environment.packages.map((p) => [p.name, p.version]));
     name = prepared.plan.package.name;
@@ -113,14 +119,15 @@ async function resolve(news: Props): Promise<Resolved> {
 }
 
 async function build(inputs: Props, ctx: OperationContext): Promise<Props> {
-  const key = signingKeyFromInputs(inputs.signingKey, inputs.signingKeyPassphrase, inputs.keyName);
+  const key = signingKeyOf(inputs);
   const outDir = outDirOf(inputs);
   const packages: Props[] = [];
   let name = "";
   let version = "";
+  const settings = await buildSettings(inputs, key, ctx);
   for (const arch of archsOf(inputs)) {
     ctx.progress.info(`building for ${arch}`);
-    const result = await buildPackage({ ...(await buildInputs(inputs, arch, key, ctx)), outDir });
+    const result = await buildPackage({ ...settings, arch, outDir });
     for (const p of result.packages) {
       packages.push({
         arch: p.arch,
@@ -165,11 +172,7 @@ const implementation: ResourceImplementation = {
   secretInputs: ["signingKey", "signingKeyPassphrase"],
 
   async check(_olds, news) {
-    const failures: { property: string; reason: string }[] = [];
-    const hasFile = typeof news.configFile === "string" || news.configFile === UNKNOWN;
-    const hasConfig = news.config !== undefined && news.config !== null;
-    if (hasFile === hasConfig)
-      failures.push({ property: "configFile", reason: "give exactly one of configFile or config" });
+    const failures = configSourceFailures(news);
     if (news.signingKey === undefined || news.signingKey === null) {
       failures.push({ property: "signingKey", reason: "packages are signed: signingKey (PEM) is required" });
     }

@@ -10,8 +10,8 @@ interface PulumiLog {
  * Progress for a resource operation, through `pulumi.log` (the engine shows it with the operation),
  * prefixed with the resource name and scrubbed of secrets.
  */
-export function resourceProgress(resourceName: string, scrubber: SecretScrubber, sink?: PulumiLog): Progress {
-  const log = sink ?? loadPulumiLog();
+export function resourceProgress(resourceName: string, scrubber: SecretScrubber): Progress {
+  const log = loadPulumiLog();
   const say = (level: "info" | "warn", message: string) => {
     const text = scrubber.scrub(`${resourceName}: ${message}`);
     if (log) void log[level](text, undefined, undefined, level === "info");

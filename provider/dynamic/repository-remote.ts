@@ -14,7 +14,7 @@ async function load(inputs: Props, ctx?: OperationContext) {
     ...(typeof inputs.cacheDir === "string" ? { cacheDir: inputs.cacheDir } : {}),
     ...(ctx ? { progress: ctx.progress } : {}),
   });
-  const { keys } = await addKeys(client, parseKeyInputs(inputs.keys, "keys"), process.cwd());
+  const keys = await addKeys(client, parseKeyInputs(inputs.keys, "keys"), process.cwd());
   if (keys.length === 0) {
     throw new DistrolessError("E_CONFIG", "an existing repository needs `keys` (its trusted public keys)", {
       subject: url,
@@ -39,20 +39,21 @@ async function load(inputs: Props, ctx?: OperationContext) {
       subject: url,
     });
   }
-  return { url, keys, indexes };
+  const digests = Object.fromEntries(Object.entries(indexes).map(([a, i]) => [a, i.digest]));
+  // The identity of a remote repository is what its indexes hold right now.
+  const inputDigest = digestOf({ kind: "remote", url, keys, indexes: digests });
+  return { url, keys, indexes, digests, inputDigest };
 }
 
 /** ApkRepository over an existing repository: read only; its identity is its indexes' digests. */
 export const remoteRepository = {
   async resolve(news: Props): Promise<{ inputDigest: string; indexes: Record<string, string> }> {
-    const { url, keys, indexes } = await load(news);
-    const digests = Object.fromEntries(Object.entries(indexes).map(([a, i]) => [a, i.digest]));
-    return { inputDigest: digestOf({ kind: "remote", url, keys, indexes: digests }), indexes: digests };
+    const { digests, inputDigest } = await load(news);
+    return { inputDigest, indexes: digests };
   },
 
   async describe(inputs: Props, ctx: OperationContext): Promise<Props> {
-    const { url, keys, indexes } = await load(inputs, ctx);
-    const digests = Object.fromEntries(Object.entries(indexes).map(([a, i]) => [a, i.digest]));
+    const { url, keys, indexes, digests, inputDigest } = await load(inputs, ctx);
     return {
       resourceName: inputs.resourceName,
       url,
@@ -61,7 +62,7 @@ export const remoteRepository = {
       indexes,
       archs: Object.keys(indexes),
       reference: { url, keys, digest: digestOf(digests) },
-      inputDigest: digestOf({ kind: "remote", url, keys, indexes: digests }),
+      inputDigest,
       created: false,
     };
   },

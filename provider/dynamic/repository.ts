@@ -1,14 +1,20 @@
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { readApkHead } from "../apk/apk-reader";
-import { publishPackages } from "../repository/publish";
+import { PUBLISH_LOCK, publishPackages } from "../repository/publish";
 import { digestOf } from "../util/canonical";
 import { DistrolessError } from "../util/errors";
 import { pathExists } from "../util/fs";
-import { sha256Hex } from "../util/hash";
-import { defineProvider, type OperationContext, type Props, type ResourceImplementation } from "./define";
+import { ociDigest } from "../util/hash";
+import {
+  type CheckFailure,
+  defineProvider,
+  type OperationContext,
+  type Props,
+  type ResourceImplementation,
+} from "./define";
 import { remoteRepository } from "./repository-remote";
-import { keyIdentity, signingKeyFromInputs } from "./signing";
+import { keyIdentity, signingKeyOf } from "./signing";
 import { containsUnknown, UNKNOWN } from "./unknowns";
 
 /** A package as ApkRepository receives it: a built package (from ApkPackage) or a file path. */
@@ -39,14 +45,19 @@ function packageInputs(value: unknown): PackageInput[] {
 
 async function indexDigest(root: string, arch: string): Promise<string> {
   const data = await fsp.readFile(path.join(root, arch, "APKINDEX.tar.gz")).catch(() => undefined);
-  return data ? `sha256:${sha256Hex(data)}` : "missing";
+  return data ? ociDigest(data) : "missing";
+}
+
+/** With `path` the resource publishes; with `url` it describes an existing repository. */
+function isLocal(inputs: Props): boolean {
+  return inputs.path !== undefined && inputs.path !== null;
 }
 
 /** The content identity of a local publish: what goes in, not where it came from on disk. */
 async function localDigest(
   news: Props,
 ): Promise<{ inputDigest: string; packages: string[]; keyName: string }> {
-  const key = signingKeyFromInputs(news.signingKey, news.signingKeyPassphrase, news.keyName);
+  const key = signingKeyOf(news);
   const pkgs = packageInputs(news.packages);
   const checksums: string[] = [];
   for (const p of pkgs) checksums.push(p.checksum ?? (await readApkHead(p.file)).controlChecksum);
@@ -65,7 +76,7 @@ async function localDigest(
 async function publish(inputs: Props, ctx: OperationContext, createdBefore?: boolean): Promise<Props> {
   const root = path.resolve(String(inputs.path));
   const existed = await pathExists(root);
-  const key = signingKeyFromInputs(inputs.signingKey, inputs.signingKeyPassphrase, inputs.keyName);
+  const key = signingKeyOf(inputs);
   const files = packageInputs(inputs.packages).map((p) => p.file);
   ctx.progress.info(`publishing ${files.length} package(s) into ${root}`);
   const result = await publishPackages({
@@ -105,8 +116,8 @@ const implementation: ResourceImplementation = {
   secretInputs: ["signingKey", "signingKeyPassphrase"],
 
   async check(_olds, news) {
-    const failures: { property: string; reason: string }[] = [];
-    const hasPath = news.path !== undefined && news.path !== null;
+    const failures: CheckFailure[] = [];
+    const hasPath = isLocal(news);
     const hasUrl = news.url !== undefined && news.url !== null;
     if (hasPath === hasUrl)
       failures.push({
@@ -131,7 +142,7 @@ const implementation: ResourceImplementation = {
     const resolved = news.resolved as { inputDigest?: string } | string | undefined;
     if (typeof resolved !== "object" || !resolved) return { changes: true };
     // A different directory or URL is a different repository: replace (the old one is cleaned up).
-    const newPath = news.path === undefined || news.path === null ? null : path.resolve(String(news.path));
+    const newPath = isLocal(news) ? path.resolve(String(news.path)) : null;
     const replaces: string[] = [];
     if ((olds.path ?? null) !== newPath) replaces.push("path");
     if (newPath === null && olds.url !== news.url) replaces.push("url");
@@ -148,16 +159,14 @@ const implementation: ResourceImplementation = {
   },
 
   async create(inputs, ctx) {
-    const outs =
-      inputs.path !== undefined ? await publish(inputs, ctx) : await remoteRepository.describe(inputs, ctx);
+    const outs = isLocal(inputs) ? await publish(inputs, ctx) : await remoteRepository.describe(inputs, ctx);
     return { id: String(outs.url), outs };
   },
 
   async update(_id, olds, news, ctx) {
-    const outs =
-      news.path !== undefined
-        ? await publish(news, ctx, olds.created === true)
-        : await remoteRepository.describe(news, ctx);
+    const outs = isLocal(news)
+      ? await publish(news, ctx, olds.created === true)
+      : await remoteRepository.describe(news, ctx);
     return { outs };
   },
 
@@ -189,7 +198,7 @@ const implementation: ResourceImplementation = {
       await fsp.rmdir(path.join(root, arch)).catch(() => {});
     }
     if (typeof props.keyName === "string") await fsp.rm(path.join(root, props.keyName), { force: true });
-    await fsp.rm(path.join(root, ".publish.lock"), { force: true });
+    await fsp.rm(path.join(root, PUBLISH_LOCK), { force: true });
     await fsp.rmdir(root).catch(() => ctx.progress.warn(`${root} is not empty; left in place`));
   },
 };

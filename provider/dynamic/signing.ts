@@ -13,20 +13,17 @@ export function defaultKeyName(publicKeyPem: string): string {
   return `distroless-${sha256Hex(der).slice(0, 16)}.rsa.pub`;
 }
 
-/** Loads a signing key from resource inputs (PEM text, optional passphrase and key name). */
-export function signingKeyFromInputs(
-  pem: unknown,
-  passphrase: unknown,
-  keyName: unknown,
-  field = "signingKey",
-): SigningKey {
+/** The signing key a resource's inputs give: `signingKey` (PEM), `signingKeyPassphrase`, `keyName`. */
+export function signingKeyOf(inputs: Record<string, unknown>): SigningKey {
+  const { signingKey: pem, signingKeyPassphrase: passphrase, keyName } = inputs;
   if (typeof pem !== "string" || pem.trim() === "") {
-    throw new DistrolessError("E_CONFIG", `${field} is required: the PEM text of an RSA private key`);
+    throw new DistrolessError("E_CONFIG", "signingKey is required: the PEM text of an RSA private key");
   }
   const key = parsePrivateKey(pem, "signing key", typeof passphrase === "string" ? passphrase : undefined);
   const name = typeof keyName === "string" && keyName !== "" ? keyName : defaultKeyName(key.publicKeyPem);
-  if (!name.endsWith(".pub"))
+  if (!name.endsWith(".pub")) {
     throw new DistrolessError("E_CONFIG", `keyName must end in .rsa.pub (got "${name}")`);
+  }
   return { ...key, keyName: name };
 }
 

@@ -4,24 +4,10 @@
  */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
-export function isUnknown(value: unknown): boolean {
-  return value === UNKNOWN;
-}
-
 /** True when `value` or anything inside it is unknown. */
 export function containsUnknown(value: unknown): boolean {
   if (value === UNKNOWN) return true;
   if (Array.isArray(value)) return value.some(containsUnknown);
   if (value && typeof value === "object") return Object.values(value).some(containsUnknown);
   return false;
-}
-
-/** Paths of unknown values, for messages (`repositories[1].url`). */
-export function unknownPaths(value: unknown, prefix = ""): string[] {
-  if (value === UNKNOWN) return [prefix || "(value)"];
-  if (Array.isArray(value)) return value.flatMap((v, i) => unknownPaths(v, `${prefix}[${i}]`));
-  if (value && typeof value === "object") {
-    return Object.entries(value).flatMap(([k, v]) => unknownPaths(v, prefix ? `${prefix}.${k}` : k));
-  }
-  return [];
 }

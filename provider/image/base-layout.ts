@@ -1,6 +1,6 @@
 import { DistrolessError } from "../util/errors";
 import { sha1Hex } from "../util/hash";
-import type { FileNode, FsTree, NodeMeta } from "./tree";
+import type { FileNode, FsTree, Inode, NodeMeta } from "./tree";
 import { normalizeWithin } from "./tree";
 
 /**
@@ -18,21 +18,20 @@ export const REPOSITORIES_PATH = "etc/apk/repositories";
 
 const meta = (mode: number, mtime = 0): NodeMeta => ({ mode, uid: 0, gid: 0, mtime });
 
-/** A file written by the assembler: content held inline (these are all small). */
+function inlineInode(data: Buffer | string): Inode {
+  const body = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+  return { content: { kind: "inline", data: body }, size: body.length, sha1: sha1Hex(body) };
+}
+
+/** A root-owned file written by the assembler: content held inline (these are all small). */
 export function putFile(
   tree: FsTree,
   path: string,
   data: Buffer | string,
   mode: number,
-  options: { uid?: number; gid?: number; mtime?: number; owner?: string } = {},
+  options: { mtime?: number } = {},
 ): FileNode {
-  const body = typeof data === "string" ? Buffer.from(data, "utf8") : data;
-  const node: FileNode = {
-    kind: "file",
-    meta: { mode, uid: options.uid ?? 0, gid: options.gid ?? 0, mtime: options.mtime ?? 0 },
-    inode: { content: { kind: "inline", data: body }, size: body.length, sha1: sha1Hex(body) },
-  };
-  if (options.owner !== undefined) node.owner = options.owner;
+  const node: FileNode = { kind: "file", meta: meta(mode, options.mtime), inode: inlineInode(data) };
   tree.setLeaf(path, node, path);
   return node;
 }
@@ -43,11 +42,7 @@ export function rewriteFile(tree: FsTree, path: string, data: Buffer | string): 
   if (node?.kind !== "file") {
     throw new DistrolessError("E_INTERNAL", `${path} is not a file to rewrite`);
   }
-  const body = typeof data === "string" ? Buffer.from(data, "utf8") : data;
-  const next: FileNode = {
-    ...node,
-    inode: { content: { kind: "inline", data: body }, size: body.length, sha1: sha1Hex(body) },
-  };
+  const next: FileNode = { ...node, inode: inlineInode(data) };
   tree.setLeaf(path, next);
   return next;
 }

@@ -19,17 +19,9 @@ export async function installBusyboxLinks(
   packages: InstalledPackage[],
 ): Promise<{ links: number; warning?: string }> {
   if (!tree.stat(BUSYBOX)) return { links: 0 };
-  let pkgName: string | undefined;
-  for (const p of packages) {
-    if (p.pkginfo.pkgname === "busybox") {
-      pkgName = p.pkginfo.pkgname;
-      break;
-    }
-    if (p.pkginfo.provides.some((x) => x.includes("busybox"))) {
-      pkgName = p.pkginfo.pkgname;
-      break;
-    }
-  }
+  const pkgName = packages.find(
+    (p) => p.pkginfo.pkgname === "busybox" || p.pkginfo.provides.some((x) => x.includes("busybox")),
+  )?.pkginfo.pkgname;
   if (!pkgName) return { links: 0, warning: "/bin/busybox exists but no installed package is busybox" };
   const list = tree.stat(`etc/busybox-paths.d/${pkgName}`);
   if (list?.node.kind !== "file") {

@@ -1,12 +1,12 @@
 import { X509Certificate } from "node:crypto";
 import { parseDependency } from "../apk/dependency";
 import { DistrolessError } from "../util/errors";
-import { sha1Hex, sha256Hex } from "../util/hash";
-import { putFile } from "./base-layout";
+import { sha256Hex } from "../util/hash";
+import { putFile, rewriteFile } from "./base-layout";
 import type { ApkoConfig } from "./config/types";
 import type { ContentStore } from "./content-store";
 import type { InstalledPackage } from "./install";
-import type { FsTree } from "./tree";
+import { compareNames, type FsTree } from "./tree";
 
 /**
  * `certificates:`, the way apko installs them: each `additional` PEM is written to
@@ -116,7 +116,7 @@ export async function installCertificates(
       if (!providesAny(pkg, providers)) continue;
       for (const p of ownedPaths(pkg)) if (/\.(crt|pem)$/.test(p)) files.push(p);
     }
-    files.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    files.sort(compareNames);
     const conf: string[] = [];
     for (const p of files) {
       const data = await readFile(tree, store, p);
@@ -151,15 +151,11 @@ export async function installCertificates(
 
 /** Rewrites a file (following a symlink to it) with new content and mtime; creates it 0644 if absent. */
 function writeBack(tree: FsTree, path: string, text: string, epoch: number): void {
-  const body = Buffer.from(text, "utf8");
   const found = tree.stat(path);
   if (found?.node.kind === "file") {
-    tree.setLeaf(found.path, {
-      ...found.node,
-      meta: { ...found.node.meta, mtime: epoch },
-      inode: { content: { kind: "inline", data: body }, size: body.length, sha1: sha1Hex(body) },
-    });
+    const node = rewriteFile(tree, found.path, text);
+    node.meta = { ...node.meta, mtime: epoch };
     return;
   }
-  putFile(tree, path, body, 0o644, { mtime: epoch });
+  putFile(tree, path, text, 0o644, { mtime: epoch });
 }

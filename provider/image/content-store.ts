@@ -13,7 +13,7 @@ import {
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { DistrolessError } from "../util/errors";
-import { newHash } from "../util/hash";
+import { newHash, sha1Hex } from "../util/hash";
 
 /** A file body: small ones inline, larger ones in the on-disk store under their SHA-1. */
 export type ContentRef = { kind: "inline"; data: Buffer } | { kind: "stored"; sha1: string };
@@ -29,7 +29,7 @@ export interface StoredContent {
 const INLINE_MAX = 16 << 10;
 /** Total inline bytes before even small bodies go to disk, so many small files cannot exhaust memory. */
 const INLINE_BUDGET = 32 << 20;
-/** Bodies up to this size are written with synchronous calls; larger ones stream asynchronously. */
+/** Bodies up to this size are written with synchronous calls; larger ones through a FileHandle. */
 const BUFFERED_MAX = 4 << 20;
 const HEX_SHA1 = /^[0-9a-f]{40}$/;
 
@@ -79,7 +79,7 @@ export class ContentStore {
       const chunks: Buffer[] = [];
       for await (const chunk of body) chunks.push(chunk);
       const data = Buffer.concat(chunks);
-      const sha1 = newHash("sha1").update(data).digest("hex");
+      const sha1 = sha1Hex(data);
       check(sha1, expected, data.length, size, subject);
       this.inlineBytes += data.length;
       return { sha1, size: data.length, ref: { kind: "inline", data } };
@@ -91,49 +91,22 @@ export class ContentStore {
       }
       return { sha1: expected, size, ref: { kind: "stored", sha1: expected } };
     }
-    if (size <= BUFFERED_MAX) {
-      // Medium bodies: written chunk by chunk with synchronous calls. Installing is sequential, and
-      // a thread-pool round trip per open/write/rename would cost more than the writes themselves.
-      const tmp = this.tempPath();
-      const hash = newHash("sha1");
-      let written = 0;
-      let adopted = false;
-      const fd = openSync(tmp, "w", 0o644);
-      try {
-        try {
-          for await (const chunk of body) {
-            hash.update(chunk);
-            written += chunk.length;
-            writeSync(fd, chunk);
-          }
-        } finally {
-          closeSync(fd);
-        }
-        const sha1 = hash.digest("hex");
-        check(sha1, expected, written, size, subject);
-        if (!this.has(sha1)) {
-          this.adopt(sha1, tmp);
-          adopted = true;
-        }
-        return { sha1, size: written, ref: { kind: "stored", sha1 } };
-      } finally {
-        if (!adopted) rmSync(tmp, { force: true });
-      }
-    }
+    // Medium bodies are written with synchronous calls: installing is sequential, and a thread-pool
+    // round trip per open/write/close would cost more than the writes themselves. Large ones stream.
     const tmp = this.tempPath();
     const hash = newHash("sha1");
     let written = 0;
     let adopted = false;
-    const fh = await fsp.open(tmp, "w", 0o644);
+    const out = await openTemp(tmp, size <= BUFFERED_MAX);
     try {
       try {
         for await (const chunk of body) {
           hash.update(chunk);
           written += chunk.length;
-          await fh.write(chunk);
+          await out.write(chunk);
         }
       } finally {
-        await fh.close();
+        await out.close();
       }
       const sha1 = hash.digest("hex");
       check(sha1, expected, written, size, subject);
@@ -143,7 +116,7 @@ export class ContentStore {
       }
       return { sha1, size: written, ref: { kind: "stored", sha1 } };
     } finally {
-      if (!adopted) await fsp.rm(tmp, { force: true });
+      if (!adopted) rmSync(tmp, { force: true });
     }
   }
 
@@ -222,6 +195,30 @@ export class ContentStore {
     for await (const c of this.open(ref, size, subject)) chunks.push(c);
     return Buffer.concat(chunks);
   }
+}
+
+/** A temp file written either with synchronous calls or through a FileHandle. */
+interface TempFile {
+  write(chunk: Buffer): Promise<unknown> | undefined;
+  close(): Promise<void> | undefined;
+}
+
+async function openTemp(file: string, synchronous: boolean): Promise<TempFile> {
+  if (synchronous) {
+    const fd = openSync(file, "w", 0o644);
+    return {
+      write: (chunk) => {
+        writeSync(fd, chunk);
+        return undefined;
+      },
+      close: () => {
+        closeSync(fd);
+        return undefined;
+      },
+    };
+  }
+  const fh = await fsp.open(file, "w", 0o644);
+  return { write: (chunk) => fh.write(chunk), close: () => fh.close() };
 }
 
 function check(

@@ -1,10 +1,6 @@
-import { createWriteStream } from "node:fs";
-import * as fsp from "node:fs/promises";
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import { END_OF_ARCHIVE, encodeHeader, newHeader, paddingFor } from "../archive/tar-header";
 import { DistrolessError } from "../util/errors";
-import { tempPathFor } from "../util/fs";
+import { writeStreamAtomic } from "../util/fs";
 import type { OciLayout } from "./oci-layout";
 import { type Descriptor, MEDIA_TYPES } from "./oci-types";
 
@@ -27,7 +23,7 @@ const hexOf = (digest: string) => {
   return m[1]!;
 };
 
-export async function writeDockerArchive(
+async function writeDockerArchive(
   layout: OciLayout,
   image: DockerArchiveImage,
   file: string,
@@ -92,14 +88,7 @@ export async function writeDockerArchive(
     yield END_OF_ARCHIVE;
   }
 
-  const tmp = tempPathFor(file);
-  try {
-    await pipeline(Readable.from(entries()), createWriteStream(tmp));
-    await fsp.rename(tmp, file);
-  } catch (err) {
-    await fsp.rm(tmp, { force: true });
-    throw err;
-  }
+  await writeStreamAtomic(file, entries());
 }
 
 /**

@@ -5,7 +5,7 @@ import { DistrolessError } from "../util/errors";
 import { q1Decode } from "../util/hash";
 import type { ContentStore } from "./content-store";
 import type { PlannedPackage } from "./install-plan";
-import type { FsTree, LeafNode, NodeMeta, TreeNode } from "./tree";
+import type { FsTree, LeafNode, NodeMeta, ResolvedParent, TreeNode } from "./tree";
 
 /** One entry of a package as the installed database records it (package path, package modes). */
 export interface DbEntry {
@@ -116,10 +116,10 @@ export async function installPackage(
     );
   };
 
-  const place = (entryPath: string, resolved: string, node: LeafNode, incoming: string | undefined) => {
-    const at = tree.resolveParent(entryPath, subject, { ...dirDefaults(node.meta.mtime) })!;
+  /** Puts `node` where the entry resolved to, unless the path's current occupant stays. */
+  const place = (at: ResolvedParent, node: LeafNode, incoming: string | undefined) => {
     const existing = at.dir.children.get(at.name);
-    if (existing && !mayOverwrite(resolved, existing, incoming)) return;
+    if (existing && !mayOverwrite(at.path, existing, incoming)) return;
     at.dir.children.set(at.name, node);
   };
 
@@ -164,7 +164,7 @@ export async function installPackage(
           inode: { content: stored.ref, size: stored.size, sha1: stored.sha1 },
           owner: info.pkgname,
         };
-        place(entry.path, at.path, node, `f:${stored.sha1}`);
+        place(at, node, `f:${stored.sha1}`);
         entries.push({ ...dbBase, resolved: at.path, type: "file", sha1: stored.sha1 });
         return;
       }
@@ -175,7 +175,7 @@ export async function installPackage(
           target: h.linkname,
           owner: info.pkgname,
         };
-        place(entry.path, at.path, node, `l:${h.linkname}`);
+        place(at, node, `l:${h.linkname}`);
         const sha1 = recordedHex(entry.recordedSha1);
         entries.push({ ...dbBase, resolved: at.path, type: "symlink", ...(sha1 ? { sha1 } : {}) });
         return;
@@ -190,7 +190,7 @@ export async function installPackage(
           );
         }
         const node: LeafNode = { kind: "file", meta, inode: target.inode, owner: info.pkgname };
-        place(entry.path, at.path, node, `f:${target.inode.sha1}`);
+        place(at, node, `f:${target.inode.sha1}`);
         const sha1 = recordedHex(entry.recordedSha1);
         entries.push({ ...dbBase, resolved: at.path, type: "hardlink", ...(sha1 ? { sha1 } : {}) });
         return;

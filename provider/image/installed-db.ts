@@ -1,6 +1,7 @@
 import { DistrolessError } from "../util/errors";
 import { q1Encode } from "../util/hash";
 import type { DbEntry, InstalledPackage } from "./install";
+import { compareNames } from "./tree";
 
 /**
  * `usr/lib/apk/db/installed`: one record per package, in install order. We write what apko writes
@@ -161,23 +162,19 @@ const oct4 = (n: number) => n.toString(8).padStart(4, "0");
  * apko's file order for a record: within a directory, its files come before its subdirectories,
  * each group in byte order; otherwise the archive order stands (the sort is stable).
  */
-export function comparePkgPaths(a: DbEntry, b: DbEntry): number {
+function comparePkgPaths(a: DbEntry, b: DbEntry): number {
   if (a.path === b.path) return 0;
   const at = a.path.split("/");
   const bt = b.path.split("/");
   let n = 0;
   for (; n < at.length - 1 && n < bt.length - 1; n++) {
-    const c = compareBytes(at[n]!, bt[n]!);
+    const c = compareNames(at[n]!, bt[n]!);
     if (c !== 0) return c;
   }
   const aDir = n + 1 < at.length || a.type === "dir";
   const bDir = n + 1 < bt.length || b.type === "dir";
-  if (aDir === bDir) return compareBytes(at[n]!, bt[n]!);
+  if (aDir === bDir) return compareNames(at[n]!, bt[n]!);
   return aDir ? 1 : -1;
-}
-
-function compareBytes(a: string, b: string): number {
-  return a === b ? 0 : Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
 /** Drops entries whose parent directories the package does not list (apko does, so we do). */

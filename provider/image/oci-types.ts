@@ -79,3 +79,10 @@ export interface ImageConfig {
 export function isIndexMediaType(mediaType: string | undefined): boolean {
   return mediaType === MEDIA_TYPES.index || mediaType === MEDIA_TYPES.dockerManifestList;
 }
+
+/** The descriptor of EMPTY_JSON as an artifact manifest's config. */
+export const EMPTY_CONFIG: Descriptor = {
+  mediaType: MEDIA_TYPES.empty,
+  digest: EMPTY_JSON_DIGEST,
+  size: EMPTY_JSON.length,
+};

@@ -81,7 +81,7 @@ export async function buildRootfs(input: RootfsInput): Promise<Rootfs> {
 
   const records = installed.map((p) => packageRecord(p, ownedEntries(tree, p)));
   rewriteFile(tree, INSTALLED_PATH, formatInstalledDb(records));
-  rewriteFile(tree, SCRIPTS_PATH, await buildScriptsTar(installed, epoch));
+  rewriteFile(tree, SCRIPTS_PATH, buildScriptsTar(installed, epoch));
   rewriteFile(tree, TRIGGERS_PATH, buildTriggers(installed));
   linkLibApk(tree);
 

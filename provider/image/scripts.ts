@@ -1,8 +1,4 @@
-import * as fsp from "node:fs/promises";
-import * as zlib from "node:zlib";
-import { MAX_CONTROL_INFLATED } from "../apk/apk-reader";
 import { newHeader } from "../archive/tar-header";
-import { readTarBuffer } from "../archive/tar-reader";
 import { buildTar } from "../archive/tar-writer";
 import type { InstalledPackage } from "./install";
 
@@ -12,24 +8,21 @@ import type { InstalledPackage } from "./install";
  * such as `.melange.yaml` are skipped), named `<name>-<version>.Q1<base64>.<script>`, mtime set to
  * SOURCE_DATE_EPOCH. An empty scripts.tar is just the end-of-archive marker (1024 zero bytes).
  */
-export async function buildScriptsTar(packages: InstalledPackage[], epoch: number): Promise<Buffer> {
+export function buildScriptsTar(packages: InstalledPackage[], epoch: number): Buffer {
   const entries: Parameters<typeof buildTar>[0] = [];
   for (const pkg of packages) {
     const scripts = pkg.head.control.filter((c) => c.name !== ".PKGINFO" && (c.mode & 0o555) === 0o555);
     if (scripts.length === 0) continue;
-    // The parsed head keeps name/mode/data only; the owners come from the control tar itself.
-    const headers = await controlHeaders(pkg);
     for (const script of scripts) {
-      const h = headers.get(script.name);
       entries.push({
         header: newHeader({
           name: `${pkg.pkginfo.pkgname}-${pkg.pkginfo.pkgver}.${pkg.checksum}${script.name}`,
           type: "file",
           mode: script.mode & 0o7777,
-          uid: h?.uid ?? 0,
-          gid: h?.gid ?? 0,
-          uname: h?.uname ?? "root",
-          gname: h?.gname ?? "root",
+          uid: script.uid ?? 0,
+          gid: script.gid ?? 0,
+          uname: script.uname ?? "root",
+          gname: script.gname ?? "root",
           mtime: epoch,
         }),
         data: script.data,
@@ -37,29 +30,6 @@ export async function buildScriptsTar(packages: InstalledPackage[], epoch: numbe
     }
   }
   return buildTar(entries, { endOfArchive: true });
-}
-
-async function controlHeaders(
-  pkg: InstalledPackage,
-): Promise<Map<string, { uid: number; gid: number; uname: string; gname: string }>> {
-  const fh = await fsp.open(pkg.head.file, "r");
-  try {
-    const raw = Buffer.alloc(pkg.head.controlLength);
-    await fh.read(raw, 0, raw.length, pkg.head.controlOffset);
-    const tar = zlib.gunzipSync(raw, { maxOutputLength: MAX_CONTROL_INFLATED });
-    const out = new Map<string, { uid: number; gid: number; uname: string; gname: string }>();
-    for (const e of await readTarBuffer(tar, { maxEntryBytes: MAX_CONTROL_INFLATED })) {
-      out.set(e.header.name, {
-        uid: e.header.uid,
-        gid: e.header.gid,
-        uname: e.header.uname,
-        gname: e.header.gname,
-      });
-    }
-    return out;
-  } finally {
-    await fh.close();
-  }
 }
 
 /** `Q1<base64> <trigger paths>` per package that declares triggers, in install order. */

@@ -37,8 +37,6 @@ const DEFAULT_LIFETIME_S = 60;
  */
 export class TokenCache {
   private readonly tokens = new Map<string, Promise<CachedToken>>();
-  /** Token endpoint round trips made (they are not registry API requests). */
-  fetches = 0;
 
   constructor(
     private readonly fetch: TokenFetch,
@@ -46,20 +44,8 @@ export class TokenCache {
     private readonly registry: string,
   ) {}
 
-  static key(scopes: string[]): string {
+  private static key(scopes: string[]): string {
     return [...new Set(scopes)].sort().join(" ");
-  }
-
-  /** The cached token for these scopes, if one is still fresh (no fetch). */
-  async peek(scopes: string[]): Promise<string | undefined> {
-    const entry = this.tokens.get(TokenCache.key(scopes));
-    if (!entry) return undefined;
-    try {
-      const t = await entry;
-      return t.expiresAt > Date.now() ? t.token : undefined;
-    } catch {
-      return undefined;
-    }
   }
 
   /**
@@ -84,10 +70,6 @@ export class TokenCache {
       if (this.tokens.get(key) === pending) this.tokens.delete(key);
     });
     return (await pending).token;
-  }
-
-  invalidate(scopes: string[]): void {
-    this.tokens.delete(TokenCache.key(scopes));
   }
 
   private async request(mode: Extract<AuthMode, { kind: "bearer" }>, scopes: string[]): Promise<CachedToken> {
@@ -116,7 +98,6 @@ export class TokenCache {
         url.searchParams.set("account", creds.username);
       }
     }
-    this.fetches++;
     const res = await this.fetch(
       url.toString(),
       body === undefined ? { method, headers } : { method, headers, body },
@@ -169,7 +150,7 @@ export function challengeScopes(challenges: AuthChallenge[]): string[] {
 }
 
 /** True when `scope` asks for nothing beyond what one of `held` grants (same resource, subset of actions). */
-export function coveredBy(scope: string, held: string[]): boolean {
+function coveredBy(scope: string, held: string[]): boolean {
   const split = (s: string) => {
     const i = s.lastIndexOf(":");
     return { resource: s.slice(0, i), actions: new Set(s.slice(i + 1).split(",")) };

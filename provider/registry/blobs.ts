@@ -2,10 +2,16 @@ import { createReadStream } from "node:fs";
 import { Readable, Transform } from "node:stream";
 import { DistrolessError, isDistrolessError } from "../util/errors";
 import { repositoryScope } from "./auth";
-import type { RepositoryHandle } from "./client";
-import { checkContentDigest, header, locationOf, unexpectedResponse } from "./responses";
+import { type RepositoryHandle, repoSubject, sendTo } from "./client";
+import {
+  checkContentDigest,
+  locationOf,
+  RegistryStatusError,
+  statusOf,
+  unexpectedResponse,
+} from "./responses";
 import { backoffDelay, isRetryableNetworkError, isRetryableStatus, sleep } from "./retry";
-import type { RegistryResponse } from "./transport";
+import { header, type RegistryResponse } from "./transport";
 
 /** A blob to upload: its digest, size, and a way to stream any byte range of it (never all in memory). */
 export interface BlobSource {
@@ -52,12 +58,10 @@ const DEFAULT_CHUNK = 64 << 20;
 /** HEAD the blob: true when the repository has it (with the size we expect). */
 export async function blobExists(repo: RepositoryHandle, digest: string, size?: number): Promise<boolean> {
   const op = `HEAD blob ${digest}`;
-  const res = await repo.client.transport.send({
+  const res = await sendTo(repo, {
     method: "HEAD",
     url: `/v2/${repo.repository}/blobs/${digest}`,
-    scopes: repo.scopes,
     operation: op,
-    repository: repo.repository,
   });
   if (res.status === 404) return false;
   if (res.status !== 200) throw unexpectedResponse(repo, op, res);
@@ -65,10 +69,15 @@ export async function blobExists(repo: RepositoryHandle, digest: string, size?: 
   const length = header(res, "content-length");
   if (size !== undefined && length !== undefined && Number(length) !== size) {
     throw new DistrolessError("E_CHECKSUM", `${op}: the registry has ${length} bytes, the layout ${size}`, {
-      subject: `${repo.client.registry}/${repo.repository}`,
+      subject: repoSubject(repo),
     });
   }
   return true;
+}
+
+/** Uploads `blob` unless the repository already has it. */
+export async function ensureBlob(repo: RepositoryHandle, blob: BlobSource): Promise<void> {
+  if (!(await blobExists(repo, blob.digest, blob.size))) await uploadBlob(repo, blob);
 }
 
 /**
@@ -116,12 +125,12 @@ export async function uploadBlob(
       }
       return "uploaded";
     } catch (err) {
-      const status = (err as { status?: number }).status;
+      const status = statusOf(err);
       // 404 and 416 mean the registry lost or disagrees with the session: start a new one.
       const transient =
         isRetryableNetworkError(err) ||
         (status !== undefined && (isRetryableStatus(status) || status === 416 || status === 404));
-      if (!transient || attempt >= policy.attempts) throw unwrap(err);
+      if (!transient || attempt >= policy.attempts) throw err;
       await sleep(backoffDelay(policy, attempt));
       // The failure may have hit only the answer to a completed upload.
       if (await blobExists(repo, blob.digest, blob.size).catch(() => false)) return "uploaded";
@@ -139,20 +148,6 @@ export async function uploadBlob(
   }
 }
 
-/** An unexpected status inside the upload loop: kept with its status so the loop can judge it. */
-class UploadStatusError extends Error {
-  constructor(
-    readonly status: number,
-    readonly error: DistrolessError,
-  ) {
-    super(error.message);
-  }
-}
-
-function unwrap(err: unknown): unknown {
-  return err instanceof UploadStatusError ? err.error : err;
-}
-
 async function tryMount(
   repo: RepositoryHandle,
   digest: string,
@@ -161,12 +156,11 @@ async function tryMount(
   const op = `mount blob ${digest} from ${from}`;
   let res: RegistryResponse;
   try {
-    res = await repo.client.transport.send({
+    res = await sendTo(repo, {
       method: "POST",
       url: `/v2/${repo.repository}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`,
       scopes: [...repo.scopes, repositoryScope(from, ["pull"])],
       operation: op,
-      repository: repo.repository,
       headers: { "content-length": "0" },
     });
   } catch (err) {
@@ -184,16 +178,14 @@ async function tryMount(
 
 async function startUpload(repo: RepositoryHandle, digest: string): Promise<string> {
   const op = `start upload of ${digest}`;
-  const res = await repo.client.transport.send({
+  const res = await sendTo(repo, {
     method: "POST",
     url: `/v2/${repo.repository}/blobs/uploads/`,
-    scopes: repo.scopes,
     operation: op,
-    repository: repo.repository,
     retry: false,
     headers: { "content-length": "0" },
   });
-  if (res.status !== 202) throw new UploadStatusError(res.status, unexpectedResponse(repo, op, res));
+  if (res.status !== 202) throw unexpectedResponse(repo, op, res);
   return locationOf(repo, op, res);
 }
 
@@ -206,12 +198,10 @@ async function patchChunk(
   onBytes: ((sent: number) => void) | undefined,
 ): Promise<{ location: string; offset: number }> {
   const op = `upload bytes ${start}-${end - 1} of ${blob.digest}`;
-  const res = await repo.client.transport.send({
+  const res = await sendTo(repo, {
     method: "PATCH",
     url: session,
-    scopes: repo.scopes,
     operation: op,
-    repository: repo.repository,
     retry: false,
     headers: {
       "content-type": "application/octet-stream",
@@ -220,14 +210,14 @@ async function patchChunk(
     },
     body: () => counted(blob.open(start, end), start, onBytes),
   });
-  if (res.status !== 202) throw new UploadStatusError(res.status, unexpectedResponse(repo, op, res));
+  if (res.status !== 202) throw unexpectedResponse(repo, op, res);
   const received = parseRangeEnd(header(res, "range"));
   if (received !== undefined && received !== end && !(received === 0 && end === 1)) {
-    throw new UploadStatusError(
+    throw new RegistryStatusError(
+      "E_REGISTRY",
+      `${op}: the registry has ${received} bytes, expected ${end}`,
       416,
-      new DistrolessError("E_REGISTRY", `${op}: the registry has ${received} bytes, expected ${end}`, {
-        subject: `${repo.client.registry}/${repo.repository}`,
-      }),
+      repoSubject(repo),
     );
   }
   return { location: locationOf(repo, op, res), offset: end };
@@ -244,17 +234,15 @@ async function finishUpload(
   const op = `upload blob ${blob.digest}`;
   const url = new URL(session);
   url.searchParams.set("digest", blob.digest);
-  const res = await repo.client.transport.send({
+  const res = await sendTo(repo, {
     method: "PUT",
     url: url.toString(),
-    scopes: repo.scopes,
     operation: op,
-    repository: repo.repository,
     retry: false,
     headers: { "content-type": "application/octet-stream", "content-length": String(bodySize ?? 0) },
     body: bodySize ? () => counted(blob.open(0, blob.size), 0, onBytes) : () => Buffer.alloc(0),
   });
-  if (res.status !== 201) throw new UploadStatusError(res.status, unexpectedResponse(repo, op, res));
+  if (res.status !== 201) throw unexpectedResponse(repo, op, res);
   checkContentDigest(repo, op, res, blob.digest);
 }
 
@@ -264,14 +252,7 @@ async function uploadStatus(
   session: string,
 ): Promise<{ location: string; offset: number } | undefined> {
   const op = "upload status";
-  const res = await repo.client.transport.send({
-    method: "GET",
-    url: session,
-    scopes: repo.scopes,
-    operation: op,
-    repository: repo.repository,
-    retry: false,
-  });
+  const res = await sendTo(repo, { method: "GET", url: session, operation: op, retry: false });
   if (res.status !== 204 && res.status !== 200) return undefined;
   const end = parseRangeEnd(header(res, "range"));
   return { location: header(res, "location") ? locationOf(repo, op, res) : session, offset: end ?? 0 };

@@ -1,8 +1,14 @@
 import { type Progress, silentProgress } from "../util/log";
 import { repositoryScope } from "./auth";
 import { lookupCredentials, type RegistryAuth, type ResolvedCredentials } from "./credentials";
+import { repositoryName } from "./reference";
 import { type RetryPolicy, retryPolicy } from "./retry";
-import { RegistryTransport, type RequestStats } from "./transport";
+import {
+  type RegistryRequest,
+  type RegistryResponse,
+  RegistryTransport,
+  type RequestStats,
+} from "./transport";
 
 /** How to reach and authenticate to a registry; shared by every registry function. */
 export interface RegistryOptions {
@@ -31,6 +37,19 @@ export interface RepositoryHandle {
   client: RegistryClient;
   repository: string;
   scopes: string[];
+}
+
+/** Sends a request about `repo`: its token scopes (unless the request names more) and its name for errors. */
+export function sendTo(
+  repo: RepositoryHandle,
+  req: Omit<RegistryRequest, "scopes" | "repository"> & { scopes?: string[] },
+): Promise<RegistryResponse> {
+  return repo.client.transport.send({ scopes: repo.scopes, repository: repo.repository, ...req });
+}
+
+/** `registry/repository`: what errors about `repo` name as their subject. */
+export function repoSubject(repo: RepositoryHandle): string {
+  return repositoryName({ registry: repo.client.registry, repository: repo.repository });
 }
 
 /**

@@ -129,7 +129,7 @@ function fromAuthEntry(
  * that has nothing for the server answers "credentials not found"; that is not an error. Its stdout
  * holds the secret, so only its stderr ever reaches an error message.
  */
-export async function runCredentialHelper(
+async function runCredentialHelper(
   helper: string,
   server: string,
   env: NodeJS.ProcessEnv,

@@ -1,15 +1,16 @@
 import { MEDIA_TYPES } from "../image/oci-types";
 import { DistrolessError } from "../util/errors";
 import { ociDigest } from "../util/hash";
-import type { RepositoryHandle } from "./client";
+import { type RepositoryHandle, repoSubject, sendTo } from "./client";
 import { isDigest } from "./reference";
-import { checkContentDigest, header, unexpectedResponse } from "./responses";
+import { checkContentDigest, unexpectedResponse } from "./responses";
+import { header, type RegistryResponse } from "./transport";
 
 /**
  * Every manifest type we read. Distribution answers 404 for an OCI manifest the client did not list
  * in `Accept`, so HEAD and GET always send all of them.
  */
-export const MANIFEST_ACCEPT = [
+const MANIFEST_ACCEPT = [
   MEDIA_TYPES.index,
   MEDIA_TYPES.manifest,
   MEDIA_TYPES.dockerManifestList,
@@ -30,20 +31,34 @@ export interface FetchedManifest extends ManifestInfo {
 /** Registries cap manifests at 4 MiB; we read at most that much. */
 const MAX_MANIFEST_BYTES = 4 << 20;
 
+/** HEAD or GET a manifest by tag or digest, asking for every manifest type we read. */
+function fetchManifest(
+  repo: RepositoryHandle,
+  method: "HEAD" | "GET",
+  reference: string,
+  operation: string,
+): Promise<RegistryResponse> {
+  return sendTo(repo, {
+    method,
+    url: `/v2/${repo.repository}/manifests/${reference}`,
+    headers: { accept: MANIFEST_ACCEPT },
+    operation,
+    maxBodyBytes: MAX_MANIFEST_BYTES,
+  });
+}
+
+/** The media type a response names, without parameters (`; charset=...`). */
+function contentType(res: RegistryResponse): string {
+  return (header(res, "content-type") ?? "").split(";")[0]!.trim();
+}
+
 /** HEAD a manifest by tag or digest; undefined when the registry does not have it. */
 export async function headManifest(
   repo: RepositoryHandle,
   reference: string,
 ): Promise<ManifestInfo | undefined> {
   const op = `HEAD manifest ${reference}`;
-  const res = await repo.client.transport.send({
-    method: "HEAD",
-    url: `/v2/${repo.repository}/manifests/${reference}`,
-    headers: { accept: MANIFEST_ACCEPT },
-    scopes: repo.scopes,
-    operation: op,
-    repository: repo.repository,
-  });
+  const res = await fetchManifest(repo, "HEAD", reference, op);
   if (res.status === 404) return undefined;
   if (res.status !== 200) throw unexpectedResponse(repo, op, res);
   const digest = header(res, "docker-content-digest");
@@ -55,7 +70,7 @@ export async function headManifest(
   }
   return {
     digest: digest ?? reference,
-    mediaType: (header(res, "content-type") ?? "").split(";")[0]!.trim(),
+    mediaType: contentType(res),
     size: Number(header(res, "content-length") ?? "0"),
   };
 }
@@ -66,31 +81,23 @@ export async function getManifest(
   reference: string,
 ): Promise<FetchedManifest | undefined> {
   const op = `GET manifest ${reference}`;
-  const res = await repo.client.transport.send({
-    method: "GET",
-    url: `/v2/${repo.repository}/manifests/${reference}`,
-    headers: { accept: MANIFEST_ACCEPT },
-    scopes: repo.scopes,
-    operation: op,
-    repository: repo.repository,
-    maxBodyBytes: MAX_MANIFEST_BYTES,
-  });
+  const res = await fetchManifest(repo, "GET", reference, op);
   if (res.status === 404) return undefined;
   if (res.status !== 200) throw unexpectedResponse(repo, op, res);
   const digest = ociDigest(res.body);
   if (isDigest(reference) && digest !== reference) {
     throw new DistrolessError("E_CHECKSUM", `${op}: the content hashes to ${digest}`, {
-      subject: `${repo.client.registry}/${repo.repository}`,
+      subject: repoSubject(repo),
     });
   }
   checkContentDigest(repo, op, res, digest);
-  let mediaType = (header(res, "content-type") ?? "").split(";")[0]!.trim();
+  let mediaType = contentType(res);
   try {
     const parsed = JSON.parse(res.body.toString("utf8")) as { mediaType?: unknown };
     if (typeof parsed.mediaType === "string") mediaType = parsed.mediaType;
   } catch {
     throw new DistrolessError("E_FORMAT", `${op}: the manifest is not JSON`, {
-      subject: `${repo.client.registry}/${repo.repository}`,
+      subject: repoSubject(repo),
     });
   }
   return { digest, mediaType, size: res.body.length, bytes: res.body };
@@ -108,14 +115,12 @@ export async function putManifest(
     throw new DistrolessError("E_INTERNAL", `manifest bytes hash to ${digest}, not ${reference}`);
   }
   const op = `PUT manifest ${reference}`;
-  const res = await repo.client.transport.send({
+  const res = await sendTo(repo, {
     method: "PUT",
     url: `/v2/${repo.repository}/manifests/${reference}`,
     headers: { "content-type": mediaType, "content-length": String(bytes.length) },
     body: () => bytes,
-    scopes: repo.scopes,
     operation: op,
-    repository: repo.repository,
   });
   if (res.status !== 201 && res.status !== 200) throw unexpectedResponse(repo, op, res);
   checkContentDigest(repo, op, res, digest);
@@ -125,16 +130,14 @@ export async function putManifest(
 /** DELETE a manifest by digest (202); false when it was already gone (404). */
 export async function deleteManifest(repo: RepositoryHandle, reference: string): Promise<boolean> {
   const op = `DELETE manifest ${reference}`;
-  const res = await repo.client.transport.send({
+  const res = await sendTo(repo, {
     method: "DELETE",
     url: `/v2/${repo.repository}/manifests/${reference}`,
-    scopes: repo.scopes,
     operation: op,
-    repository: repo.repository,
   });
   if (res.status === 202 || res.status === 200 || res.status === 204) return true;
   if (res.status === 404) return false;
-  throw Object.assign(unexpectedResponse(repo, op, res), { status: res.status });
+  throw unexpectedResponse(repo, op, res);
 }
 
 /** All tags of a repository (following `Link` pagination); [] when the repository does not exist. */
@@ -143,13 +146,7 @@ export async function listTags(repo: RepositoryHandle): Promise<string[]> {
   let url: string | undefined = `/v2/${repo.repository}/tags/list?n=1000`;
   for (let page = 0; url && page < 1000; page++) {
     const op = "list tags";
-    const res = await repo.client.transport.send({
-      method: "GET",
-      url,
-      scopes: repo.scopes,
-      operation: op,
-      repository: repo.repository,
-    });
+    const res = await sendTo(repo, { method: "GET", url, operation: op });
     if (res.status === 404) return tags;
     if (res.status !== 200) throw unexpectedResponse(repo, op, res);
     const parsed = JSON.parse(res.body.toString("utf8")) as { tags?: string[] | null };

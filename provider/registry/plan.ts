@@ -77,7 +77,12 @@ export async function planLayoutPush(layoutDir: string, layoutRef?: string): Pro
         },
       );
     }
-    const parsed = JSON.parse(bytes.toString("utf8")) as Partial<ImageIndex & ImageManifest>;
+    let parsed: Partial<ImageIndex & ImageManifest>;
+    try {
+      parsed = JSON.parse(bytes.toString("utf8")) as Partial<ImageIndex & ImageManifest>;
+    } catch {
+      throw new DistrolessError("E_FORMAT", `manifest ${desc.digest} is not JSON`, { subject: layoutDir });
+    }
     const mediaType = parsed.mediaType ?? desc.mediaType;
     if (parsed.mediaType && parsed.mediaType !== desc.mediaType) {
       throw new DistrolessError(
@@ -165,7 +170,7 @@ async function platformsOf(layout: OciLayout, root: PlannedManifest): Promise<Re
 }
 
 /** `amd64`, `arm/v7`; the OS is named only when it is not linux (`windows/amd64`). */
-export function platformKey(p: Platform): string {
+function platformKey(p: Platform): string {
   const arch = p.variant ? `${p.architecture}/${p.variant}` : p.architecture;
   return p.os && p.os !== "linux" ? `${p.os}/${arch}` : arch;
 }

@@ -1,3 +1,4 @@
+import { isIndexMediaType } from "../image/oci-types";
 import { DistrolessError } from "../util/errors";
 import { formatBytes } from "../util/log";
 import { blobExists, fileBlobSource, uploadBlob } from "./blobs";
@@ -5,7 +6,7 @@ import { type RegistryClient, type RegistryOptions, snapshotStats, statsSince, w
 import { mapLimit } from "./concurrency";
 import { headManifest, putManifest } from "./manifests";
 import { type PlannedManifest, planLayoutPush } from "./plan";
-import { isValidTag, parseReference } from "./reference";
+import { isValidTag, parseReference, repositoryName } from "./reference";
 import type { RequestStats } from "./transport";
 
 export interface PushLayoutOptions extends RegistryOptions {
@@ -92,7 +93,7 @@ export async function pushLayout(options: PushLayoutOptions): Promise<PushResult
     const repo = client.repository(ref.repository, ["pull", "push"]);
     const emit = options.onEvent ?? (() => {});
     const progress = client.progress;
-    const where = `${ref.registry}/${ref.repository}`;
+    const where = repositoryName(ref);
     const totalBytes = plan.blobs.reduce((n, b) => n + b.size, 0);
     progress.info(`pushing ${plan.blobs.length} blobs (${formatBytes(totalBytes)}) to ${where}`);
 
@@ -185,7 +186,7 @@ function levels(manifests: PlannedManifest[]): PlannedManifest[][] {
   const out: PlannedManifest[][] = [];
   let current: PlannedManifest[] = [];
   for (const m of manifests) {
-    if (m.mediaType.includes("index") || m.mediaType.includes("list")) {
+    if (isIndexMediaType(m.mediaType)) {
       if (current.length) out.push(current);
       out.push([m]);
       current = [];

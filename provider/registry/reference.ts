@@ -104,7 +104,7 @@ export function isLoopbackHost(registry: string): boolean {
 }
 
 /** The host part of `host[:port]` / `[v6]:port`. */
-export function hostOnly(hostPort: string): string {
+function hostOnly(hostPort: string): string {
   if (hostPort.startsWith("[")) return hostPort.slice(1, hostPort.indexOf("]"));
   const colon = hostPort.lastIndexOf(":");
   return colon >= 0 ? hostPort.slice(0, colon) : hostPort;

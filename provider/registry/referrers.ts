@@ -1,7 +1,6 @@
-import { createReadStream } from "node:fs";
-import * as fsp from "node:fs/promises";
 import {
   type Descriptor,
+  EMPTY_CONFIG,
   EMPTY_JSON,
   EMPTY_JSON_DIGEST,
   type ImageIndex,
@@ -9,12 +8,20 @@ import {
   MEDIA_TYPES,
 } from "../image/oci-types";
 import { DistrolessError } from "../util/errors";
-import { newHash, ociDigest } from "../util/hash";
-import { blobExists, bufferBlobSource, fileBlobSource, uploadBlob } from "./blobs";
-import { type RegistryClient, type RegistryOptions, type RepositoryHandle, withClient } from "./client";
+import { hashFile, ociDigest } from "../util/hash";
+import { type BlobSource, bufferBlobSource, ensureBlob, fileBlobSource } from "./blobs";
+import {
+  type RegistryClient,
+  type RegistryOptions,
+  type RepositoryHandle,
+  repoSubject,
+  sendTo,
+  withClient,
+} from "./client";
 import { getManifest, headManifest, putManifest } from "./manifests";
-import { isDigest, parseReference } from "./reference";
-import { header, unexpectedResponse } from "./responses";
+import { isDigest, parseReference, repositoryName } from "./reference";
+import { unexpectedResponse } from "./responses";
+import { header } from "./transport";
 
 export interface AttachReferrerOptions extends RegistryOptions {
   /** `host/repo` (a tag or digest in it is ignored; `subject` says what is referred to). */
@@ -54,28 +61,24 @@ export async function attachReferrer(options: AttachReferrerOptions): Promise<At
     const repo = client.repository(ref.repository, ["pull", "push"]);
     const subject = await subjectDescriptor(repo, options.subject);
 
-    const contentDigest =
-      "data" in options.content ? ociDigest(options.content.data) : await fileDigest(options.content.file);
-    const contentSize =
-      "data" in options.content ? options.content.data.length : (await fsp.stat(options.content.file)).size;
+    const { content } = options;
     const source =
-      "data" in options.content
-        ? bufferBlobSource(options.content.data, contentDigest)
-        : fileBlobSource(options.content.file, contentDigest, contentSize);
-    for (const blob of [bufferBlobSource(EMPTY_JSON, EMPTY_JSON_DIGEST), source]) {
-      if (!(await blobExists(repo, blob.digest, blob.size))) await uploadBlob(repo, blob);
-    }
+      "data" in content
+        ? bufferBlobSource(content.data, ociDigest(content.data))
+        : await hashedFileSource(content.file);
+    await ensureBlob(repo, bufferBlobSource(EMPTY_JSON, EMPTY_JSON_DIGEST));
+    await ensureBlob(repo, source);
 
     const manifest: ImageManifest = {
       schemaVersion: 2,
       mediaType: MEDIA_TYPES.manifest,
       artifactType: options.artifactType,
-      config: { mediaType: MEDIA_TYPES.empty, digest: EMPTY_JSON_DIGEST, size: EMPTY_JSON.length },
+      config: EMPTY_CONFIG,
       layers: [
         {
           mediaType: options.contentMediaType ?? options.artifactType,
-          digest: contentDigest,
-          size: contentSize,
+          digest: source.digest,
+          size: source.size,
         },
       ],
       subject,
@@ -99,7 +102,7 @@ export async function attachReferrer(options: AttachReferrerOptions): Promise<At
       const parsed = JSON.parse(current.bytes.toString("utf8")) as ImageIndex;
       if (!Array.isArray(parsed.manifests)) {
         throw new DistrolessError("E_FORMAT", `the referrers tag ${tag} does not hold an image index`, {
-          subject: `${ref.registry}/${ref.repository}`,
+          subject: repositoryName(ref),
         });
       }
       index = parsed;
@@ -140,13 +143,11 @@ export async function listReferrers(
     const filter = options.artifactType;
     const op = `list referrers of ${subjectDigest}`;
     const query = filter ? `?artifactType=${encodeURIComponent(filter)}` : "";
-    const res = await client.transport.send({
+    const res = await sendTo(repo, {
       method: "GET",
       url: `/v2/${ref.repository}/referrers/${subjectDigest}${query}`,
       headers: { accept: MEDIA_TYPES.index },
-      scopes: repo.scopes,
       operation: op,
-      repository: ref.repository,
       maxBodyBytes: 4 << 20,
     });
     let manifests: Descriptor[];
@@ -172,14 +173,14 @@ async function subjectDescriptor(repo: RepositoryHandle, subject: string | Descr
   const info = await headManifest(repo, subject);
   if (!info) {
     throw new DistrolessError("E_MISSING", `subject manifest ${subject} is not in the repository`, {
-      subject: `${repo.client.registry}/${repo.repository}`,
+      subject: repoSubject(repo),
     });
   }
   return { mediaType: info.mediaType, digest: subject, size: info.size };
 }
 
-async function fileDigest(file: string): Promise<string> {
-  const hash = newHash("sha256");
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return `sha256:${hash.digest("hex")}`;
+/** A file as a blob: its digest and size from one read, so the two always agree. */
+async function hashedFileSource(file: string): Promise<BlobSource> {
+  const { hex, size } = await hashFile(file, "sha256");
+  return fileBlobSource(file, `sha256:${hex}`, size);
 }

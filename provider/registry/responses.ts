@@ -1,11 +1,25 @@
-import { DistrolessError } from "../util/errors";
-import type { RepositoryHandle } from "./client";
-import { type RegistryResponse, registryErrorText } from "./transport";
+import { DistrolessError, type ErrorCode } from "../util/errors";
+import { type RepositoryHandle, repoSubject } from "./client";
+import { header, type RegistryResponse, registryErrorText } from "./transport";
 
-/** One header's value (the first, when a header repeats). */
-export function header(res: RegistryResponse, name: string): string | undefined {
-  const v = res.headers[name.toLowerCase()];
-  return Array.isArray(v) ? v[0] : v;
+/**
+ * A registry's answer we did not expect, with its HTTP status kept: an upload tells "start a new
+ * session" (404, 416) from "no", and a tag delete tells "cannot delete tags" (400, 405, 501) apart.
+ */
+export class RegistryStatusError extends DistrolessError {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    readonly status: number,
+    subject: string,
+  ) {
+    super(code, message, { subject });
+  }
+}
+
+/** The HTTP status a registry refused with, when `err` is such a refusal. */
+export function statusOf(err: unknown): number | undefined {
+  return err instanceof RegistryStatusError ? err.status : undefined;
 }
 
 /**
@@ -17,7 +31,7 @@ export function unexpectedResponse(
   repo: RepositoryHandle,
   operation: string,
   res: RegistryResponse,
-): DistrolessError {
+): RegistryStatusError {
   const detail = registryErrorText(res.body);
   const code = res.status === 401 || res.status === 403 ? "E_AUTH" : "E_REGISTRY";
   const hint =
@@ -26,9 +40,12 @@ export function unexpectedResponse(
       : res.status === 429
         ? " (rate limited)"
         : "";
-  return new DistrolessError(code, `${operation}: HTTP ${res.status}${detail ? ` ${detail}` : ""}${hint}`, {
-    subject: `${repo.client.registry}/${repo.repository}`,
-  });
+  return new RegistryStatusError(
+    code,
+    `${operation}: HTTP ${res.status}${detail ? ` ${detail}` : ""}${hint}`,
+    res.status,
+    repoSubject(repo),
+  );
 }
 
 /** The registry's `Docker-Content-Digest` must name the content we sent or asked for. */
@@ -43,7 +60,7 @@ export function checkContentDigest(
     throw new DistrolessError(
       "E_CHECKSUM",
       `${operation}: the registry reports digest ${got}, but the content's digest is ${expected}`,
-      { subject: `${repo.client.registry}/${repo.repository}` },
+      { subject: repoSubject(repo) },
     );
   }
 }
@@ -53,7 +70,7 @@ export function locationOf(repo: RepositoryHandle, operation: string, res: Regis
   const loc = header(res, "location");
   if (!loc) {
     throw new DistrolessError("E_REGISTRY", `${operation}: HTTP ${res.status} without a Location header`, {
-      subject: `${repo.client.registry}/${repo.repository}`,
+      subject: repoSubject(repo),
     });
   }
   return new URL(loc, res.url).toString();

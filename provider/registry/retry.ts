@@ -12,7 +12,7 @@ export interface RetryPolicy {
   maxDelayMs: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, baseDelayMs: 250, maxDelayMs: 10_000 };
+const DEFAULT_RETRY: RetryPolicy = { attempts: 5, baseDelayMs: 250, maxDelayMs: 10_000 };
 
 export function retryPolicy(partial?: Partial<RetryPolicy>): RetryPolicy {
   return { ...DEFAULT_RETRY, ...partial };
@@ -39,12 +39,8 @@ const RETRYABLE_CODES = new Set([
   "UND_ERR_BODY_TIMEOUT",
 ]);
 
-/**
- * The errno-style code of a network error. undici wraps the socket's error (`ECONNRESET`, a TLS
- * failure) in its own (`UND_ERR_SOCKET`, "fetch failed"), so the most specific code down the
- * `cause` chain wins.
- */
-export function networkErrorCode(err: unknown): string | undefined {
+/** The `code`s down an error's `cause` chain, outermost first. */
+function causeCodes(err: unknown): string[] {
   const codes: string[] = [];
   let cur: unknown = err;
   for (let depth = 0; depth < 6 && cur && typeof cur === "object"; depth++) {
@@ -52,18 +48,22 @@ export function networkErrorCode(err: unknown): string | undefined {
     if (typeof code === "string") codes.push(code);
     cur = (cur as { cause?: unknown }).cause;
   }
+  return codes;
+}
+
+/**
+ * The errno-style code of a network error. undici wraps the socket's error (`ECONNRESET`, a TLS
+ * failure) in its own (`UND_ERR_SOCKET`, "fetch failed"), so the most specific code down the
+ * `cause` chain wins.
+ */
+export function networkErrorCode(err: unknown): string | undefined {
+  const codes = causeCodes(err);
   return codes.find((c) => !c.startsWith("UND_ERR")) ?? codes[0];
 }
 
 /** A dropped or refused connection: the request may not have reached the registry; try again. */
 export function isRetryableNetworkError(err: unknown): boolean {
-  let cur: unknown = err;
-  for (let depth = 0; depth < 6 && cur && typeof cur === "object"; depth++) {
-    const code = (cur as { code?: unknown }).code;
-    if (typeof code === "string" && RETRYABLE_CODES.has(code)) return true;
-    cur = (cur as { cause?: unknown }).cause;
-  }
-  return false;
+  return causeCodes(err).some((c) => RETRYABLE_CODES.has(c));
 }
 
 /** Seconds or an HTTP date, as `Retry-After` allows; undefined when absent or unparseable. */

@@ -1,7 +1,13 @@
 import { randomBytes } from "node:crypto";
-import { EMPTY_JSON, EMPTY_JSON_DIGEST, type ImageManifest, MEDIA_TYPES } from "../image/oci-types";
+import {
+  EMPTY_CONFIG,
+  EMPTY_JSON,
+  EMPTY_JSON_DIGEST,
+  type ImageManifest,
+  MEDIA_TYPES,
+} from "../image/oci-types";
 import { DistrolessError } from "../util/errors";
-import { blobExists, bufferBlobSource, uploadBlob } from "./blobs";
+import { bufferBlobSource, ensureBlob } from "./blobs";
 import { type RegistryClient, type RegistryOptions, withClient } from "./client";
 import {
   deleteManifest,
@@ -10,7 +16,8 @@ import {
   type ManifestInfo,
   putManifest,
 } from "./manifests";
-import { isDigest, isValidTag, parseReference } from "./reference";
+import { isDigest, isValidTag, parseReference, repositoryName } from "./reference";
+import { statusOf } from "./responses";
 
 export interface QueryOptions extends RegistryOptions {
   client?: RegistryClient;
@@ -101,18 +108,17 @@ export async function deleteTag(
         return { outcome: "deleted", digest: current.digest, method: "tag-delete" };
       return { outcome: "absent" };
     } catch (err) {
-      const status = (err as { status?: number }).status;
+      const status = statusOf(err);
       if (status !== 400 && status !== 405 && status !== 501) throw err;
     }
 
-    const empty = bufferBlobSource(EMPTY_JSON, EMPTY_JSON_DIGEST);
-    if (!(await blobExists(repo, empty.digest, empty.size))) await uploadBlob(repo, empty);
+    await ensureBlob(repo, bufferBlobSource(EMPTY_JSON, EMPTY_JSON_DIGEST));
     const placeholder: ImageManifest = {
       schemaVersion: 2,
       mediaType: MEDIA_TYPES.manifest,
       artifactType: DELETED_TAG_ARTIFACT_TYPE,
-      config: { mediaType: MEDIA_TYPES.empty, digest: EMPTY_JSON_DIGEST, size: EMPTY_JSON.length },
-      layers: [{ mediaType: MEDIA_TYPES.empty, digest: EMPTY_JSON_DIGEST, size: EMPTY_JSON.length }],
+      config: EMPTY_CONFIG,
+      layers: [EMPTY_CONFIG],
       // A nonce makes the placeholder unique, so deleting it cannot take anyone else's tag along.
       annotations: {
         "vnd.pulumi-distroless.nonce": randomBytes(16).toString("hex"),
@@ -128,7 +134,7 @@ export async function deleteTag(
         "E_REGISTRY",
         `cannot delete tag "${tag}": the registry refused to delete manifests (${(err as Error).message}); ` +
           `the tag now points at an empty placeholder ${digest}, the image ${current.digest} is untouched`,
-        { subject: `${ref.registry}/${ref.repository}`, cause: err },
+        { subject: repositoryName(ref), cause: err },
       );
     }
     return { outcome: "deleted", digest: current.digest, method: "placeholder" };

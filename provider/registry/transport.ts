@@ -45,6 +45,12 @@ export interface RegistryResponse {
   url: string;
 }
 
+/** One header's value (the first, when a header repeats). */
+export function header(res: RegistryResponse, name: string): string | undefined {
+  const v = res.headers[name.toLowerCase()];
+  return Array.isArray(v) ? v[0] : v;
+}
+
 /** Requests put on the wire, by method: what the no-op re-push test and bench count. */
 export interface RequestStats {
   total: number;
@@ -140,12 +146,7 @@ export class RegistryTransport {
         throw this.networkError(req, err, attempt);
       }
       if (retry && attempt < policy.attempts && isRetryableStatus(res.status)) {
-        const header = res.headers["retry-after"];
-        const wait = backoffDelay(
-          policy,
-          attempt,
-          parseRetryAfter(Array.isArray(header) ? header[0] : header),
-        );
+        const wait = backoffDelay(policy, attempt, parseRetryAfter(header(res, "retry-after")));
         this.options.progress.warn(
           `${req.operation}: HTTP ${res.status} from ${this.registry}; retrying in ${Math.round(wait)} ms`,
         );
@@ -347,7 +348,7 @@ export class RegistryTransport {
     }
   }
 
-  subject(req: Pick<RegistryRequest, "repository">): string {
+  private subject(req: Pick<RegistryRequest, "repository">): string {
     return req.repository ? `${this.registry}/${req.repository}` : this.registry;
   }
 

@@ -154,8 +154,9 @@ export class HttpClient {
         throw networkError(err, shown);
       }
       const status = res.statusCode;
+      // Only a 200 has a body we read; any other answer's body is drained so the connection is reused.
+      if (status !== 200) await res.body.dump().catch(() => {});
       if (status >= 300 && status < 400 && status !== 304) {
-        await res.body.dump().catch(() => {});
         const location = header(res.headers, "location");
         if (!location)
           throw new DistrolessError("E_NETWORK", `HTTP ${status} without a Location`, { subject: shown });
@@ -170,11 +171,9 @@ export class HttpClient {
         continue;
       }
       if (status === 429 || status >= 500) {
-        await res.body.dump().catch(() => {});
         throw new Retryable(`HTTP ${status} from ${shown}`, retryAfter(header(res.headers, "retry-after")));
       }
       if (status === 401 || status === 403) {
-        await res.body.dump().catch(() => {});
         const host = current.host;
         throw new DistrolessError(
           "E_AUTH",
@@ -185,7 +184,6 @@ export class HttpClient {
         );
       }
       if (status === 404) {
-        await res.body.dump().catch(() => {});
         throw new DistrolessError("E_MISSING", `${options.what} not found (HTTP 404)`, { subject: shown });
       }
       const result: FetchResult<T> = { status, finalUrl: shown };
@@ -193,12 +191,8 @@ export class HttpClient {
       const lastModified = header(res.headers, "last-modified");
       if (etag) result.etag = etag;
       if (lastModified) result.lastModified = lastModified;
-      if (status === 304) {
-        await res.body.dump().catch(() => {});
-        return result;
-      }
+      if (status === 304) return result;
       if (status !== 200) {
-        await res.body.dump().catch(() => {});
         throw new DistrolessError("E_NETWORK", `unexpected HTTP ${status} for the ${options.what}`, {
           subject: shown,
         });

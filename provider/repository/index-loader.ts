@@ -7,7 +7,7 @@ import { sha256Hex } from "../util/hash";
 import { DEFAULT_MAX_INDEX_BYTES, type RepositoryContext, shared } from "./context";
 import { stillTrusted, type TrustRecord, verifyIndexSignature } from "./index-trust";
 import { decodeParsed, encodeParsed, type ParsedRecord } from "./parsed-index";
-import { displayLocation, indexLocation, type RepositorySource, redactUrl } from "./source";
+import { displayLocation, indexLocation, type RepositorySource } from "./source";
 
 /** One repository's index for one arch, verified and parsed. */
 export interface LoadedIndex {
@@ -69,7 +69,7 @@ async function loadIndexUncached(
   arch: string,
   location: string,
 ): Promise<LoadedIndex> {
-  const shown = source.kind === "url" ? redactUrl(location) : location;
+  const shown = displayLocation({ kind: source.kind, location });
   const what = `index of repository ${displayLocation(source)} for ${arch}`;
   const maxBytes = ctx.options.maxIndexBytes ?? DEFAULT_MAX_INDEX_BYTES;
   let data: Buffer | undefined;
@@ -94,17 +94,25 @@ async function loadIndexUncached(
     record = decodeParsed(await ctx.cache.readParsed<unknown>(sha256), sha256);
     parse = "cache";
   }
-  if (!record) {
-    if (!data) data = await ctx.cache.readBlob(sha256);
+  const keyring = ctx.options.keyring;
+  let verifiedBy = record && stillTrusted(record.trust, keyring);
+  // The archive's bytes are needed to parse it, or to verify a parse no trusted key vouches for yet.
+  if (!data && (!record || (!verifiedBy && keyring && record.signatures.length > 0))) {
+    data = await ctx.cache.readBlob(sha256);
     if (!data) {
-      // The cached archive went missing or was corrupt: fetch it again, unconditionally.
-      if (source.kind === "local")
-        throw new DistrolessError("E_INTERNAL", "index changed while reading", { subject: shown });
+      // Only a remote index comes without its bytes (a 304): the cached archive went missing or was
+      // corrupt, so fetch it again, unconditionally. Content that changed meanwhile is parsed afresh.
       const again = await fetchRemoteIndex(ctx, location, shown, what, maxBytes, true);
-      ({ sha256, fetch } = again);
       data = again.data!; // an unconditional fetch always carries the bytes
+      fetch = again.fetch;
+      if (again.sha256 !== sha256) {
+        sha256 = again.sha256;
+        record = undefined;
+      }
     }
-    const archive = await readIndexArchive(data, { allowUntrusted: true, subject: shown });
+  }
+  if (!record) {
+    const archive = await readIndexArchive(data!, { allowUntrusted: true, subject: shown });
     record = {
       sha256,
       description: archive.description,
@@ -115,14 +123,10 @@ async function loadIndexUncached(
     parse = "parsed";
   }
 
-  let verifiedBy = stillTrusted(record.trust, ctx.options.keyring);
   let trustError: unknown;
-  if (!verifiedBy && ctx.options.keyring && record.signatures.length > 0) {
-    if (!data)
-      data =
-        (await ctx.cache.readBlob(sha256)) ?? (await refetch(ctx, source, location, shown, what, maxBytes));
+  if (!verifiedBy && keyring && record.signatures.length > 0) {
     try {
-      verifiedBy = await verifyIndexSignature(data, ctx.options.keyring, shown);
+      verifiedBy = await verifyIndexSignature(data!, keyring, shown);
       record.trust = [...record.trust.filter((t) => t.keyName !== verifiedBy!.keyName), verifiedBy];
       if (parse !== "parsed") {
         await ctx.cache.ensureRoot();
@@ -187,18 +191,6 @@ function untrustedReason(record: ParsedRecord, ctx: RepositoryContext, err: unkn
   return ctx.options.keyring
     ? `signed with ${names}`
     : `signed with ${names}, but no trusted keys were given`;
-}
-
-async function refetch(
-  ctx: RepositoryContext,
-  source: RepositorySource,
-  location: string,
-  shown: string,
-  what: string,
-  maxBytes: number,
-): Promise<Buffer> {
-  if (source.kind === "local") return readFileCapped(location, maxBytes);
-  return (await fetchRemoteIndex(ctx, location, shown, what, maxBytes, true)).data!;
 }
 
 /**

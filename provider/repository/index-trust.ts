@@ -9,7 +9,7 @@ import {
 } from "../apk/signature";
 import { inflateMember } from "../archive/gzip-members";
 import { readTarBuffer } from "../archive/tar-reader";
-import { DistrolessError } from "../util/errors";
+import { DistrolessError, isDistrolessError, withSubject } from "../util/errors";
 import { sha256Hex } from "../util/hash";
 
 /** A verification result worth remembering: which key (by name and content) vouched for an archive. */
@@ -45,15 +45,14 @@ export async function readIndexSignatures(
   data: Buffer,
   subject: string,
 ): Promise<{ entries: SignatureEntry[]; contentOffset: number }> {
+  const unsigned = { entries: [], contentOffset: 0 };
   let first: ReturnType<typeof inflateMember>;
   try {
-    first = inflateMember(data, 0, MAX_SIGNATURE_MEMBER);
+    first = withSubject(subject, () => inflateMember(data, 0, MAX_SIGNATURE_MEMBER));
   } catch (err) {
     // A first member this large is the index itself: the archive carries no signature.
-    if (err instanceof DistrolessError && err.code === "E_HOSTILE") return { entries: [], contentOffset: 0 };
-    throw new DistrolessError((err as DistrolessError).code ?? "E_FORMAT", (err as Error).message, {
-      subject,
-    });
+    if (isDistrolessError(err, "E_HOSTILE")) return unsigned;
+    throw err;
   }
   if (!first) throw new DistrolessError("E_FORMAT", "truncated index archive", { subject });
   let entries: { header: { name: string }; data: Buffer }[];
@@ -61,15 +60,15 @@ export async function readIndexSignatures(
     entries = await readTarBuffer(first.inflated, { maxEntryBytes: MAX_SIGNATURE_MEMBER });
   } catch {
     // The first member is the (large) index itself: the archive is unsigned.
-    return { entries: [], contentOffset: 0 };
+    return unsigned;
   }
   const sigs: SignatureEntry[] = [];
   for (const e of entries) {
     const parsed = parseSignatureEntryName(e.header.name);
-    if (!parsed) return { entries: [], contentOffset: 0 };
+    if (!parsed) return unsigned;
     sigs.push({ ...parsed, signature: e.data });
   }
-  return sigs.length ? { entries: sigs, contentOffset: first.length } : { entries: [], contentOffset: 0 };
+  return sigs.length ? { entries: sigs, contentOffset: first.length } : unsigned;
 }
 
 /** The first remembered verification whose key the keyring still holds, with the same content. */

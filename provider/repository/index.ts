@@ -15,5 +15,4 @@ export {
   parseRepositorySource,
   type RepositorySource,
   redactUrl,
-  repositoryLabel,
 } from "./source";

@@ -9,6 +9,7 @@
  *  - with `prune`, apks not in this publish are dropped from the index, and deleted after it;
  *  - concurrent publishers to one directory are serialized by a lock file in it.
  */
+import { createReadStream } from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { type ApkHead, readApkHead, verifyApkFile } from "../apk/apk-reader";
@@ -19,8 +20,8 @@ import { sortIndexEntries } from "../apk/index-text";
 import { loadPrivateKey, type SigningKey } from "../apk/keys";
 import { compareVersions } from "../apk/version";
 import { DistrolessError, withSubjectAsync } from "../util/errors";
-import { tempPathFor, withLock, writeFileAtomic } from "../util/fs";
-import { sha256Hex } from "../util/hash";
+import { withLock, writeFileAtomic, writeStreamAtomic } from "../util/fs";
+import { ociDigest } from "../util/hash";
 import { type Progress, silentProgress } from "../util/log";
 
 export interface PublishOptions {
@@ -104,24 +105,6 @@ async function sweepTemps(dir: string): Promise<void> {
   }
 }
 
-async function copyAtomic(from: string, to: string): Promise<void> {
-  const tmp = tempPathFor(to);
-  try {
-    await fsp.copyFile(from, tmp);
-    const fh = await fsp.open(tmp, "r+");
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await fsp.chmod(tmp, 0o644);
-    await fsp.rename(tmp, to);
-  } catch (err) {
-    await fsp.rm(tmp, { force: true });
-    throw err;
-  }
-}
-
 async function publishArch(
   root: string,
   arch: string,
@@ -148,7 +131,7 @@ async function publishArch(
       );
     }
     if (existing?.controlChecksum === head.controlChecksum && existing.fileSize === head.fileSize) continue;
-    await copyAtomic(file, target);
+    await writeStreamAtomic(target, createReadStream(file));
   }
 
   // 2. The index over what the directory will hold.
@@ -174,7 +157,7 @@ async function publishArch(
   const byName = new Map(heads.map((h) => [h.head.pkginfo.pkgname + "\0" + h.head.pkginfo.pkgver, h]));
   return {
     arch,
-    indexDigest: `sha256:${sha256Hex(index)}`,
+    indexDigest: ociDigest(index),
     packages: entries.map((e) => {
       const h = byName.get(`${e.name}\0${e.version}`)!;
       return {

@@ -61,12 +61,6 @@ export function displayLocation(source: Pick<RepositorySource, "kind" | "locatio
   return source.kind === "url" ? redactUrl(source.location) : source.location;
 }
 
-/** `@tag location` (or just the location): how a lock names the repository a package came from. */
-export function repositoryLabel(source: Pick<RepositorySource, "kind" | "location" | "tag">): string {
-  const loc = displayLocation(source);
-  return source.tag ? `@${source.tag} ${loc}` : loc;
-}
-
 export function redactUrl(url: string): string {
   return url.replace(/^(https?:\/\/)[^/@]*@/i, "$1");
 }

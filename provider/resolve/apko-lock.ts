@@ -1,3 +1,4 @@
+import { redactUrl } from "../repository/source";
 import { DistrolessError } from "../util/errors";
 import { readFileCapped, writeFileAtomic } from "../util/fs";
 import { q1Decode } from "../util/hash";
@@ -56,7 +57,10 @@ function stripScheme(s: string): string {
   return s.replace(/^https?:\/\//, "");
 }
 
-/** Writes our lock in apko's shape, so apko (and tools that read its locks) can use it. */
+/**
+ * Writes our lock in apko's shape, so apko (and tools that read its locks) can use it. Credentials in
+ * the keyring and repository URLs given are removed: a lock file is shared, never secret.
+ */
 export function toApkoLock(
   lock: Lock,
   meta: { configName?: string; keyring?: string[]; repositories?: string[] } = {},
@@ -66,9 +70,12 @@ export function toApkoLock(
     contents: { keyring: [], build_repositories: [], repositories: [], packages: [] },
   };
   if (meta.configName) file.config = { name: meta.configName };
-  for (const k of meta.keyring ?? []) file.contents.keyring.push({ name: stripScheme(k), url: k });
+  for (const k of (meta.keyring ?? []).map(redactUrl)) {
+    file.contents.keyring.push({ name: stripScheme(k), url: k });
+  }
+  const repositories = (meta.repositories ?? []).map(redactUrl);
   for (const arch of Object.keys(lock.archs)) {
-    for (const repo of meta.repositories ?? []) {
+    for (const repo of repositories) {
       file.contents.repositories.push({
         name: stripScheme(`${repo}/${arch}`),
         url: `${repo}/${arch}/APKINDEX.tar.gz`,

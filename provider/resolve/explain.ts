@@ -1,3 +1,4 @@
+import { editDistance } from "../util/edit-distance";
 import { DistrolessError } from "../util/errors";
 
 /** Who asked for a package: `world`, then each package down to the requirer. */
@@ -50,7 +51,7 @@ export function closeNames(name: string, candidates: Iterable<string>, limit = 3
     const d =
       lc.startsWith(target) && lc !== target
         ? Math.min(maxDistance, lc.length - target.length)
-        : distance(target, lc, maxDistance);
+        : editDistance(target, lc, maxDistance);
     if (d <= maxDistance) scored.push([d, c]);
   }
   scored.sort((a, b) => a[0] - b[0] || a[1].length - b[1].length || (a[1] < b[1] ? -1 : 1));
@@ -60,22 +61,4 @@ export function closeNames(name: string, candidates: Iterable<string>, limit = 3
 function kindPrefix(name: string): string {
   const m = /^([a-z]+):/.exec(name);
   return m ? m[1]! : "";
-}
-
-/** Levenshtein distance, giving up (returning max+1) once it cannot stay within `max`. */
-function distance(a: string, b: string, max: number): number {
-  if (a === b) return 0;
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    let rowMin = i;
-    for (let j = 1; j <= b.length; j++) {
-      const v = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-      cur.push(v);
-      if (v < rowMin) rowMin = v;
-    }
-    if (rowMin > max) return max + 1;
-    prev = cur;
-  }
-  return prev[b.length]!;
 }

@@ -1,4 +1,4 @@
-import { sha256Hex } from "../util/hash";
+import { ociDigest } from "../util/hash";
 import type { Solution } from "./solver";
 
 /** One package of a lock: everything needed to fetch, verify and diff it. */
@@ -63,7 +63,7 @@ export function computeLockDigest(archs: Record<string, LockedPackage[]>): strin
       arch,
       archs[arch]!.map((p) => [p.name, p.version, p.arch, p.checksum, p.repository, p.tag ?? ""]),
     ]);
-  return `sha256:${sha256Hex(JSON.stringify(canonical))}`;
+  return ociDigest(JSON.stringify(canonical));
 }
 
 /** `@tag location` or `location`: a package's repository as a config would write it. */

@@ -12,25 +12,24 @@ export function installOrder(
   children: (cand: Candidate) => (Candidate | undefined)[],
 ): Candidate[] {
   const out: Candidate[] = [];
-  const state = new Map<Candidate, 1 | 2>(); // 1 = on the walk, 2 = done
+  const seen = new Set<Candidate>(); // on the walk or done: either way not entered again
   const visit = (root: Candidate) => {
     // An explicit stack: dependency chains in real indexes can be deep.
     const stack: { cand: Candidate; kids: (Candidate | undefined)[]; i: number }[] = [];
     const push = (cand: Candidate) => {
-      state.set(cand, 1);
+      seen.add(cand);
       stack.push({ cand, kids: children(cand), i: 0 });
     };
-    if (state.has(root)) return;
+    if (seen.has(root)) return;
     push(root);
     while (stack.length > 0) {
       const top = stack[stack.length - 1]!;
       if (top.i < top.kids.length) {
         const kid = top.kids[top.i++];
-        if (kid && kid !== top.cand && !state.has(kid)) push(kid);
+        if (kid && !seen.has(kid)) push(kid);
         continue;
       }
       stack.pop();
-      state.set(top.cand, 2);
       out.push(top.cand);
     }
   };

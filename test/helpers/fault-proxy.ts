@@ -18,7 +18,7 @@ export type RequestKind =
   | "referrers"
   | "other";
 
-export function classify(method: string, pathname: string): RequestKind {
+function classify(method: string, pathname: string): RequestKind {
   if (pathname === "/v2/" || pathname === "/v2") return "ping";
   if (/\/blobs\/uploads\/?$/.test(pathname) && method === "POST") return "upload-start";
   if (/\/blobs\/uploads\/[^/]+$/.test(pathname)) {
@@ -64,8 +64,6 @@ export interface FaultProxy {
   failNext(kind: RequestKind, status: number, headers?: Record<string, string>): void;
   /** Destroy the connection of the next request of `kind` after `afterBytes` of its body went upstream. */
   cutNext(kind: RequestKind, afterBytes: number): void;
-  /** Destroy every open connection now. */
-  cutAll(): void;
   reset(): void;
   stop(): Promise<void>;
 }
@@ -159,9 +157,6 @@ export async function startFaultProxy(upstreamPort: number): Promise<FaultProxy>
     count: (kind) => log.filter((e) => e.kind === kind).length,
     failNext: (kind, status, headers) => failures.push({ kind, status, ...(headers ? { headers } : {}) }),
     cutNext: (kind, afterBytes) => cuts.push({ kind, afterBytes }),
-    cutAll: () => {
-      for (const s of sockets) s.destroy();
-    },
     reset: () => {
       log.length = 0;
       failures.length = 0;

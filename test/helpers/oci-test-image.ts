@@ -1,11 +1,12 @@
-import { createCipheriv, createHash } from "node:crypto";
+import { createCipheriv } from "node:crypto";
 import { createWriteStream, readFileSync } from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
-import { Readable, Transform } from "node:stream";
+import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import * as zlib from "node:zlib";
 import * as tar from "tar-stream";
+import { HashingCounter } from "../../provider/archive/gzip-stream";
 import { OciLayout } from "../../provider/image/oci-layout";
 import {
   type Descriptor,
@@ -13,8 +14,10 @@ import {
   type ImageManifest,
   MEDIA_TYPES,
 } from "../../provider/image/oci-types";
+import { tempPathFor } from "../../provider/util/fs";
+import { sha256 } from "../../provider/util/hash";
 
-export const BUSYBOX = "/usr/bin/busybox";
+const BUSYBOX = "/usr/bin/busybox";
 
 export interface TestImage {
   layoutDir: string;
@@ -123,11 +126,17 @@ export async function makeTestImage(
   };
 }
 
-/** Deterministic incompressible bytes (AES-CTR keystream keyed by `seed`), streamed. */
-export function pseudoRandom(seed: string, size: number): Readable {
-  const key = createHash("sha256").update(seed).digest().subarray(0, 16);
-  const cipher = createCipheriv("aes-128-ctr", key, Buffer.alloc(16));
-  const block = Buffer.alloc(1 << 20);
+/** Filler for `compressible` content: text that gzip shrinks the way it shrinks binaries' strings. */
+const TEXT = Buffer.from("usr/lib/libexample.so.1 ELF section .text .rodata .data symbol table ".repeat(600));
+
+/**
+ * Deterministic bytes (AES-CTR keystream keyed by `seed`), streamed: incompressible, or with
+ * `compressible`, each 64 KiB block half keystream and half repeated text, compressing roughly
+ * like real binaries.
+ */
+export function pseudoRandom(seed: string, size: number, options: { compressible?: boolean } = {}): Readable {
+  const cipher = createCipheriv("aes-128-ctr", sha256(seed).subarray(0, 16), Buffer.alloc(16));
+  const zeros = Buffer.alloc(options.compressible ? 64 << 10 : 1 << 20);
   let left = size;
   return new Readable({
     read() {
@@ -135,9 +144,11 @@ export function pseudoRandom(seed: string, size: number): Readable {
         this.push(null);
         return;
       }
-      const n = Math.min(left, block.length);
+      const n = Math.min(left, zeros.length);
       left -= n;
-      this.push(cipher.update(block.subarray(0, n)));
+      const block = cipher.update(zeros.subarray(0, n));
+      if (options.compressible) TEXT.copy(block, n >> 1, 0, n - (n >> 1));
+      this.push(block);
     },
   });
 }
@@ -169,36 +180,21 @@ export async function writeLayer(
     }
     pack.finalize();
   })();
-  const diffHash = createHash("sha256");
-  const gzHash = createHash("sha256");
-  let size = 0;
-  const tmp = path.join(
-    layout.dir,
-    `.layer-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.tmp`,
-  );
+  const tarHash = new HashingCounter();
+  const gzHash = new HashingCounter();
+  const tmp = tempPathFor(path.join(layout.dir, "layer"));
   const written = pipeline(
     pack,
-    new Transform({
-      transform(chunk: Buffer, _e, cb) {
-        diffHash.update(chunk);
-        cb(null, chunk);
-      },
-    }),
+    tarHash,
     zlib.createGzip({ level: gzipLevel }),
-    new Transform({
-      transform(chunk: Buffer, _e, cb) {
-        gzHash.update(chunk);
-        size += chunk.length;
-        cb(null, chunk);
-      },
-    }),
+    gzHash,
     createWriteStream(tmp),
   );
   await Promise.all([written, feed]);
-  const digest = `sha256:${gzHash.digest("hex")}`;
+  const digest = `sha256:${gzHash.digestHex()}`;
   if (await layout.hasBlob(digest)) await fsp.rm(tmp, { force: true });
   else await layout.adoptBlob(tmp, digest);
-  return { digest, size, diffId: `sha256:${diffHash.digest("hex")}` };
+  return { digest, size: gzHash.bytes, diffId: `sha256:${tarHash.digestHex()}` };
 }
 
 export type { TarEntry };

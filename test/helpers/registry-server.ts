@@ -1,14 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -45,7 +36,6 @@ export interface RegistryServer {
   storageDir: string;
   /** Directory with the config, htpasswd file and log. */
   workDir: string;
-  pid: number | undefined;
   logFile: string;
   /** SIGKILL: the registry dies mid-request, as in a crash. */
   kill(): Promise<void>;
@@ -71,10 +61,6 @@ function installExitHook(): void {
   });
 }
 
-export function registryAvailable(): boolean {
-  return existsSync(REGISTRY_BINARY);
-}
-
 /** A port nobody listens on right now (bound and released; the registry takes it next). */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -88,7 +74,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** A bcrypt htpasswd line made by Apache's `htpasswd` (Debian apache2-utils). */
-export function htpasswdLine(user: string, password: string): string {
+function htpasswdLine(user: string, password: string): string {
   try {
     return execFileSync("htpasswd", ["-nbB", "-C", "5", user, password], { encoding: "utf8" }).trim();
   } catch (err) {
@@ -196,9 +182,6 @@ async function startOn(
     url,
     storageDir,
     workDir,
-    get pid() {
-      return child?.pid;
-    },
     logFile,
     kill: () => terminate("SIGKILL"),
     restart: async () => {

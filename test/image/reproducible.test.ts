@@ -48,6 +48,8 @@ describe("reproducible images", () => {
       assert.deepEqual([...one.blobs.keys()].sort(), [...two.blobs.keys()].sort());
       for (const [name, bytes] of one.blobs)
         assert.ok(bytes.equals(two.blobs.get(name)!), `${name} identical`);
+      assert.ok(one.sboms.size > 0, "SBOM files were written");
+      assert.deepEqual([...one.sboms.keys()].sort(), [...two.sboms.keys()].sort());
       for (const [name, bytes] of one.sboms)
         assert.ok(bytes.equals(two.sboms.get(name)!), `${name} identical`);
       // Another epoch: another image (created times, scripts.tar mtimes, SBOMs), same file contents.

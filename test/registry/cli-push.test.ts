@@ -1,35 +1,20 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { PushResult } from "../../provider/registry";
-import { projectRoot } from "../helpers/fixtures";
+import { runCli } from "../helpers/cli";
 import { makeTestImage, type TestImage } from "../helpers/oci-test-image";
 import { type RegistryServer, startRegistry } from "../helpers/registry-server";
 import { makeTestCa } from "../helpers/test-ca";
 import { tempDir } from "../helpers/tmp";
 import { needsTools, skopeoInspectRaw } from "./readback";
 
-const CLI = path.join(projectRoot, "dist", "provider", "cli", "main.js");
 const USER = "carol";
 const PASSWORD = "cli-password-on-stdin";
 
-function cli(args: string[], stdin = ""): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding("utf8").on("data", (d: string) => {
-      stderr += d;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
+function cli(args: string[], input = "") {
+  return runCli(args, { input });
 }
 
 describe("pulumi-distroless push", needsTools("htpasswd"), () => {

@@ -1,23 +1,17 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { OciLayout } from "../../provider/image/oci-layout";
 import { listTags, type PushEvent, pushLayout, resolveTag } from "../../provider/registry";
 import { isDistrolessError } from "../../provider/util/errors";
 import { type FaultProxy, startFaultProxy } from "../helpers/fault-proxy";
 import { makeTestImage, type TestImage } from "../helpers/oci-test-image";
 import { type RegistryServer, startRegistry } from "../helpers/registry-server";
 import { tempDir } from "../helpers/tmp";
-import { needsTools, runPushedImage, skopeoInspectRaw } from "./readback";
+import { layoutBlob, needsTools, runPushedImage, skopeoInspectRaw } from "./readback";
 
 const MiB = 1 << 20;
 /** Generous retries: the registry restart in these tests must fit inside them. */
 const PATIENT = { attempts: 12, baseDelayMs: 100, maxDelayMs: 1500 };
-
-function indexBytesOf(image: TestImage): Buffer {
-  return readFileSync(new OciLayout(image.layoutDir).blobPath(image.indexDigest));
-}
 
 describe("pushes that meet failures", needsTools(), () => {
   const work = tempDir();
@@ -52,7 +46,9 @@ describe("pushes that meet failures", needsTools(), () => {
     assert.equal(proxy.count("upload-put"), small.blobs.length + 1, "the failed PUT, then one per blob");
     assert.ok(events.some((e) => e.type === "retry" && e.message.includes("restarting upload")));
     assert.ok(
-      (await skopeoInspectRaw(`${registry.host}/faults/five-hundred:v1`)).equals(indexBytesOf(small)),
+      (await skopeoInspectRaw(`${registry.host}/faults/five-hundred:v1`)).equals(
+        layoutBlob(small, small.indexDigest),
+      ),
     );
   });
 
@@ -158,6 +154,6 @@ describe("pushes that meet failures", needsTools(), () => {
     // Running the push again finishes the job; blobs that made it are skipped.
     const again = await pushLayout({ layoutDir: large.layoutDir, reference, chunkSize: 2 * MiB });
     assert.equal(again.indexDigest, large.indexDigest);
-    assert.ok((await skopeoInspectRaw(reference)).equals(indexBytesOf(large)));
+    assert.ok((await skopeoInspectRaw(reference)).equals(layoutBlob(large, large.indexDigest)));
   });
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readFileSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { OciLayout } from "../../provider/image/oci-layout";
@@ -10,11 +10,7 @@ import { type FaultProxy, startFaultProxy } from "../helpers/fault-proxy";
 import { makeTestImage, type TestImage } from "../helpers/oci-test-image";
 import { type RegistryServer, startRegistry } from "../helpers/registry-server";
 import { tempDir } from "../helpers/tmp";
-import { needsTools, runPushedImage, skopeoInspectRaw } from "./readback";
-
-function blobBytes(image: TestImage, digest: string): Buffer {
-  return readFileSync(new OciLayout(image.layoutDir).blobPath(digest));
-}
+import { assertServedAndRuns, layoutBlob, needsTools, runPushedImage, skopeoInspectRaw } from "./readback";
 
 describe("push to an anonymous registry", needsTools(), () => {
   let registry: RegistryServer;
@@ -44,14 +40,11 @@ describe("push to an anonymous registry", needsTools(), () => {
     assert.equal(result.uploaded.blobs, image.blobs.length);
     assert.equal(result.manifestsPushed, 3);
 
-    const raw = await skopeoInspectRaw(`${registry.host}/team/app:v1`);
-    assert.ok(raw.equals(blobBytes(image, image.indexDigest)), "skopeo must see our index bytes");
+    await assertServedAndRuns(`${registry.host}/team/app:v1`, image, path.join(work, "run-v1"));
     for (const digest of Object.values(image.manifests)) {
       const m = await skopeoInspectRaw(`${registry.host}/team/app@${digest}`);
-      assert.ok(m.equals(blobBytes(image, digest)));
+      assert.ok(m.equals(layoutBlob(image, digest)));
     }
-    const output = await runPushedImage(`${registry.host}/team/app:v1`, path.join(work, "run-v1"));
-    assert.equal(output, image.expectedOutput);
   });
 
   test("a re-push uploads nothing: one HEAD per blob and manifest on the wire", async () => {
@@ -102,7 +95,7 @@ describe("push to an anonymous registry", needsTools(), () => {
     assert.equal(proxy.count("upload-put"), 0);
     assert.equal(proxy.count("upload-start"), image.blobs.length, "one mount POST per blob");
     assert.ok(
-      (await skopeoInspectRaw(`${registry.host}/other/app:v1`)).equals(blobBytes(image, image.indexDigest)),
+      (await skopeoInspectRaw(`${registry.host}/other/app:v1`)).equals(layoutBlob(image, image.indexDigest)),
     );
   });
 
@@ -114,7 +107,7 @@ describe("push to an anonymous registry", needsTools(), () => {
     assert.deepEqual(v1, {
       digest: image.indexDigest,
       mediaType: MEDIA_TYPES.index,
-      size: blobBytes(image, image.indexDigest).length,
+      size: layoutBlob(image, image.indexDigest).length,
     });
     assert.equal(await resolveTag(repo, "nope"), undefined);
     assert.deepEqual((await listTags(repo)).sort(), ["v1", "v2"]);
@@ -148,7 +141,9 @@ describe("push to an anonymous registry", needsTools(), () => {
     assert.equal(result.indexDigest, amd64);
     assert.equal(result.mediaType, MEDIA_TYPES.manifest);
     assert.deepEqual(result.platforms, { amd64 });
-    assert.ok((await skopeoInspectRaw(`${registry.host}/single/app:latest`)).equals(blobBytes(multi, amd64)));
+    assert.ok(
+      (await skopeoInspectRaw(`${registry.host}/single/app:latest`)).equals(layoutBlob(multi, amd64)),
+    );
   });
 
   test("a reference digest that is not the layout's is refused before anything is sent", async () => {

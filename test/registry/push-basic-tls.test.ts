@@ -3,7 +3,6 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { inspect } from "node:util";
-import { OciLayout } from "../../provider/image/oci-layout";
 import { pushLayout, resolveTag } from "../../provider/registry";
 import { isDistrolessError } from "../../provider/util/errors";
 import { makeTestImage, type TestImage } from "../helpers/oci-test-image";
@@ -11,7 +10,7 @@ import { type RegistryServer, startRegistry } from "../helpers/registry-server";
 import { makeTestCa, type TestCa } from "../helpers/test-ca";
 import { tempDir } from "../helpers/tmp";
 import { writeDockerConfig } from "./docker-config";
-import { needsTools, runPushedImage, skopeoInspectRaw } from "./readback";
+import { assertServedAndRuns, needsTools, skopeoInspectRaw } from "./readback";
 
 const USER = "alice";
 const PASSWORD = "correct-horse-battery-staple";
@@ -47,13 +46,10 @@ describe("push to a registry with htpasswd Basic auth over TLS", needsTools("htp
       caBundle: ca.certPem,
     });
     assert.equal(result.indexDigest, image.indexDigest);
-    const access = { certDir, creds: auth };
-    const raw = await skopeoInspectRaw(`${registry.host}/secure/app:v1`, access);
-    assert.ok(raw.equals(readFileSync(new OciLayout(image.layoutDir).blobPath(image.indexDigest))));
-    assert.equal(
-      await runPushedImage(`${registry.host}/secure/app:v1`, path.join(work, "run"), access),
-      image.expectedOutput,
-    );
+    await assertServedAndRuns(`${registry.host}/secure/app:v1`, image, path.join(work, "run"), {
+      certDir,
+      creds: auth,
+    });
   });
 
   test("a wrong password is a clear E_AUTH that never shows the password", async () => {

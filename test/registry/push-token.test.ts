@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { inspect } from "node:util";
-import { OciLayout } from "../../provider/image/oci-layout";
 import { deleteTag, listTags, pushLayout, RegistryClient, resolveTag } from "../../provider/registry";
 import { isDistrolessError } from "../../provider/util/errors";
 import { makeTestImage, type TestImage } from "../helpers/oci-test-image";
@@ -11,7 +9,7 @@ import { type RegistryServer, startRegistry } from "../helpers/registry-server";
 import { makeTestCa } from "../helpers/test-ca";
 import { tempDir } from "../helpers/tmp";
 import { startTokenIssuer, type TokenIssuer } from "../helpers/token-issuer";
-import { needsTools, runPushedImage, skopeoInspectRaw } from "./readback";
+import { assertServedAndRuns, needsTools, skopeoInspectRaw } from "./readback";
 
 const USER = "bob";
 const PASSWORD = "token-service-password";
@@ -55,13 +53,7 @@ describe("push to a registry with bearer token auth", needsTools(), () => {
       { scopes: ["repository:tok/app:pull,push"], user: USER, status: 200 },
     ]);
 
-    const access = { creds: auth };
-    const raw = await skopeoInspectRaw(`${registry.host}/tok/app:v1`, access);
-    assert.ok(raw.equals(readFileSync(new OciLayout(image.layoutDir).blobPath(image.indexDigest))));
-    assert.equal(
-      await runPushedImage(`${registry.host}/tok/app:v1`, path.join(work, "run"), access),
-      image.expectedOutput,
-    );
+    await assertServedAndRuns(`${registry.host}/tok/app:v1`, image, path.join(work, "run"), { creds: auth });
   });
 
   test("a token the registry refuses is fetched again once (refresh on 401)", async () => {

@@ -1,7 +1,11 @@
+import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
+import { OciLayout } from "../../provider/image/oci-layout";
+import type { TestImage } from "../helpers/oci-test-image";
+import { REGISTRY_BINARY } from "../helpers/registry-server";
 
 const run = promisify(execFile);
 
@@ -15,7 +19,7 @@ export interface RegistryAccess {
   creds?: { username: string; password: string };
 }
 
-const TOOLS = ["skopeo", "umoci", "runc", "/usr/bin/docker-registry"];
+const TOOLS = ["skopeo", "umoci", "runc", REGISTRY_BINARY];
 
 function onPath(tool: string): boolean {
   if (tool.startsWith("/")) return existsSync(tool);
@@ -75,4 +79,21 @@ export async function runPushedImage(
   const id = `pd-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const { stdout } = await run("runc", ["run", "--bundle", bundle, id], { timeout: 60_000 });
   return stdout.trim();
+}
+
+/** The bytes of `digest` in an image's layout: what the registry must serve back unchanged. */
+export function layoutBlob(image: Pick<TestImage, "layoutDir">, digest: string): Buffer {
+  return readFileSync(new OciLayout(image.layoutDir).blobPath(digest));
+}
+
+/** skopeo reads back the layout's exact index bytes at `reference`, and runc runs the image. */
+export async function assertServedAndRuns(
+  reference: string,
+  image: TestImage,
+  workDir: string,
+  access: RegistryAccess = {},
+): Promise<void> {
+  const raw = await skopeoInspectRaw(reference, access);
+  assert.ok(raw.equals(layoutBlob(image, image.indexDigest)), "skopeo must see our index bytes");
+  assert.equal(await runPushedImage(reference, workDir, access), image.expectedOutput);
 }

@@ -123,6 +123,33 @@ describe("index cache over HTTP", needsFixtures(), () => {
     );
   });
 
+  test("a cached parse no trusted key vouched for is verified against the archive, refetched if it is gone", async () => {
+    const { server, cacheDir, client, source } = await setup();
+    const untrusting = new RepositoryClient({ cacheDir, allowUntrusted: true, retry: fast, env: {} });
+    const first = await untrusting.loadIndex(source, "x86_64");
+    await untrusting.flush();
+    assert.equal(first.verifiedBy, undefined);
+    const blob = path.join(cacheDir, "blobs", "sha256", first.sha256);
+    await fsp.rm(blob);
+
+    clearIndexMemo();
+    const c2 = client();
+    const verified = await c2.loadIndex(source, "x86_64");
+    await c2.flush();
+    assert.equal(verified.parse, "cache", "the parse is reused; only the signature needed the bytes");
+    assert.equal(verified.fetch, "downloaded");
+    assert.equal(verified.verifiedBy?.keyName, "melange.rsa.pub");
+    assert.equal(sha256Hex(await fsp.readFile(blob)), first.sha256);
+    assert.deepEqual(
+      server.requests.map((r) => [r.conditional, r.status]),
+      [
+        [false, 200],
+        [true, 304],
+        [false, 200],
+      ],
+    );
+  });
+
   test("offline: a warm cache needs no network; an empty one says what is missing", async () => {
     const { server, client, source } = await setup();
     await client().loadIndex(source, "x86_64");

@@ -6,7 +6,7 @@ import { describe, test } from "node:test";
 import { readApkHead } from "../../provider/apk/apk-reader";
 import { readIndexArchive } from "../../provider/apk/index-archive";
 import { Keyring, loadPrivateKey } from "../../provider/apk/keys";
-import { publishPackages } from "../../provider/repository/publish";
+import { PUBLISH_LOCK, publishPackages } from "../../provider/repository/publish";
 import { runCli } from "../helpers/cli";
 import { fixture, needsFixtures, projectRoot } from "../helpers/fixtures";
 import { tempDir } from "../helpers/tmp";
@@ -170,7 +170,7 @@ describe("publishing a local repository", needsFixtures(), () => {
       hook: `fs.writeFileSync(${JSON.stringify(marker)}, "x"); setInterval(() => {}, 1000); await new Promise(() => {});`,
     });
     while (!existsSync(marker)) await new Promise((r) => setTimeout(r, 20));
-    assert.ok(existsSync(path.join(root, ".publish.lock")), "the killed publisher held the lock");
+    assert.ok(existsSync(path.join(root, PUBLISH_LOCK)), "the killed publisher held the lock");
     child.kill("SIGKILL");
     const res = await done;
     assert.equal(res.signal, "SIGKILL");

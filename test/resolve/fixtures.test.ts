@@ -2,30 +2,19 @@ import * as assert from "node:assert/strict";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { describe, test } from "node:test";
-import { main } from "../../provider/cli/main";
 import { loadApkoConfig } from "../../provider/image/config";
 import { RepositoryClient } from "../../provider/repository/client";
 import { resolvePackages } from "../../provider/resolve/resolve";
 import { isDistrolessError } from "../../provider/util/errors";
+import { type CliResult, runCli } from "../helpers/cli";
 import { fixture, needsFixtures } from "../helpers/fixtures";
 import { tempDir } from "../helpers/tmp";
 
 type Summary = Record<string, { name: string; version: string; checksum: string; repository: string }[]>;
 
-/** Runs the real CLI entry point and returns its exit code and output. */
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const code = await main(argv, {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-    env: { ...process.env, HTTP_AUTH: "" },
-  });
-  return { code, stdout, stderr };
+/** Runs the real `pulumi-distroless` binary, with no HTTP_AUTH from the environment. */
+function cli(...argv: string[]): Promise<CliResult> {
+  return runCli(argv, { env: { HTTP_AUTH: "" } });
 }
 
 async function resolveConfig(file: string, cacheDir: string, packages?: string[]) {

@@ -62,6 +62,19 @@ describe("the lock", () => {
       "version",
     ]);
     assert.equal(first.control.checksum, `sha1-${q1Decode(first.checksum)!.toString("base64")}`);
+    // Credentials in configured URLs never reach the (shared) lock file.
+    const withCreds = toApkoLock(out.lock, {
+      keyring: ["https://reader:s3cret@keys.example.com/k.rsa.pub"],
+      repositories: ["https://reader:s3cret@packages.example.com/os"],
+    });
+    assert.doesNotMatch(JSON.stringify(withCreds), /reader|s3cret/);
+    assert.deepEqual(withCreds.contents.keyring, [
+      { name: "keys.example.com/k.rsa.pub", url: "https://keys.example.com/k.rsa.pub" },
+    ]);
+    assert.equal(
+      withCreds.contents.repositories[0]!.url,
+      "https://packages.example.com/os/aarch64/APKINDEX.tar.gz",
+    );
     const pins = await readApkoLockFile(file);
     for (const arch of ["x86_64", "aarch64"]) {
       assert.deepEqual(

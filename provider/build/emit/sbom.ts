@@ -5,6 +5,7 @@
  * SOURCE_DATE_EPOCH, the namespace is derived from the content, and the tool is named without its
  * version (so upgrading the tool alone does not change package bytes).
  */
+import { rfc3339 } from "../../image/oci-objects";
 import { sha256Hex } from "../../util/hash";
 
 export interface SbomInput {
@@ -77,7 +78,7 @@ export function packageSbom(input: SbomInput): Buffer {
     name: ident,
     spdxVersion: "SPDX-2.3",
     creationInfo: {
-      created: new Date(input.sourceDateEpoch * 1000).toISOString().replace(/\.\d{3}Z$/, "Z"),
+      created: rfc3339(input.sourceDateEpoch),
       creators: ["Tool: pulumi-distroless", `Organization: ${input.namespace}`],
       licenseListVersion: "3.22",
     },

@@ -1,8 +1,7 @@
 /**
- * Interim installer for build guests: unpacks apks' data segments into a directory, in install
- * order, later packages overwriting earlier ones. It stands in until the image installer
- * (provider/image) can write an installed tree to a directory; it does not write the installed
- * database or run scriptlets (a build guest needs neither).
+ * Paths inside a guest root directory (bubblewrap's checks, the guest's mount points), and unpacking
+ * an apk's data segment into a directory (the tests read fixture apks this way; guests themselves
+ * are made by the image installer). Nothing here writes an installed database or runs scriptlets.
  *
  * Paths are resolved the way a chroot would: a symlink met on the way (`lib -> usr/lib`, or a
  * hostile `x -> /` or `x -> ../../..`) is followed *inside* the root, so nothing is ever written

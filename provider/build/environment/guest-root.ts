@@ -10,8 +10,8 @@ import type { ApkoConfig } from "../../image/config/types";
 import type { FetchedPackage } from "../../repository/package-fetcher";
 import { pathExists, tempPathFor, withLock } from "../../util/fs";
 import { sha256Hex } from "../../util/hash";
-import { formatBytes, type Progress, silentProgress } from "../../util/log";
-import { extractApkInto, resolveInRoot } from "./extract";
+import { type Progress, silentProgress } from "../../util/log";
+import { resolveInRoot } from "./extract";
 import { imageInstaller } from "./image-installer";
 import { type EnvironmentLock, type EnvironmentPackage, environmentLockDigest, guestShape } from "./lock";
 
@@ -24,63 +24,10 @@ export type GuestInstaller = (input: {
 }) => Promise<void>;
 
 /** Mount points bwrap needs to exist in a read-only guest, and the writable places of a build. */
-export const GUEST_MOUNT_POINTS = ["dev", "proc", "tmp", "home/build", "var/cache/melange", "run"];
+const GUEST_MOUNT_POINTS = ["dev", "proc", "tmp", "home/build", "var/cache/melange", "run"];
 
 /** Bump when the layout of a prepared guest changes, so old cache entries are not reused. */
 const GUEST_LAYOUT = "guest-v2-image-installer";
-
-/**
- * The interim installer used before the image installer existed: unpack each package in install
- * order (see extract.ts) and write the accounts. Kept for callers that want a guest without the
- * image layout (no installed database, no busybox links); the default is `imageInstaller`.
- */
-export function extractingInstaller(env: ApkoConfig): GuestInstaller {
-  return async ({ root, lock, fetch, progress }) => {
-    let bytes = 0;
-    for (const pkg of lock.packages) {
-      const fetched = await fetch(pkg);
-      bytes += fetched.head.fileSize;
-      await extractApkInto(root, fetched.path);
-    }
-    await writeAccounts(root, env);
-    progress.info(`installed ${lock.packages.length} packages (${formatBytes(bytes)}) into the build guest`);
-  };
-}
-
-function upsertLines(existing: string, lines: { key: string; line: string }[]): string {
-  const kept = existing.split("\n").filter((l) => l !== "");
-  for (const { key, line } of lines) {
-    const at = kept.findIndex((l) => l.split(":")[0] === key);
-    if (at >= 0) kept[at] = line;
-    else kept.push(line);
-  }
-  return `${kept.join("\n")}\n`;
-}
-
-/** etc/passwd and etc/group with the environment's accounts (the `build` user always among them). */
-async function writeAccounts(root: string, env: ApkoConfig): Promise<void> {
-  const etc = await resolveInRoot(root, "etc", true);
-  await fsp.mkdir(etc, { recursive: true });
-  const read = (f: string) => fsp.readFile(path.join(etc, f), "utf8").catch(() => "");
-  const passwd = upsertLines(
-    await read("passwd"),
-    env.accounts.users.map((u) => ({
-      key: u.username,
-      line: `${u.username}:x:${u.uid}:${u.gid}:Linux User,,,:${u.homedir}:${u.shell}`,
-    })),
-  );
-  const group = upsertLines(
-    await read("group"),
-    env.accounts.groups.map((g) => ({
-      key: g.groupname,
-      line: `${g.groupname}:x:${g.gid}:${g.members.join(",")}`,
-    })),
-  );
-  await fsp.rm(path.join(etc, "passwd"), { force: true });
-  await fsp.rm(path.join(etc, "group"), { force: true });
-  await fsp.writeFile(path.join(etc, "passwd"), passwd, { mode: 0o644 });
-  await fsp.writeFile(path.join(etc, "group"), group, { mode: 0o644 });
-}
 
 /** What bwrap needs in a read-only guest: mount points, and files to bind the host's DNS over. */
 async function prepareMountPoints(root: string): Promise<void> {
@@ -91,7 +38,7 @@ async function prepareMountPoints(root: string): Promise<void> {
   await fsp.mkdir(etc, { recursive: true });
   for (const f of ["resolv.conf", "hosts"]) {
     const p = path.join(etc, f);
-    if (!(await fsp.lstat(p).catch(() => undefined))) await fsp.writeFile(p, "", { mode: 0o644 });
+    if (!(await pathExists(p))) await fsp.writeFile(p, "", { mode: 0o644 });
   }
 }
 
@@ -104,7 +51,7 @@ export interface GuestRoot {
   reused: boolean;
 }
 
-export function guestKey(lock: EnvironmentLock, env: ApkoConfig): string {
+function guestKey(lock: EnvironmentLock, env: ApkoConfig): string {
   return sha256Hex(JSON.stringify([GUEST_LAYOUT, environmentLockDigest(lock), guestShape(env)]));
 }
 

@@ -4,7 +4,7 @@
  */
 import type { ApkoConfig } from "../../image/config/types";
 import type { RepositorySource } from "../../repository/source";
-import { sha256Hex } from "../../util/hash";
+import { ociDigest } from "../../util/hash";
 
 export interface EnvironmentPackage {
   name: string;
@@ -54,7 +54,7 @@ export function environmentLockDigest(lock: EnvironmentLock): string {
     packages: lock.packages.map((p) => [p.name, p.version, p.checksum]),
     constraints: lock.kind === "unresolved" ? lock.constraints : [],
   };
-  return `sha256:${sha256Hex(JSON.stringify(identity))}`;
+  return ociDigest(JSON.stringify(identity));
 }
 
 /** `name=version` pins, as melange records its resolved environment in `.melange.yaml`. */

@@ -77,8 +77,13 @@ function stepEnvironment(c: StepCompiler, own: Record<string, string>): Record<s
   );
 }
 
+/** `file:line:col path` of a YAML path in the scope's file. */
+function placeOf(scope: Scope, at: string): string {
+  return `${formatWhere(scope.source.file, scope.source.locate(at))} ${at}`;
+}
+
 function originOf(scope: Scope, at: string): string {
-  const here = `${formatWhere(scope.source.file, scope.source.locate(at))} ${at}`;
+  const here = placeOf(scope, at);
   return scope.usedFrom ? `${here} (${scope.usedFrom})` : here;
 }
 
@@ -265,7 +270,6 @@ function expandUses(
   const def: PipelineDefinition = pipeline.definition;
   const values = new Map(scope.values);
   for (const [k, v] of inputs) values.set(k, v);
-  const where = `${formatWhere(scope.source.file, scope.source.locate(at))} ${at}`;
   const inner: Scope = {
     values,
     environment: { ...inherited.environment },
@@ -273,7 +277,7 @@ function expandUses(
     label: join(scope.label, step.name ?? uses)!,
     needs: [...inherited.needs],
     source: pipeline.source,
-    usedFrom: `pipeline ${uses}, used at ${where}`,
+    usedFrom: `pipeline ${uses}, used at ${placeOf(scope, at)}`,
     stack: [...scope.stack, pipeline.file],
   };
   if (inherited.workingDirectory !== undefined) inner.workingDirectory = inherited.workingDirectory;

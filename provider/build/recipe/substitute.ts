@@ -22,16 +22,6 @@ export class SubstitutionError extends Error {
   }
 }
 
-export function lookupIn(...maps: ReadonlyArray<ReadonlyMap<string, string>>): Lookup {
-  return (name) => {
-    for (const m of maps) {
-      const v = m.get(name);
-      if (v !== undefined) return v;
-    }
-    return undefined;
-  };
-}
-
 /** melange's first pass: replaces exact known tokens, leaves the rest alone. */
 export function replaceKnown(text: string, values: ReadonlyMap<string, string>): string {
   if (!text.includes("${{")) return text;
@@ -68,14 +58,6 @@ export function substitute(text: string, lookup: Lookup): string {
     );
   }
   return out + text.slice(i);
-}
-
-/** The names referenced in a text (for checks that only need to know what is used). */
-export function referencedNames(text: string): string[] {
-  const out: string[] = [];
-  const re = new RegExp(`\\$\\{\\{[ \\t]*(${NAME})[ \\t]*\\}\\}`, "g");
-  for (const m of text.matchAll(re)) if (!out.includes(m[1]!)) out.push(m[1]!);
-  return out;
 }
 
 /**

@@ -3,8 +3,6 @@
  * host directory that steps see at `/home/build` (bubblewrap binds it there; the host runner
  * rewrites the paths). Package emission happens afterwards, outside the runner.
  */
-import { access, constants } from "node:fs/promises";
-import * as path from "node:path";
 import type { BuildStep } from "../recipe/plan";
 
 export type RunnerName = "bubblewrap" | "host" | "melange";
@@ -27,20 +25,4 @@ export interface StepRunnerContext {
   onLine?: (line: string) => void;
 }
 
-/** Finds a program on PATH (`undefined` when absent). */
-export async function findOnPath(
-  program: string,
-  envPath = process.env.PATH ?? "",
-): Promise<string | undefined> {
-  for (const dir of envPath.split(":")) {
-    if (!dir) continue;
-    const p = path.join(dir, program);
-    try {
-      await access(p, constants.X_OK);
-      return p;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
+export { findOnPath } from "../../util/which";

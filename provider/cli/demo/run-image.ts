@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { promisify } from "node:util";
+import { findOnPath } from "../../util/which";
 
 const run = promisify(execFile);
 
@@ -15,14 +16,7 @@ export async function runPushedImage(
   workDir: string,
 ): Promise<{ output?: string; skipped?: string }> {
   for (const tool of ["skopeo", "umoci", "runc"]) {
-    if (
-      !(await run("sh", ["-c", `command -v ${tool}`]).then(
-        () => true,
-        () => false,
-      ))
-    ) {
-      return { skipped: `${tool} is not installed` };
-    }
+    if (!(await findOnPath(tool))) return { skipped: `${tool} is not installed` };
   }
   if (process.getuid?.() !== 0) return { skipped: "runc needs root here" };
   const dir = path.join(workDir, "run");

@@ -15,6 +15,7 @@ import {
   type CliContext,
   output,
   parseVerbArgs,
+  sourceDateEpochFlag,
   stringFlag,
   stringsFlag,
   type Verb,
@@ -58,17 +59,7 @@ export const verb: Verb = {
     const config = await loadApkoConfig(configFile);
     const archFlags = stringsFlag(args, "arch").flatMap((a) => a.split(","));
     const archs: ApkArch[] = [...new Set(archFlags.map((a) => requireArch(a, "--arch")))];
-    const epochText = stringFlag(args, "source-date-epoch") ?? ctx.env.SOURCE_DATE_EPOCH;
-    let sourceDateEpoch: number | undefined;
-    if (epochText !== undefined && epochText !== "") {
-      if (!/^\d+$/.test(epochText)) {
-        throw new DistrolessError(
-          "E_CONFIG",
-          `SOURCE_DATE_EPOCH must be whole seconds, got ${JSON.stringify(epochText)}`,
-        );
-      }
-      sourceDateEpoch = Number(epochText);
-    }
+    const sourceDateEpoch = sourceDateEpochFlag(args, ctx.env);
     const tagFlag = stringFlag(args, "tag") ?? "latest";
     const repoTag = /[:/]/.test(tagFlag) ? tagFlag : undefined;
     const tag = repoTag ? repoTag.slice(repoTag.lastIndexOf(":") + 1) || "latest" : tagFlag;

@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { generateSigningKey, writeKeyPair } from "../../apk/keys";
 import { DistrolessError } from "../../util/errors";
 import { pathExists } from "../../util/fs";
+import { findOnPath } from "../../util/which";
 import { type CliContext, parseVerbArgs, stringFlag, type Verb } from "../command";
 import { runProgramLocally } from "../demo/local-engine";
 import { startDemoRegistry } from "../demo/registry";
@@ -17,10 +18,6 @@ function describeLock(lock: unknown): string {
 }
 
 const PROJECT = "pulumi-distroless-demo";
-
-function onPath(tool: string, env: NodeJS.ProcessEnv): boolean {
-  return spawnSync("sh", ["-c", `command -v ${tool}`], { env }).status === 0;
-}
 
 /**
  * The main job: `examples/demo` (a busybox package from the host's static busybox, a `hello` package
@@ -44,7 +41,8 @@ export const verb: Verb = {
     const engine = stringFlag(args, "engine") ?? "auto";
     if (!["auto", "pulumi", "local"].includes(engine))
       throw new DistrolessError("E_CONFIG", `--engine ${engine}: auto, pulumi or local`);
-    const usePulumi = engine === "pulumi" || (engine === "auto" && onPath("pulumi", ctx.env));
+    const usePulumi =
+      engine === "pulumi" || (engine === "auto" && (await findOnPath("pulumi", ctx.env.PATH)) !== undefined);
     const say = (m: string) => ctx.stdout(`${m}\n`);
 
     if (!(await pathExists(path.join(work, "demo.rsa")))) {

@@ -2,12 +2,14 @@ import * as path from "node:path";
 import { loadPrivateKey } from "../../apk/keys";
 import { buildPackage } from "../../build/build";
 import type { RunnerName } from "../../build/runners/runner";
+import { hostArch } from "../../image/config/arch";
 import { DistrolessError } from "../../util/errors";
 import {
   boolFlag,
   type CliContext,
   output,
   parseVerbArgs,
+  sourceDateEpochFlag,
   stringFlag,
   stringsFlag,
   type Verb,
@@ -50,14 +52,7 @@ export const verb: Verb = {
         `--runner must be one of ${RUNNERS.join(", ")} (got "${runner}")`,
       );
     }
-    const epochText = stringFlag(args, "source-date-epoch") ?? ctx.env.SOURCE_DATE_EPOCH;
-    const sourceDateEpoch = epochText === undefined || epochText === "" ? 0 : Number(epochText);
-    if (!Number.isInteger(sourceDateEpoch) || sourceDateEpoch < 0) {
-      throw new DistrolessError(
-        "E_CONFIG",
-        `--source-date-epoch must be a non-negative integer (got "${epochText}")`,
-      );
-    }
+    const sourceDateEpoch = sourceDateEpochFlag(args, ctx.env) ?? 0;
     const vars: Record<string, string> = {};
     for (const kv of stringsFlag(args, "var")) {
       const eq = kv.indexOf("=");
@@ -76,7 +71,7 @@ export const verb: Verb = {
     const namespace = stringFlag(args, "namespace");
 
     const results = [];
-    for (const arch of archs.length ? archs : [process.arch === "arm64" ? "aarch64" : "x86_64"]) {
+    for (const arch of archs.length ? archs : [hostArch()]) {
       const r = await buildPackage({
         recipeFile,
         arch,

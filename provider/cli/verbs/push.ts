@@ -41,7 +41,6 @@ const options = {
 export async function registryOptionsFromArgs(
   args: ParsedVerbArgs,
   ctx: CliContext,
-  readPassword: () => Promise<string> = readStdin,
 ): Promise<RegistryOptions> {
   const opts: RegistryOptions = { progress: ctx.progress, env: ctx.env };
   if (boolFlag(args, "insecure")) opts.insecure = true;
@@ -64,7 +63,7 @@ export async function registryOptionsFromArgs(
     );
   }
   if (username) {
-    const password = (await readPassword()).replace(/\r?\n$/, "");
+    const password = (await readStdin()).replace(/\r?\n$/, "");
     if (!password) throw new DistrolessError("E_CONFIG", "--password-stdin: standard input was empty");
     opts.auth = { username, password };
   }
