@@ -3,7 +3,7 @@ import * as fsp from "node:fs/promises";
 import { pipeline } from "node:stream/promises";
 import * as zlib from "node:zlib";
 import { inflateMember } from "../archive/gzip-members";
-import { safeEntryPath } from "../archive/safe-path";
+import { MAX_ENTRY_NAME_BYTES, safeEntryPath } from "../archive/safe-path";
 import type { TarHeader } from "../archive/tar-header";
 import { readTarBuffer, TarReader } from "../archive/tar-reader";
 import { DistrolessError, withSubjectAsync } from "../util/errors";
@@ -163,16 +163,38 @@ export interface ApkDataSummary {
 export type ApkDataConsumer = (entry: ApkDataEntry, body: AsyncIterable<Buffer>) => Promise<void>;
 
 /**
+ * Refuses a package whose `.PKGINFO` has no `datahash`. Without it nothing in the control segment
+ * binds the data segment: apk-tools then verifies the signature over control + data as one stream
+ * (extract_v2.c), and an index `C:` (SHA-1 of the control segment alone) would let any data segment
+ * through. apk-tools 3 refuses to index such packages (APKE_V2PKG_FORMAT), and abuild and melange
+ * always write a datahash, so every verifying path (verify, publish, index, fetch, install) refuses
+ * them rather than implement a second, data-wide signature scheme.
+ */
+export function requireDatahash(head: ApkHead): void {
+  if (head.pkginfo.datahash) return;
+  throw new DistrolessError(
+    "E_SIGNATURE",
+    `${head.pkginfo.pkgname || "package"}-${head.pkginfo.pkgver}: .PKGINFO has no datahash, so its data ` +
+      "segment is not bound to the signature or the index checksum (refused; rebuild it with melange or abuild)",
+    { subject: head.file },
+  );
+}
+
+/**
  * Streams the data segment: checks that its SHA-256 equals `.PKGINFO`'s `datahash`, that every entry
  * name stays inside the root, and that every regular file (and symlink target) matches its recorded
  * SHA-1. `consume` sees each entry and may read its body; anything it leaves is read for hashing.
- * Consumers that store content must treat it as unverified until this function resolves.
+ * Consumers that store content must treat it as unverified until this function resolves. A package
+ * without a datahash is refused before any entry is read (`requireDatahash`), unless
+ * `enforceDatahash: false` (inspect, and test fixtures, which only look).
  */
 export async function scanApkData(
   head: ApkHead,
   consume?: ApkDataConsumer,
   options: { enforceDatahash?: boolean } = {},
 ): Promise<ApkDataSummary> {
+  if (options.enforceDatahash !== false) requireDatahash(head);
+  const label = `${head.pkginfo.pkgname}-${head.pkginfo.pkgver}`;
   return withSubjectAsync(head.file, async () => {
     const dataHash = newHash("sha256");
     const gunzip = zlib.createGunzip();
@@ -184,7 +206,14 @@ export async function scanApkData(
     const summary: ApkDataSummary = { datahash: "", datahashMatches: true, entries: 0, files: 0, bytes: 0 };
     try {
       for (let h = await tar.next(); h; h = await tar.next()) {
-        const path = safeEntryPath(h.name);
+        const path = safeEntryPath(h.name, label);
+        if (Buffer.byteLength(h.linkname) > MAX_ENTRY_NAME_BYTES) {
+          throw new DistrolessError(
+            "E_HOSTILE",
+            `${path}: link target of ${Buffer.byteLength(h.linkname)} bytes: File name too long (the limit is ${MAX_ENTRY_NAME_BYTES})`,
+            { subject: label },
+          );
+        }
         if (path === "") continue; // the root directory itself
         summary.entries++;
         const recorded = h.pax["APK-TOOLS.checksum.SHA1"];

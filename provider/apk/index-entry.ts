@@ -1,8 +1,12 @@
-import type { ApkHead } from "./apk-reader";
+import { type ApkHead, requireDatahash } from "./apk-reader";
 import type { IndexEntry } from "./index-text";
 
-/** The APKINDEX record for a package, from its own head (`.PKGINFO` + checksums + file size). */
+/**
+ * The APKINDEX record for a package, from its own head (`.PKGINFO` + checksums + file size). A package
+ * without a datahash is refused: its `C:` would not cover its data (apk-tools 3 refuses it too).
+ */
 export function indexEntryFromApk(head: ApkHead): IndexEntry {
+  requireDatahash(head);
   const p = head.pkginfo;
   const entry: IndexEntry = {
     checksum: head.controlChecksum,

@@ -64,6 +64,11 @@ export interface TarHeader {
   devminor: number;
   /** PAX records that applied to this entry (path/linkpath/size... already folded in). */
   pax: Record<string, string>;
+  /**
+   * Set by the decoder when the header block's name (or link name) bytes are not valid UTF-8; the
+   * reader refuses the entry unless a PAX record or GNU long name replaced that field.
+   */
+  notUtf8?: { name?: boolean; linkname?: boolean };
 }
 
 export function newHeader(fields: Partial<TarHeader> & { name: string; type: EntryType }): TarHeader {
@@ -86,10 +91,38 @@ export function newHeader(fields: Partial<TarHeader> & { name: string; type: Ent
 // ---- decoding ----
 
 function cstr(buf: Uint8Array, start: number, len: number): string {
+  return cbytes(buf, start, len).toString("utf8");
+}
+
+/** A NUL-terminated header field's bytes (a view, not a copy). */
+export function cbytes(buf: Uint8Array, start: number, len: number): Buffer {
   let end = start;
   const max = start + len;
   while (end < max && buf[end] !== 0) end++;
-  return Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString("utf8");
+  return Buffer.from(buf.buffer, buf.byteOffset + start, end - start);
+}
+
+/**
+ * Decodes a path field as UTF-8, or returns undefined when the bytes are not UTF-8. Names are
+ * never decoded lossily: two different non-UTF-8 names would both become U+FFFD and silently merge
+ * into one file, so the reader refuses them instead (see `nonUtf8NameError`).
+ */
+export function strictUtf8(bytes: Buffer): string | undefined {
+  const s = bytes.toString("utf8");
+  return s.includes("\uFFFD") && !Buffer.from(s, "utf8").equals(bytes) ? undefined : s;
+}
+
+/** The refusal for a name that is not UTF-8, showing its bytes (never raw on a terminal). */
+export function nonUtf8NameError(field: string, bytes: Buffer): DistrolessError {
+  const shown = [...bytes.subarray(0, 120)]
+    .map((b) =>
+      b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, "0")}`,
+    )
+    .join("");
+  return new DistrolessError(
+    "E_HOSTILE",
+    `tar entry ${field} "${shown}" is not valid UTF-8 (refused: such names cannot round-trip into the image's layer and installed db)`,
+  );
 }
 
 function parseNumber(buf: Uint8Array, start: number, len: number, field: string): number {
@@ -143,26 +176,35 @@ export function decodeHeader(block: Uint8Array): TarHeader {
   }
   const flag = String.fromCharCode(block[156]!);
   const magic = cstr(block, 257, 6);
-  let name = cstr(block, 0, 100);
+  let nameBytes = cbytes(block, 0, 100);
   if (magic === "ustar") {
-    const prefix = cstr(block, 345, 155);
-    if (prefix && block[257 + 5] === 0 /* POSIX ustar, not GNU */) name = `${prefix}/${name}`;
+    const prefix = cbytes(block, 345, 155);
+    if (prefix.length > 0 && block[257 + 5] === 0 /* POSIX ustar, not GNU */)
+      nameBytes = Buffer.concat([prefix, Buffer.from("/"), nameBytes]);
   }
-  return {
-    name,
+  const name = strictUtf8(nameBytes);
+  const linkname = strictUtf8(cbytes(block, 157, 100));
+  const header: TarHeader = {
+    name: name ?? nameBytes.toString("utf8"),
     type: TYPE_BY_FLAG[flag] ?? "unknown",
     mode: parseNumber(block, 100, 8, "mode") & 0o7777,
     uid: parseNumber(block, 108, 8, "uid"),
     gid: parseNumber(block, 116, 8, "gid"),
     size: parseNumber(block, 124, 12, "size"),
     mtime: parseNumber(block, 136, 12, "mtime"),
-    linkname: cstr(block, 157, 100),
+    linkname: linkname ?? cstr(block, 157, 100),
     uname: cstr(block, 265, 32),
     gname: cstr(block, 297, 32),
     devmajor: parseNumber(block, 329, 8, "devmajor"),
     devminor: parseNumber(block, 337, 8, "devminor"),
     pax: {},
   };
+  if (name === undefined || linkname === undefined) {
+    header.notUtf8 = {};
+    if (name === undefined) header.notUtf8.name = true;
+    if (linkname === undefined) header.notUtf8.linkname = true;
+  }
+  return header;
 }
 
 /** Parses PAX extended header records (`<len> <key>=<value>\n`). */
@@ -182,7 +224,12 @@ export function parsePaxRecords(data: Uint8Array): Record<string, string> {
     if (buf[pos + len - 1] !== 10) throw new DistrolessError("E_FORMAT", "PAX record not newline-terminated");
     const eq = record.indexOf(61);
     if (eq < 0) throw new DistrolessError("E_FORMAT", "malformed PAX record (no '=')");
-    out[record.toString("utf8", 0, eq)] = record.toString("utf8", eq + 1);
+    const key = record.toString("utf8", 0, eq);
+    if (key === "path" || key === "linkpath") {
+      const value = strictUtf8(record.subarray(eq + 1));
+      if (value === undefined) throw nonUtf8NameError(key, record.subarray(eq + 1));
+      out[key] = value;
+    } else out[key] = record.toString("utf8", eq + 1);
     pos += len;
   }
   return out;

@@ -125,7 +125,10 @@ export async function installPackage(
 
   const consume = async (entry: ApkDataEntry, body: AsyncIterable<Buffer>): Promise<void> => {
     const h = entry.header;
-    const meta: NodeMeta = { mode: h.mode & 0o7777, uid: 0, gid: 0, mtime: h.mtime };
+    // Owners come from the package, as apk-tools and apko keep them (apko's installer writes the
+    // apk's own tar headers, uid/gid included, into the layer); image-layout.md's "apko drops them
+    // to 0:0" was wrong. The installed db records the same owner, so layer and db agree.
+    const meta: NodeMeta = { mode: h.mode & 0o7777, uid: h.uid, gid: h.gid, mtime: h.mtime };
     if (Object.keys(entry.xattrs).length > 0) meta.xattrs = entry.xattrs;
     const dbBase = { path: entry.path, mode: h.mode & 0o7777, uid: h.uid, gid: h.gid };
     // Resolve parents first: this is where a write through an escaping symlink is refused.

@@ -72,7 +72,16 @@ export function parseInstalledDb(text: string, subject = "usr/lib/apk/db/install
 export function formatInstalledDb(records: DbRecord[]): string {
   let out = "";
   for (const r of records) {
-    for (const [k, v] of r.lines) out += `${k}:${v}\n`;
+    for (const [k, v] of r.lines) {
+      // Last line of defence: a value with a newline would forge records (readers refuse such names
+      // earlier; this keeps any other source from writing a forged db).
+      if (v.includes("\n")) {
+        throw new DistrolessError("E_HOSTILE", `installed db value for ${k}: contains a line break`, {
+          subject: "usr/lib/apk/db/installed",
+        });
+      }
+      out += `${k}:${v}\n`;
+    }
     out += "\n".repeat(r.blankAfter);
   }
   return out;

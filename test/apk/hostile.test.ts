@@ -6,32 +6,11 @@ import * as zlib from "node:zlib";
 import { readApkHead, scanApkData, verifyApkFile } from "../../provider/apk/apk-reader";
 import { readIndexArchive, writeIndexArchive } from "../../provider/apk/index-archive";
 import { emptyIndexEntry } from "../../provider/apk/index-text";
-import { newHeader } from "../../provider/archive/tar-header";
-import { buildTar } from "../../provider/archive/tar-writer";
 import { isDistrolessError } from "../../provider/util/errors";
+import { sha256Hex } from "../../provider/util/hash";
 import { fixture, needsFixtures } from "../helpers/fixtures";
+import { rawApk, rawApkParts } from "../helpers/hostile-apk";
 import { tempDir } from "../helpers/tmp";
-
-/** An apk assembled from raw parts with the project's own tar writer: control + data segments. */
-function rawApk(
-  pkginfo: string | Buffer,
-  dataEntries: { name: string; body?: string; type?: "file" | "symlink"; link?: string }[],
-): Buffer {
-  const control = buildTar(
-    [{ header: newHeader({ name: ".PKGINFO", type: "file" }), data: Buffer.from(pkginfo) }],
-    {
-      endOfArchive: false,
-    },
-  );
-  const data = buildTar(
-    dataEntries.map((e) => ({
-      header: newHeader({ name: e.name, type: e.type ?? "file", linkname: e.link ?? "" }),
-      ...(e.body !== undefined ? { data: Buffer.from(e.body) } : {}),
-    })),
-    { endOfArchive: true },
-  );
-  return Buffer.concat([zlib.gzipSync(control), zlib.gzipSync(data)]);
-}
 
 function expectError(err: unknown, file: string, pattern: RegExp): true {
   assert.ok(isDistrolessError(err), `a DistrolessError, got ${String(err)}`);
@@ -106,52 +85,32 @@ describe("hostile and broken input", () => {
 
   test("a corrupt data segment and a corrupt tar header are errors", async () => {
     const dir = tempDir();
-    const good = rawApk(PKGINFO, [{ name: "a", body: "hello" }]);
-    const controlLen = zlib.gzipSync(
-      buildTar([{ header: newHeader({ name: ".PKGINFO", type: "file" }), data: Buffer.from(PKGINFO) }], {
-        endOfArchive: false,
-      }),
-    ).length;
-    const badDeflate = Buffer.from(good);
-    badDeflate[controlLen + 12] = badDeflate[controlLen + 12]! ^ 0xff;
+    const { control, apk } = rawApkParts(PKGINFO, [{ name: "a", body: "hello" }]);
+    const badDeflate = Buffer.from(apk);
+    badDeflate[control.length + 12] = badDeflate[control.length + 12]! ^ 0xff;
     const f1 = path.join(dir, "bad-deflate.apk");
     writeFileSync(f1, badDeflate);
     await assert.rejects(verifyApkFile(f1), (err) => expectError(err, f1, /corrupt|invalid|checksum|CRC/i));
 
-    const data = buildTar([{ header: newHeader({ name: "a", type: "file" }), data: Buffer.from("x") }], {
-      endOfArchive: true,
-    });
-    data[0] = 0x41; // header checksum no longer matches
-    const control = buildTar(
-      [{ header: newHeader({ name: ".PKGINFO", type: "file" }), data: Buffer.from(PKGINFO) }],
-      { endOfArchive: false },
-    );
+    // A header whose checksum no longer matches, in a data member the datahash still vouches for.
+    const data = zlib.gunzipSync(rawApkParts(PKGINFO, [{ name: "a", body: "x" }]).data);
+    data[0] = 0x41;
+    const pkginfo = `${PKGINFO}datahash = ${sha256Hex(zlib.gzipSync(data))}\n`;
     const f2 = path.join(dir, "bad-header.apk");
-    writeFileSync(f2, Buffer.concat([zlib.gzipSync(control), zlib.gzipSync(data)]));
+    writeFileSync(
+      f2,
+      Buffer.concat([rawApkParts(pkginfo, [], { datahash: false }).control, zlib.gzipSync(data)]),
+    );
     await assert.rejects(verifyApkFile(f2), (err) => expectError(err, f2, /header checksum/));
   });
 
   test("a recorded per-file SHA-1 that does not match is an error naming the path", async () => {
     const dir = tempDir();
-    const control = buildTar(
-      [{ header: newHeader({ name: ".PKGINFO", type: "file" }), data: Buffer.from(PKGINFO) }],
-      { endOfArchive: false },
-    );
-    const data = buildTar(
-      [
-        {
-          header: newHeader({
-            name: "etc/motd",
-            type: "file",
-            pax: { "APK-TOOLS.checksum.SHA1": "0".repeat(40) },
-          }),
-          data: Buffer.from("hi"),
-        },
-      ],
-      { endOfArchive: true },
-    );
     const file = path.join(dir, "sha.apk");
-    writeFileSync(file, Buffer.concat([zlib.gzipSync(control), zlib.gzipSync(data)]));
+    writeFileSync(
+      file,
+      rawApk(PKGINFO, [{ name: "etc/motd", body: "hi", pax: { "APK-TOOLS.checksum.SHA1": "0".repeat(40) } }]),
+    );
     await assert.rejects(verifyApkFile(file), (err) => expectError(err, file, /etc\/motd: content SHA-1/));
   });
 

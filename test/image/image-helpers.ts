@@ -10,9 +10,8 @@ import { writeIndexArchive } from "../../provider/apk/index-archive";
 import { indexEntryFromApk } from "../../provider/apk/index-entry";
 import { generateSigningKey, parsePrivateKey, type SigningKey } from "../../provider/apk/keys";
 import { emptyPkgInfo, type PkgInfo } from "../../provider/apk/pkginfo";
-import { newHeader, type TarHeader } from "../../provider/archive/tar-header";
+import type { TarHeader } from "../../provider/archive/tar-header";
 import { readTarBuffer } from "../../provider/archive/tar-reader";
-import { buildTar } from "../../provider/archive/tar-writer";
 import type { ApkoConfig } from "../../provider/image/config";
 import type { InstallPlan, KeyContent } from "../../provider/image/install-plan";
 import { OciLayout } from "../../provider/image/oci-layout";
@@ -113,26 +112,8 @@ export async function writeRepo(
   return pub;
 }
 
-/** An apk assembled from raw parts with the project's tar writer, for names writeApk would not produce. */
-export function rawApk(
-  pkginfo: string,
-  data: { name: string; body?: string; type?: "file" | "symlink" | "directory"; link?: string }[],
-): Buffer {
-  const control = buildTar(
-    [{ header: newHeader({ name: ".PKGINFO", type: "file" }), data: Buffer.from(pkginfo) }],
-    {
-      endOfArchive: false,
-    },
-  );
-  const tar = buildTar(
-    data.map((e) => ({
-      header: newHeader({ name: e.name, type: e.type ?? "file", linkname: e.link ?? "" }),
-      ...(e.body !== undefined ? { data: Buffer.from(e.body) } : {}),
-    })),
-    { endOfArchive: true },
-  );
-  return Buffer.concat([zlib.gzipSync(control), zlib.gzipSync(tar)]);
-}
+/** Raw apks (names writeApk would not produce) come from the shared hostile-corpus builder. */
+export { rawApk } from "../helpers/hostile-apk";
 
 /** Plans for apk files given directly, in install order (what a lock would say). */
 export async function directPlan(arch: InstallPlan["arch"], files: string[]): Promise<InstallPlan> {

@@ -1,9 +1,10 @@
 import * as path from "node:path";
 import { readApkHead, scanApkData } from "../../apk/apk-reader";
 import { readIndexArchive } from "../../apk/index-archive";
+import { printableName } from "../../archive/safe-path";
 import { DistrolessError } from "../../util/errors";
 import { readFileCapped } from "../../util/fs";
-import { sha1Hex } from "../../util/hash";
+import { newHash } from "../../util/hash";
 import { boolFlag, type CliContext, output, parseVerbArgs, type Verb } from "../command";
 import { artifactKind } from "./artifact-kind";
 
@@ -30,8 +31,10 @@ export const verb: Verb = {
       };
       output(ctx, json, value, () =>
         [
-          `APKINDEX ${arg}: ${idx.entries.length} packages; signed by ${idx.signatures.map((s) => s.keyName).join(", ") || "nobody"} (not verified; use verify)`,
-          ...idx.entries.map((e) => `  ${e.name}-${e.version} ${e.arch} ${e.checksum} ${e.size} B`),
+          `APKINDEX ${arg}: ${idx.entries.length} packages; signed by ${show(idx.signatures.map((s) => s.keyName).join(", ")) || "nobody"} (not verified; use verify)`,
+          ...idx.entries.map(
+            (e) => `  ${show(`${e.name}-${e.version} ${e.arch} ${e.checksum}`)} ${e.size} B`,
+          ),
         ].join("\n"),
       );
       return 0;
@@ -39,17 +42,23 @@ export const verb: Verb = {
     const head = await readApkHead(file);
     const files: { path: string; type: string; mode: string; size: number; sha1?: string; link?: string }[] =
       [];
+    // Bodies are hashed as they stream by, never collected: a 1 GiB file in a 1 MB apk must not
+    // cost 1 GiB of memory (verify and build stream the same way).
     const data = await scanApkData(
       head,
       async (entry, body) => {
-        const chunks: Buffer[] = [];
-        if (entry.header.type === "file") for await (const c of body) chunks.push(c);
+        let sha1: string | undefined;
+        if (entry.header.type === "file") {
+          const hash = newHash("sha1");
+          for await (const c of body) hash.update(c);
+          sha1 = hash.digest("hex");
+        }
         files.push({
           path: entry.path,
           type: entry.header.type,
           mode: entry.header.mode.toString(8).padStart(4, "0"),
           size: entry.header.size,
-          ...(entry.header.type === "file" ? { sha1: sha1Hex(Buffer.concat(chunks)) } : {}),
+          ...(sha1 !== undefined ? { sha1 } : {}),
           ...(entry.header.linkname ? { link: entry.header.linkname } : {}),
         });
       },
@@ -67,19 +76,25 @@ export const verb: Verb = {
     };
     output(ctx, json, value, () =>
       [
-        `${head.pkginfo.pkgname}-${head.pkginfo.pkgver} (${head.pkginfo.arch})`,
+        show(`${head.pkginfo.pkgname}-${head.pkginfo.pkgver} (${head.pkginfo.arch})`),
         `  C: ${head.controlChecksum}`,
-        `  datahash: ${data.datahash}${data.datahashMatches ? "" : ` (MISMATCH: .PKGINFO says ${head.pkginfo.datahash})`}`,
-        `  signed by: ${head.signatures.map((s) => `${s.keyName} (${s.algorithm})`).join(", ") || "nobody"} (not verified; use verify)`,
-        `  depends: ${head.pkginfo.depends.join(" ") || "-"}`,
-        `  provides: ${head.pkginfo.provides.join(" ") || "-"}`,
+        `  datahash: ${data.datahash}${!head.pkginfo.datahash ? " (NONE in .PKGINFO: the data is not bound; verify, install and publish refuse it)" : data.datahashMatches ? "" : ` (MISMATCH: .PKGINFO says ${show(head.pkginfo.datahash)})`}`,
+        `  signed by: ${show(head.signatures.map((s) => `${s.keyName} (${s.algorithm})`).join(", ")) || "nobody"} (not verified; use verify)`,
+        `  depends: ${show(head.pkginfo.depends.join(" ")) || "-"}`,
+        `  provides: ${show(head.pkginfo.provides.join(" ")) || "-"}`,
         `  files (${files.length}):`,
         ...files.map(
           (f) =>
-            `    ${f.mode} ${f.type.padEnd(9)} ${String(f.size).padStart(9)} ${f.path}${f.link ? ` -> ${f.link}` : ""}`,
+            // Names and link targets come from the package: escaped, so they cannot drive the terminal.
+            `    ${f.mode} ${f.type.padEnd(9)} ${String(f.size).padStart(9)} ${show(f.path)}${f.link ? ` -> ${show(f.link)}` : ""}`,
         ),
       ].join("\n"),
     );
     return 0;
   },
 };
+
+/** Text from a package or index, safe for a terminal: control characters escaped, never cut. */
+function show(text: string): string {
+  return printableName(text, Number.POSITIVE_INFINITY);
+}
