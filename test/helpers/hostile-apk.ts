@@ -99,13 +99,16 @@ export function controlMember(pkginfo: string | Buffer): Buffer {
   return zlib.gzipSync(tar, { level: 9 });
 }
 
-/** An apk from raw parts: [signature] + control + data, each its own gzip member. */
+/**
+ * An apk from raw parts: [signature] + control + data, each its own gzip member. `entries` may be a
+ * ready data tar (for entries no builder here makes, e.g. hand-made PAX records).
+ */
 export function rawApkParts(
   pkginfo: string | Buffer,
-  entries: RawEntry[],
+  entries: RawEntry[] | Buffer,
   options: RawApkOptions = {},
 ): RawApkParts {
-  const data = zlib.gzipSync(dataTar(entries));
+  const data = zlib.gzipSync(Buffer.isBuffer(entries) ? entries : dataTar(entries));
   const info =
     options.datahash === false
       ? Buffer.from(pkginfo)
@@ -118,7 +121,11 @@ export function rawApkParts(
   return signature ? { signature, control, data, apk } : { control, data, apk };
 }
 
-export function rawApk(pkginfo: string | Buffer, entries: RawEntry[], options: RawApkOptions = {}): Buffer {
+export function rawApk(
+  pkginfo: string | Buffer,
+  entries: RawEntry[] | Buffer,
+  options: RawApkOptions = {},
+): Buffer {
   return rawApkParts(pkginfo, entries, options).apk;
 }
 
