@@ -11,6 +11,7 @@ import { newHash, q1Encode, sha1 } from "../util/hash";
 import type { Keyring } from "./keys";
 import { type PkgInfo, parsePkgInfo } from "./pkginfo";
 import {
+  isSignatureEntryName,
   parseSignatureEntryName,
   type SignatureEntry,
   type VerifiedBy,
@@ -37,6 +38,8 @@ export interface ApkHead {
   file: string;
   fileSize: number;
   signatures: SignatureEntry[];
+  /** `.SIGN.*` entries of a type we cannot verify (apk-tools' DSA, anything unknown): never trusted. */
+  unsupportedSignatures: string[];
   /** `Q1` + base64 SHA-1 of the compressed control segment: the package's `C:` in an index. */
   controlChecksum: string;
   controlOffset: number;
@@ -84,14 +87,20 @@ export async function readApkHead(file: string): Promise<ApkHead> {
       };
       const first = await member(0);
       const firstEntries = await readTarBuffer(first.inflated, { maxEntryBytes: MAX_CONTROL_INFLATED });
+      // The first member is the signature segment when it holds only `.SIGN.*` entries (apk-tools'
+      // rule); the types we verify are kept, the others listed so a refusal can name them.
       const isSignature =
-        firstEntries.length > 0 && firstEntries.every((e) => parseSignatureEntryName(e.header.name));
+        firstEntries.length > 0 && firstEntries.every((e) => isSignatureEntryName(e.header.name));
       const signatures: SignatureEntry[] = [];
+      const unsupportedSignatures: string[] = [];
       let control = first;
       let controlEntries = firstEntries;
       if (isSignature) {
-        for (const e of firstEntries)
-          signatures.push({ ...parseSignatureEntryName(e.header.name)!, signature: e.data });
+        for (const e of firstEntries) {
+          const parsed = parseSignatureEntryName(e.header.name);
+          if (parsed) signatures.push({ ...parsed, signature: e.data });
+          else unsupportedSignatures.push(e.header.name);
+        }
         if (first.length >= size)
           throw new DistrolessError("E_FORMAT", "apk has a signature but no control segment");
         control = await member(first.length);
@@ -105,6 +114,7 @@ export async function readApkHead(file: string): Promise<ApkHead> {
         file,
         fileSize: size,
         signatures,
+        unsupportedSignatures,
         controlChecksum: q1Encode(sha1(controlBytes)),
         controlOffset: control.offset,
         controlLength: control.length,
@@ -128,6 +138,14 @@ export async function readApkHead(file: string): Promise<ApkHead> {
 
 /** Verifies the apk's own signature (over the compressed control segment), as apk-tools does. */
 export async function verifyApkSignature(head: ApkHead, keyring: Keyring): Promise<VerifiedBy> {
+  if (head.signatures.length === 0 && head.unsupportedSignatures.length > 0) {
+    throw new DistrolessError(
+      "E_SIGNATURE",
+      `signed only with signature types that are not verified here (${head.unsupportedSignatures.join(", ")}); ` +
+        "supported: .SIGN.RSA. (SHA-1), .SIGN.RSA256., .SIGN.RSA512.",
+      { subject: head.file },
+    );
+  }
   const fh = await fsp.open(head.file, "r");
   try {
     const control = Buffer.alloc(head.controlLength);

@@ -10,6 +10,7 @@ import { IndexTextParser } from "./index-parser";
 import { formatIndexText, type IndexEntry } from "./index-text";
 import type { Keyring, SigningKey } from "./keys";
 import {
+  isSignatureEntryName,
   parseSignatureEntryName,
   type SignatureAlgorithm,
   type SignatureEntry,
@@ -77,11 +78,15 @@ async function readIndexArchiveInner(
   const firstEntries = first ? await readTarBuffer(first.inflated, { maxEntryBytes: MAX_SIGNATURE }) : [];
   const signatures: SignatureEntry[] = [];
   let contentStart = 0;
-  if (first && firstEntries.length > 0 && firstEntries.every((e) => parseSignatureEntryName(e.header.name))) {
+  // Only `.SIGN.*` entries make the first member the signature member (apk-tools' rule); types we
+  // cannot verify (DSA, unknown) are skipped, so they never count as trusted.
+  if (first && firstEntries.length > 0 && firstEntries.every((e) => isSignatureEntryName(e.header.name))) {
     if (first.length >= data.length)
       throw new DistrolessError("E_FORMAT", "signature member but no index content");
-    for (const e of firstEntries)
-      signatures.push({ ...parseSignatureEntryName(e.header.name)!, signature: e.data });
+    for (const e of firstEntries) {
+      const parsed = parseSignatureEntryName(e.header.name);
+      if (parsed) signatures.push({ ...parsed, signature: e.data });
+    }
     contentStart = first.length;
   }
   // Trust before parsing: a signature covers the compressed bytes, so nothing unverified is read.

@@ -3,10 +3,12 @@ import { DistrolessError } from "../util/errors";
 import type { Keyring, SigningKey } from "./keys";
 
 /**
- * apk signatures: RSA PKCS#1 v1.5 over SHA-1 (`.SIGN.RSA.<key>`, the original) or SHA-256
- * (`.SIGN.RSA256.<key>`). PKCS#1 v1.5 is deterministic, which keeps our apks reproducible.
+ * apk signatures: RSA PKCS#1 v1.5 over SHA-1 (`.SIGN.RSA.<key>`, the original), SHA-256
+ * (`.SIGN.RSA256.<key>`) or SHA-512 (`.SIGN.RSA512.<key>`), the RSA types apk-tools accepts
+ * (extract_v2.c; its `.SIGN.DSA.` is not supported here and is refused as unverifiable). PKCS#1 v1.5
+ * is deterministic, which keeps our apks reproducible.
  */
-export type SignatureAlgorithm = "sha1" | "sha256";
+export type SignatureAlgorithm = "sha1" | "sha256" | "sha512";
 
 export interface SignatureEntry {
   algorithm: SignatureAlgorithm;
@@ -14,19 +16,37 @@ export interface SignatureEntry {
   signature: Buffer;
 }
 
-const PREFIX: Record<SignatureAlgorithm, string> = { sha1: ".SIGN.RSA.", sha256: ".SIGN.RSA256." };
+const PREFIX: Record<SignatureAlgorithm, string> = {
+  sha1: ".SIGN.RSA.",
+  sha256: ".SIGN.RSA256.",
+  sha512: ".SIGN.RSA512.",
+};
+const NODE_ALGORITHM: Record<SignatureAlgorithm, string> = {
+  sha1: "RSA-SHA1",
+  sha256: "RSA-SHA256",
+  sha512: "RSA-SHA512",
+};
+/** Preference when several signatures are present: the strongest digest first. */
+const STRENGTH: Record<SignatureAlgorithm, number> = { sha512: 0, sha256: 1, sha1: 2 };
+
+/** apk-tools treats every `.SIGN.*` entry before the control segment as a signature (known or not). */
+export function isSignatureEntryName(name: string): boolean {
+  return name.startsWith(".SIGN.");
+}
 
 export function signatureEntryName(algorithm: SignatureAlgorithm, keyName: string): string {
   return `${PREFIX[algorithm]}${keyName}`;
 }
 
-/** Parses `.SIGN.RSA256.<key>` / `.SIGN.RSA.<key>`; undefined for any other name. */
+/** Parses `.SIGN.RSA512.<key>` / `.SIGN.RSA256.<key>` / `.SIGN.RSA.<key>`; undefined for any other name. */
 export function parseSignatureEntryName(
   name: string,
 ): { algorithm: SignatureAlgorithm; keyName: string } | undefined {
-  if (name.startsWith(PREFIX.sha256))
-    return { algorithm: "sha256", keyName: name.slice(PREFIX.sha256.length) };
-  if (name.startsWith(PREFIX.sha1)) return { algorithm: "sha1", keyName: name.slice(PREFIX.sha1.length) };
+  for (const algorithm of ["sha512", "sha256", "sha1"] as const) {
+    const prefix = PREFIX[algorithm];
+    if (name.startsWith(prefix) && name.length > prefix.length)
+      return { algorithm, keyName: name.slice(prefix.length) };
+  }
   return undefined;
 }
 
@@ -35,17 +55,13 @@ export function sign(
   key: SigningKey,
   algorithm: SignatureAlgorithm = "sha256",
 ): SignatureEntry {
-  const signature = createSign(algorithm === "sha256" ? "RSA-SHA256" : "RSA-SHA1")
-    .update(data)
-    .sign(key.privateKey);
+  const signature = createSign(NODE_ALGORITHM[algorithm]).update(data).sign(key.privateKey);
   return { algorithm, keyName: key.keyName, signature };
 }
 
 export function verifySignature(data: Uint8Array, entry: SignatureEntry, publicKey: KeyObject): boolean {
   try {
-    return createVerify(entry.algorithm === "sha256" ? "RSA-SHA256" : "RSA-SHA1")
-      .update(data)
-      .verify(publicKey, entry.signature);
+    return createVerify(NODE_ALGORITHM[entry.algorithm]).update(data).verify(publicKey, entry.signature);
   } catch {
     return false;
   }
@@ -71,10 +87,7 @@ export function verifyWithKeyring(
   }
   const unknown: string[] = [];
   const failed: string[] = [];
-  // Prefer SHA-256 signatures when several are present.
-  const ordered = [...entries].sort((a, b) =>
-    a.algorithm === b.algorithm ? 0 : a.algorithm === "sha256" ? -1 : 1,
-  );
+  const ordered = [...entries].sort((a, b) => STRENGTH[a.algorithm] - STRENGTH[b.algorithm]);
   for (const entry of ordered) {
     const key = keyring.get(entry.keyName);
     if (!key) {

@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import * as zlib from "node:zlib";
 import { buildSignatureMember } from "../../provider/apk/index-archive";
 import type { SigningKey } from "../../provider/apk/keys";
-import { sign } from "../../provider/apk/signature";
+import { type SignatureAlgorithm, sign } from "../../provider/apk/signature";
 import {
   BLOCK,
   type EntryType,
@@ -38,6 +38,8 @@ export interface RawApkOptions {
   datahash?: boolean;
   /** Sign the control member (RSA-SHA256), as writeApk does. */
   signingKey?: SigningKey;
+  /** Which signature entries to write (default RSA-SHA256 only); "dsa" is a `.SIGN.DSA.` entry. */
+  signatures?: (SignatureAlgorithm | "dsa")[];
 }
 
 export interface RawApkParts {
@@ -77,6 +79,30 @@ export function fixHeaderChecksum(tar: Buffer, offset: number): void {
   tar.write(`${sum.toString(8).padStart(6, "0")}\0 `, offset + 148, 8, "latin1");
 }
 
+/** A signature member with one entry per requested type, all by `key` over `control`. */
+function signatureMember(control: Buffer, key: SigningKey, types: (SignatureAlgorithm | "dsa")[]): Buffer {
+  const real = types.filter((t): t is SignatureAlgorithm => t !== "dsa").map((t) => sign(control, key, t));
+  if (!types.includes("dsa")) return buildSignatureMember(real);
+  // apk-tools also knows `.SIGN.DSA.`; its bytes here are an RSA signature, which nothing may trust.
+  const tar = buildTar(
+    [
+      {
+        header: newHeader({ name: `.SIGN.DSA.${key.keyName}`, type: "file" }),
+        data: sign(control, key, "sha1").signature,
+      },
+      ...real.map((r) => ({
+        header: newHeader({
+          name: `.SIGN.${r.algorithm === "sha1" ? "RSA" : r.algorithm === "sha256" ? "RSA256" : "RSA512"}.${key.keyName}`,
+          type: "file" as const,
+        }),
+        data: r.signature,
+      })),
+    ],
+    { endOfArchive: false },
+  );
+  return zlib.gzipSync(tar, { level: 9 });
+}
+
 /** The uncompressed data tar of `entries` (with end-of-archive blocks). */
 export function dataTar(entries: RawEntry[]): Buffer {
   const parts: Buffer[] = [];
@@ -114,9 +140,8 @@ export function rawApkParts(
       ? Buffer.from(pkginfo)
       : Buffer.concat([Buffer.from(pkginfo), Buffer.from(`datahash = ${sha256(data).toString("hex")}\n`)]);
   const control = controlMember(info);
-  const signature = options.signingKey
-    ? buildSignatureMember([sign(control, options.signingKey, "sha256")])
-    : undefined;
+  const key = options.signingKey;
+  const signature = key ? signatureMember(control, key, options.signatures ?? ["sha256"]) : undefined;
   const apk = Buffer.concat([...(signature ? [signature] : []), control, data]);
   return signature ? { signature, control, data, apk } : { control, data, apk };
 }

@@ -186,4 +186,39 @@ describe("the data segment is bound to what was signed", () => {
       await assembleRefused(tempDir(), file, "E_SIGNATURE", NO_DATAHASH);
     });
   });
+
+  describe("every signature layout apk-tools accepts is verified, or refused by name", () => {
+    const layouts: { types: ("sha1" | "sha256" | "sha512" | "dsa")[]; verifiedWith: string }[] = [
+      { types: ["sha1"], verifiedWith: "sha1" },
+      { types: ["sha256"], verifiedWith: "sha256" },
+      { types: ["sha512"], verifiedWith: "sha512" },
+      { types: ["dsa", "sha256"], verifiedWith: "sha256" },
+      { types: ["sha1", "sha512"], verifiedWith: "sha512" },
+    ];
+    for (const { types, verifiedWith } of layouts) {
+      test(`signed with ${types.join(" + ")}`, async () => {
+        const f = writeApkBytes(
+          tempDir(),
+          rawApkParts(PKG, BENIGN, { signingKey: key, signatures: types }).apk,
+        );
+        const { signedBy } = await verifyApkFile(f, { keyring });
+        assert.equal(signedBy?.algorithm, verifiedWith);
+      });
+    }
+
+    test("signed only with a type we do not verify (DSA): refused, naming it", async () => {
+      const f = writeApkBytes(
+        tempDir(),
+        rawApkParts(PKG, BENIGN, { signingKey: key, signatures: ["dsa"] }).apk,
+      );
+      await assert.rejects(verifyApkFile(f, { keyring }), (err) =>
+        expectRefusal(
+          err,
+          "E_SIGNATURE",
+          /signed only with signature types that are not verified here \(\.SIGN\.DSA\.hostile\.rsa\.pub\)/,
+          f,
+        ),
+      );
+    });
+  });
 });
