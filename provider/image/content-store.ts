@@ -33,6 +33,12 @@ const INLINE_BUDGET = 32 << 20;
 const BUFFERED_MAX = 4 << 20;
 const HEX_SHA1 = /^[0-9a-f]{40}$/;
 
+/** A verified-size-and-SHA-1 body in a temp file, not yet adopted into the store. */
+export interface PendingBody {
+  sha1: string;
+  tmp: string;
+}
+
 /**
  * A content-addressed store of file bodies keyed by SHA-1 (`<root>/sha1/ab/cdef...`), shared by
  * every build on the machine (it lives in the cache directory beside the repository cache). A body
@@ -73,6 +79,7 @@ export class ContentStore {
     size: number,
     expectedSha1: string | undefined,
     subject: string,
+    pending?: PendingBody[],
   ): Promise<StoredContent> {
     const expected = expectedSha1?.toLowerCase();
     if (size <= INLINE_MAX && this.inlineBytes + size <= INLINE_BUDGET) {
@@ -111,13 +118,33 @@ export class ContentStore {
       const sha1 = hash.digest("hex");
       check(sha1, expected, written, size, subject);
       if (!this.has(sha1)) {
-        this.adopt(sha1, tmp);
+        // A body whose package is not verified yet waits in its temp file (see `commit`).
+        if (pending) pending.push({ sha1, tmp });
+        else this.adopt(sha1, tmp);
         adopted = true;
       }
       return { sha1, size: written, ref: { kind: "stored", sha1 } };
     } finally {
       if (!adopted) rmSync(tmp, { force: true });
     }
+  }
+
+  /**
+   * Adopts bodies held back by `ingest(..., pending)` once their package's data segment verified.
+   * Until then they are not in the shared store: a package refused at the end of its scan (datahash
+   * mismatch) must not leave bodies under their SHA-1 for a later package, with a colliding SHA-1,
+   * to pick up as "already stored".
+   */
+  commit(pending: PendingBody[]): void {
+    for (const p of pending.splice(0)) {
+      if (this.has(p.sha1)) rmSync(p.tmp, { force: true });
+      else this.adopt(p.sha1, p.tmp);
+    }
+  }
+
+  /** Drops bodies held back for a package that was refused. */
+  discard(pending: PendingBody[]): void {
+    for (const p of pending.splice(0)) rmSync(p.tmp, { force: true });
   }
 
   private tempPath(): string {

@@ -1,9 +1,9 @@
-import { type ApkDataEntry, type ApkHead, scanApkData } from "../apk/apk-reader";
+import { type ApkDataEntry, type ApkDataSummary, type ApkHead, scanApkData } from "../apk/apk-reader";
 import { parseDependency } from "../apk/dependency";
 import type { PkgInfo } from "../apk/pkginfo";
 import { DistrolessError } from "../util/errors";
 import { q1Decode } from "../util/hash";
-import type { ContentStore } from "./content-store";
+import type { ContentStore, PendingBody } from "./content-store";
 import type { PlannedPackage } from "./install-plan";
 import type { FsTree, LeafNode, NodeMeta, ResolvedParent, TreeNode } from "./tree";
 
@@ -160,7 +160,7 @@ export async function installPackage(
           return;
         }
         if (existing?.kind === "dir") mayOverwrite(at.path, existing, undefined);
-        const stored = await store.ingest(body, h.size, recorded, `${subject}: ${entry.path}`);
+        const stored = await store.ingest(body, h.size, recorded, `${subject}: ${entry.path}`, pending);
         const node: LeafNode = {
           kind: "file",
           meta,
@@ -207,7 +207,16 @@ export async function installPackage(
     }
   };
 
-  const summary = await scanApkData(head, consume);
+  // Bodies enter the shared store only once the whole data segment verified (datahash).
+  const pending: PendingBody[] = [];
+  let summary: ApkDataSummary;
+  try {
+    summary = await scanApkData(head, consume);
+  } catch (err) {
+    store.discard(pending);
+    throw err;
+  }
+  store.commit(pending);
   result.datahash = summary.datahash;
   return result;
 }

@@ -26,8 +26,11 @@ import { StaticServer } from "../repository/static-server";
 
 const PKG = pkginfoText("motd");
 const BENIGN = [{ name: "etc/motd", body: "welcome\n" }];
-// What an attacker swaps in: a setuid-root shell where the package had a text file.
-const EVIL = [{ name: "usr/bin/su", body: "#!/bin/sh\nexec /bin/sh\n", mode: 0o4755 }];
+// What an attacker swaps in: a setuid-root shell where the package had a text file (large enough
+// to go to the shared file store rather than stay in memory).
+const EVIL = [
+  { name: "usr/bin/su", body: `#!/bin/sh\nexec /bin/sh\n${"#".repeat(64 << 10)}\n`, mode: 0o4755 },
+];
 
 let key: SigningKey;
 let keyFile: string;
@@ -70,6 +73,14 @@ async function assembleRefused(root: string, apk: string, code: string, pattern:
     (err) => expectRefusal(err, code, pattern),
   );
   assert.ok(!existsSync(path.join(out, "index.json")), "no image was written");
+  // Nor did any body of the refused package reach the shared file store (or linger as a temp file).
+  const store = path.join(root, "cache", "files");
+  const left = existsSync(store) ? readdirSync(store, { recursive: true, withFileTypes: true }) : [];
+  assert.deepEqual(
+    left.filter((e) => e.isFile()).map((e) => e.name),
+    [],
+    "the file store holds nothing from the refused package",
+  );
 }
 
 /** Serves a signed index listing `apk` (with the `C:` of its control segment) and the apk itself. */
