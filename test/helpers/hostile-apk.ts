@@ -1,4 +1,6 @@
 import * as assert from "node:assert/strict";
+import { existsSync, readdirSync } from "node:fs";
+import * as path from "node:path";
 import * as zlib from "node:zlib";
 import { buildSignatureMember } from "../../provider/apk/index-archive";
 import type { SigningKey } from "../../provider/apk/keys";
@@ -164,4 +166,16 @@ export function expectRefusal(err: unknown, code: string, pattern: RegExp, subje
   assert.match(err.message, pattern);
   if (subject) assert.ok(err.message.includes(subject), `names ${subject}: ${err.message}`);
   return true;
+}
+
+/** Asserts that an image build under `root` left no image and no file bodies (not even temp files). */
+export function assertNothingInstalled(root: string): void {
+  assert.ok(!existsSync(path.join(root, "oci", "index.json")), "no image was written");
+  const store = path.join(root, "cache", "files");
+  const left = existsSync(store) ? readdirSync(store, { recursive: true, withFileTypes: true }) : [];
+  assert.deepEqual(
+    left.filter((e) => e.isFile()).map((e) => e.name),
+    [],
+    "the file store holds nothing from the refused package",
+  );
 }

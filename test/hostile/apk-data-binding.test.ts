@@ -13,7 +13,13 @@ import { RepositoryClient } from "../../provider/repository/client";
 import { publishPackages } from "../../provider/repository/publish";
 import { parseRepositorySource } from "../../provider/repository/source";
 import { runCli } from "../helpers/cli";
-import { expectRefusal, pkginfoText, type RawApkParts, rawApkParts } from "../helpers/hostile-apk";
+import {
+  assertNothingInstalled,
+  expectRefusal,
+  pkginfoText,
+  type RawApkParts,
+  rawApkParts,
+} from "../helpers/hostile-apk";
 import { tempDir } from "../helpers/tmp";
 import { directPlan, testKey } from "../image/image-helpers";
 import { StaticServer } from "../repository/static-server";
@@ -72,15 +78,7 @@ async function assembleRefused(root: string, apk: string, code: string, pattern:
     }),
     (err) => expectRefusal(err, code, pattern),
   );
-  assert.ok(!existsSync(path.join(out, "index.json")), "no image was written");
-  // Nor did any body of the refused package reach the shared file store (or linger as a temp file).
-  const store = path.join(root, "cache", "files");
-  const left = existsSync(store) ? readdirSync(store, { recursive: true, withFileTypes: true }) : [];
-  assert.deepEqual(
-    left.filter((e) => e.isFile()).map((e) => e.name),
-    [],
-    "the file store holds nothing from the refused package",
-  );
+  assertNothingInstalled(root);
 }
 
 /** Serves a signed index listing `apk` (with the `C:` of its control segment) and the apk itself. */

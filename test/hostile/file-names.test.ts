@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, test } from "node:test";
 import { readApkHead, scanApkData } from "../../provider/apk/apk-reader";
@@ -8,7 +8,14 @@ import { MAX_ENTRY_NAME_BYTES } from "../../provider/archive/safe-path";
 import { encodeHeader, newHeader, paddingFor } from "../../provider/archive/tar-header";
 import { assembleImage } from "../../provider/image/assemble";
 import { validateApkoConfig } from "../../provider/image/config";
-import { dataTar, expectRefusal, pkginfoText, type RawEntry, rawApk } from "../helpers/hostile-apk";
+import {
+  assertNothingInstalled,
+  dataTar,
+  expectRefusal,
+  pkginfoText,
+  type RawEntry,
+  rawApk,
+} from "../helpers/hostile-apk";
 import { tempDir } from "../helpers/tmp";
 import { dir, directPlan, file, fileText, pkgInfo, readLayer, withParents } from "../image/image-helpers";
 
@@ -53,7 +60,7 @@ async function refusedEverywhere(
   );
   assert.deepEqual(seen, seenBefore, "nothing from the hostile entry on reached the consumer");
   await assert.rejects(assemble(root, apk), (err) => expectRefusal(err, "E_HOSTILE", pattern));
-  assert.ok(!existsSync(path.join(root, "oci", "index.json")), "no image was written");
+  assertNothingInstalled(root);
 }
 
 /** A PAX header (`x`) entry whose `path` record holds exactly these bytes. */
@@ -71,10 +78,12 @@ describe("hostile file names", () => {
     await refusedEverywhere(
       [
         { name: "tmp", type: "directory" },
+        // A body big enough for the shared file store, read before the hostile entry: it must not stay.
+        { name: "tmp/big", body: Buffer.alloc(64 << 10, "b") },
         { name: "tmp/x\nF:etc\nR:shadow\nZ:Q1AAAAAAAAAAAAAAAAAAAAAAAAAAA=", body: "root::0:0::/:/bin/sh\n" },
       ],
       /names-1\.0-r0: archive entry "tmp\/x\\nF:etc\\nR:shadow.*" contains a control character/,
-      ["tmp"],
+      ["tmp", "tmp/big"],
     );
   });
 
