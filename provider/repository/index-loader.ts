@@ -92,6 +92,9 @@ async function loadIndexUncached(
   let record = memo.get(sha256);
   if (!record) {
     record = decodeParsed(await ctx.cache.readParsed<unknown>(sha256), sha256);
+    // The seal says we parsed these bytes; whether they are signed is checked again now, against
+    // the archive itself (a verification remembered on disk is not evidence).
+    if (record) record.trust = [];
     parse = "cache";
   }
   const keyring = ctx.options.keyring;
@@ -127,11 +130,8 @@ async function loadIndexUncached(
   if (!verifiedBy && keyring && record.signatures.length > 0) {
     try {
       verifiedBy = await verifyIndexSignature(data!, keyring, shown);
+      // Kept in memory only (the in-process memo); the disk copy never vouches for itself.
       record.trust = [...record.trust.filter((t) => t.keyName !== verifiedBy!.keyName), verifiedBy];
-      if (parse !== "parsed") {
-        await ctx.cache.ensureRoot();
-        saveParsed(ctx, record);
-      }
     } catch (err) {
       trustError = err;
     }
