@@ -40,10 +40,12 @@ function refusal(code: string, message: RegExp) {
   };
 }
 
+const KEYS = tempDir("pd-names-key-"); // file-level: lives until the file's tests are done
+
 describe("names and versions become paths only through apk's grammar", () => {
   let k: TestKey;
   before(async () => {
-    k = await makeTestKey(tempDir("pd-names-key-"));
+    k = await makeTestKey(KEYS);
   });
 
   test("the grammar: apk-tools' name characters, apk's version grammar for what we make, its characters for what we read", () => {
@@ -84,7 +86,7 @@ describe("names and versions become paths only through apk's grammar", () => {
         "  copyright:",
         "    - license: MIT",
         "pipeline:",
-        "  - runs: \"true\"",
+        '  - runs: "true"',
         "",
       ].join("\n"),
     );
