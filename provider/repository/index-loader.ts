@@ -68,6 +68,7 @@ async function loadIndexUncached(
   source: RepositorySource,
   arch: string,
   location: string,
+  refetch = false,
 ): Promise<LoadedIndex> {
   const shown = displayLocation({ kind: source.kind, location });
   const what = `index of repository ${displayLocation(source)} for ${arch}`;
@@ -85,7 +86,7 @@ async function loadIndexUncached(
     sha256 = sha256Hex(data);
     fetch = "local";
   } else {
-    ({ data, sha256, fetch } = await fetchRemoteIndex(ctx, location, shown, what, maxBytes, false));
+    ({ data, sha256, fetch } = await fetchRemoteIndex(ctx, location, shown, what, maxBytes, refetch));
   }
 
   let parse: LoadedIndex["parse"] = "memory";
@@ -135,6 +136,12 @@ async function loadIndexUncached(
     } catch (err) {
       trustError = err;
     }
+  }
+  if (!verifiedBy && keyring && fetch === "not-modified" && !refetch) {
+    // The cache's record of what the server sent (index-meta) named bytes that do not verify: the
+    // cache was damaged or written by someone else. What the server serves now decides.
+    ctx.progress.warn(`${shown}: the cached copy of the index does not verify; fetching it again`);
+    return loadIndexUncached(ctx, source, arch, location, true);
   }
   if (!verifiedBy) {
     const why = untrustedReason(record, ctx, trustError, shown);
