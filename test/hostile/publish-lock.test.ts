@@ -32,13 +32,16 @@ function sleeper() {
   return spawn(process.execPath, ["-e", "setTimeout(() => {}, 60_000)"], { stdio: "ignore" });
 }
 
-function childPublish(root: string, apk: string, keyFile: string, log: string) {
+function childPublish(root: string, apk: string, keyFile: string, log: string, startAt: number) {
   const mod = path.join(projectRoot, "dist/provider/repository/publish.js");
   const me = path.basename(apk);
   // The critical section, logged: a start must always be followed by its own end.
   const script = `
     const fs = require("node:fs");
-    require(${JSON.stringify(mod)}).publishPackages({
+    const publish = require(${JSON.stringify(mod)}).publishPackages;
+    // Every publisher reaches the lock at the same moment: the race is for real.
+    while (Date.now() < ${startAt}) {}
+    publish({
       root: ${JSON.stringify(root)},
       packages: [${JSON.stringify(apk)}],
       signingKey: ${JSON.stringify(keyFile)},
@@ -68,13 +71,16 @@ describe("the publish lock", () => {
     }
   });
 
-  test("a dead PID's lock and eight concurrent publishers: one holder at a time, every package lands (2 rounds)", async () => {
-    for (let round = 0; round < 2; round++) {
+  test("a dead PID's lock and eight concurrent publishers: one holder at a time, every package lands (3 rounds)", async () => {
+    for (let round = 0; round < 3; round++) {
       const root = tempDir("pd-publock-race-");
       writeFileSync(path.join(root, PUBLISH_LOCK), `${deadPid()}\n`);
       const log = path.join(root, "..", `${path.basename(root)}.log`);
       writeFileSync(log, "");
-      const results = await Promise.all(apks.map((a) => childPublish(root, a, key.privateKeyFile, log)));
+      const startAt = Date.now() + 1500; // after every child has started
+      const results = await Promise.all(
+        apks.map((a) => childPublish(root, a, key.privateKeyFile, log, startAt)),
+      );
       for (const r of results) assert.equal(r.code, 0, r.stderr);
       const lines = readFileSync(log, "utf8").trim().split("\n");
       assert.equal(lines.length, 16);
