@@ -120,6 +120,26 @@ async function createWithContent(file: string, content: string): Promise<boolean
   }
 }
 
+/**
+ * Temp files of lock creators killed between writing and linking (`.<lock>.<pid>.<hex>.tmp`): only
+ * those whose process is gone, since a live waiter's temp file is about to be linked.
+ */
+async function sweepDeadTemps(lockFile: string): Promise<void> {
+  const dir = path.dirname(lockFile);
+  const prefix = `.${path.basename(lockFile)}.`;
+  for (const name of await fsp.readdir(dir).catch(() => [] as string[])) {
+    if (!name.startsWith(prefix) || !name.endsWith(".tmp")) continue;
+    const pid = Number(name.slice(prefix.length).split(".")[0]);
+    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ESRCH")
+        await fsp.rm(path.join(dir, name), { force: true });
+    }
+  }
+}
+
 /** Removes the lock file if, under the takeover lock, it is still stale. */
 async function takeOver(lockFile: string, line: string): Promise<void> {
   const guard = `${lockFile}.takeover`;
@@ -146,6 +166,7 @@ export async function acquireLock(lockFile: string, options: LockOptions = {}): 
   const clear = `if no such process is running, delete ${lockFile}`;
   for (;;) {
     if (await createWithContent(lockFile, line)) {
+      await sweepDeadTemps(lockFile);
       return {
         release: async () => {
           // Only our own lock: after a takeover by mistake it would be someone else's.

@@ -6,7 +6,7 @@
  */
 import * as assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { before, describe, test } from "node:test";
@@ -56,9 +56,10 @@ function childPublish(root: string, apk: string, keyFile: string, log: string, s
   child.stderr.on("data", (d) => {
     stderr += d;
   });
-  return new Promise<{ code: number | null; stderr: string }>((resolve) =>
+  const done = new Promise<{ code: number | null; stderr: string }>((resolve) =>
     child.on("close", (code) => resolve({ code, stderr })),
   );
+  return Object.assign(done, { child });
 }
 
 describe("the publish lock", () => {
@@ -179,6 +180,40 @@ describe("the publish lock", () => {
       );
     } finally {
       holder.kill("SIGKILL");
+    }
+  });
+
+  test("publishers killed (SIGKILL) at random points, 4 times: the next publish takes over, the index stays whole", async () => {
+    const root = tempDir("pd-publock-kill-");
+    const log = path.join(root, "..", `${path.basename(root)}.log`);
+    await publishPackages({ root, packages: [apks[0]!], signingKey: key.key });
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    for (let i = 1; i <= 4; i++) {
+      const run = childPublish(root, apks[i]!, key.privateKeyFile, log, 0);
+      await new Promise((r) => setTimeout(r, 100 + Math.floor(random() * 600)));
+      run.child.kill("SIGKILL");
+      await run;
+      // Whatever the killed one left (its lock, temp files), the next publisher carries on.
+      await publishPackages({ root, packages: [apks[i + 3]!], signingKey: key.key });
+      const idx = await readIndexArchive(readFileSync(path.join(root, "x86_64", "APKINDEX.tar.gz")), {
+        keyring: key.keyring,
+      });
+      for (const e of idx.entries) {
+        assert.ok(
+          existsSync(path.join(root, "x86_64", `${e.name}-${e.version}.apk`)),
+          `${e.name} listed but missing`,
+        );
+      }
+      assert.ok(idx.entries.some((e) => e.name === `pkg${i + 3}`));
+      assert.deepEqual(
+        readdirSync(root).filter((n) => n.includes(PUBLISH_LOCK)),
+        [],
+        "no lock, takeover guard or lock temp file left",
+      );
     }
   });
 });
