@@ -80,8 +80,5 @@ export function dependencyVersionMatches(dep: Dependency, version: string | unde
   return versionSatisfies(version, dep.op, dep.version);
 }
 
-export function isValidPackageName(name: string): boolean {
-  return /^[a-zA-Z\d][a-zA-Z\d+_.-]*$/.test(name);
-}
-
+export { isValidPackageName } from "./names";
 export { isValidVersion };

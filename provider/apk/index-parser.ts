@@ -1,5 +1,6 @@
 import { DistrolessError } from "../util/errors";
 import { blankIndexEntry, type IndexEntry } from "./index-text";
+import { checkArch, checkPackageName, checkPackageVersion } from "./names";
 
 /*
  * Records share one frozen empty array for absent lists: most records have no install_if, many no
@@ -94,6 +95,12 @@ export class IndexTextParser {
         .join(", ");
       this.fail(`APKINDEX record at line ${this.recordLine} lacks ${missing}`);
     }
+    // P:, V: and A: become paths (`<arch>/<name>-<version>.apk`): a record outside apk's grammar
+    // is refused here, so no later path can be built from it.
+    const at = `${this.subject}: APKINDEX record at line ${this.recordLine}`;
+    checkPackageName(cur.name, at, "P:");
+    checkPackageVersion(cur.version, at, "V:");
+    if (cur.arch) checkArch(cur.arch, at, "A:");
     // name -> the first record's position; more only when a name repeats (rare: apk-tools and
     // melange indexes list one version per name), so one small number per record in the common case.
     const prev = this.seen.get(cur.name);

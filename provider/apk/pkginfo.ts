@@ -1,4 +1,5 @@
 import { DistrolessError } from "../util/errors";
+import { checkArch, checkPackageName, checkPackageVersion } from "./names";
 
 /** The `.PKGINFO` control file: the package's own metadata, authoritative over the index. */
 export interface PkgInfo {
@@ -142,6 +143,10 @@ export function parsePkgInfo(text: string, subject = ".PKGINFO"): PkgInfo {
   }
   if (!info.pkgname) throw new DistrolessError("E_FORMAT", ".PKGINFO has no pkgname", { subject });
   if (!info.pkgver) throw new DistrolessError("E_FORMAT", ".PKGINFO has no pkgver", { subject });
+  // The package file is named `<pkgname>-<pkgver>.apk` in `<arch>/` wherever it is published.
+  checkPackageName(info.pkgname, subject, ".PKGINFO pkgname");
+  checkPackageVersion(info.pkgver, subject, ".PKGINFO pkgver");
+  if (info.arch) checkArch(info.arch, subject, ".PKGINFO arch");
   return info;
 }
 

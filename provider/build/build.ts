@@ -10,6 +10,7 @@
 import * as fsp from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
+import { packageFilePath } from "../apk/names";
 import { DistrolessError, errorMessage } from "../util/errors";
 import { type Progress, silentProgress } from "../util/log";
 import { directoryPackageFs } from "./detect/package-fs";
@@ -143,7 +144,7 @@ export async function buildPackage(options: BuildPackageOptions): Promise<BuildR
       uids: [BUILD_ID, ids.uid, process.getuid?.() ?? 0],
       gids: [BUILD_ID, ids.gid, process.getgid?.() ?? 0],
     };
-    const archDir = path.join(path.resolve(options.outDir), plan.arch);
+    const outDir = path.resolve(options.outDir);
     const packages: BuiltPackage[] = [];
     for (const meta of [plan.package, ...plan.subpackages]) {
       const emitted = await emitPackage({
@@ -153,7 +154,8 @@ export async function buildPackage(options: BuildPackageOptions): Promise<BuildR
         dir: outDirOf(meta.name),
         fs: relatives.find((r) => r.name === meta.name)!.fs,
         relatives,
-        output: path.join(archDir, `${meta.name}-${plan.package.fullVersion}.apk`),
+        // Named from checked parts only: a recipe's name or version never leaves --out.
+        output: packageFilePath(outDir, plan.arch, meta.name, plan.package.fullVersion),
         melangeYaml,
         sourceDateEpoch: prepared.sourceDateEpoch,
         rootIds,

@@ -1,6 +1,7 @@
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { readApkHead } from "../apk/apk-reader";
+import { isKnownArch, isPackageFileStem } from "../apk/names";
 import { PUBLISH_LOCK, publishPackages } from "../repository/publish";
 import { digestOf } from "../util/canonical";
 import { DistrolessError } from "../util/errors";
@@ -193,7 +194,11 @@ const implementation: ResourceImplementation = {
     for (const [arch, idx] of Object.entries(
       (props.indexes ?? {}) as Record<string, { packages: string[] }>,
     )) {
-      for (const p of idx.packages) await fsp.rm(path.join(root, arch, `${p}.apk`), { force: true });
+      // Outputs come from the state file: only names that are apk file names inside an arch dir.
+      if (!isKnownArch(arch)) continue;
+      for (const p of idx.packages) {
+        if (isPackageFileStem(p)) await fsp.rm(path.join(root, arch, `${p}.apk`), { force: true });
+      }
       await fsp.rm(path.join(root, arch, "APKINDEX.tar.gz"), { force: true });
       await fsp.rmdir(path.join(root, arch)).catch(() => {});
     }

@@ -2,15 +2,17 @@ import { randomBytes } from "node:crypto";
 import * as fsp from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
+import { packageFileName } from "../apk/names";
 import { DistrolessError } from "../util/errors";
 import { tempPathFor } from "../util/fs";
 import { q1Decode, sha256Hex } from "../util/hash";
+import { loadSealKey, type SealKeySource, seal, sealMatches } from "./cache-seal";
 
 /**
  * The on-disk cache shared by every process on the machine (and, mounted or restored, by CI runs):
  *
  *   blobs/sha256/<hex>                 raw index archives, named by their SHA-256
- *   parsed/<hex>.json                  the parsed form of such an archive (integrity-checked)
+ *   parsed/<hex>.json                  the parsed form of such an archive (sealed: see cache-seal.ts)
  *   index-meta/<sha256(url)>.json      URL -> ETag, Last-Modified, blob digest
  *   packages/<sha1 hex>-<name>-<version>.apk   packages, named by their `C:` checksum
  *   keys/<sha256(url)>.pub             keys fetched from URLs
@@ -20,9 +22,25 @@ import { q1Decode, sha256Hex } from "../util/hash";
  * killed process leaves at most a stray temp file. Entries are content-addressed, so two processes
  * writing the same entry write the same bytes; a file that no longer matches its name is deleted
  * and fetched again.
+ *
+ * Nothing here is trusted for what it claims, because whoever shares the cache can write it:
+ * archives are re-verified against their signature on every load, packages against the signed
+ * index's `C:` and their `datahash` on every use, and parsed indexes are read only when their seal
+ * (an HMAC under a key kept outside the cache) verifies. index-meta and keys fetched from URLs only
+ * steer what is fetched; what is fetched is verified.
  */
 export class RepositoryCache {
-  constructor(readonly dir: string) {}
+  private sealKey: Promise<Buffer | undefined> | undefined;
+
+  constructor(
+    readonly dir: string,
+    private readonly sealSource: SealKeySource = { env: process.env },
+  ) {}
+
+  private key(): Promise<Buffer | undefined> {
+    this.sealKey ??= loadSealKey(this.sealSource);
+    return this.sealKey;
+  }
 
   blobPath(sha256: string): string {
     return path.join(this.dir, "blobs", "sha256", sha256);
@@ -69,21 +87,21 @@ export class RepositoryCache {
   }
 
   /**
-   * A parsed-index record: first line `pd-parsed v1 <sha256 of the rest>`, then JSON. The header
-   * catches a truncated or bit-flipped entry, which is then removed and rebuilt from the archive.
+   * A parsed-index record: first line `pd-parsed v2 <HMAC of archive digest + rest>`, then JSON. A
+   * record whose seal does not verify (damaged, forged, or sealed under another machine's key) is
+   * not used; the caller derives it again from the verified archive and writes it over.
    */
   async readParsed<T>(sha256: string): Promise<T | undefined> {
+    const key = await this.key();
+    if (!key) return undefined;
     const file = this.parsedPath(sha256);
     const data = await readIfExists(file);
     if (!data) return undefined;
     const nl = data.indexOf(10);
     const head = nl > 0 ? data.subarray(0, nl).toString("latin1") : "";
-    const m = /^pd-parsed v1 ([0-9a-f]{64})$/.exec(head);
+    const m = /^pd-parsed v2 ([0-9a-f]{64})$/.exec(head);
     const body = data.subarray(nl + 1);
-    if (!m || sha256Hex(body) !== m[1]) {
-      await fsp.rm(file, { force: true });
-      return undefined;
-    }
+    if (!m || !sealMatches(key, sha256, body, m[1]!)) return undefined;
     try {
       return JSON.parse(body.toString("utf8")) as T;
     } catch {
@@ -97,6 +115,8 @@ export class RepositoryCache {
    * test's temp dir, a `rm -rf` of the cache): the root is created by the foreground, not here.
    */
   async writeParsed(sha256: string, value: unknown): Promise<void> {
+    const key = await this.key();
+    if (!key) return;
     const body = JSON.stringify(value);
     const dir = path.join(this.dir, "parsed");
     try {
@@ -106,7 +126,7 @@ export class RepositoryCache {
       if (code === "ENOENT") return;
       if (code !== "EEXIST") throw err;
     }
-    await writeVerifiable(this.parsedPath(sha256), `pd-parsed v1 ${sha256Hex(body)}\n${body}`, false);
+    await writeVerifiable(this.parsedPath(sha256), `pd-parsed v2 ${seal(key, sha256, body)}\n${body}`, false);
   }
 
   async ensureRoot(): Promise<void> {
@@ -117,11 +137,7 @@ export class RepositoryCache {
   packagePath(checksum: string, name: string, version: string): string {
     const raw = q1Decode(checksum);
     if (!raw) throw new DistrolessError("E_FORMAT", `"${checksum}" is not a Q1 checksum`, { subject: name });
-    return path.join(
-      this.dir,
-      "packages",
-      `${raw.toString("hex")}-${safeName(name)}-${safeName(version)}.apk`,
-    );
+    return path.join(this.dir, "packages", `${raw.toString("hex")}-${packageFileName(name, version)}`);
   }
 
   keyPath(url: string): string {

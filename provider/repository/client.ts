@@ -31,7 +31,10 @@ export class RepositoryClient {
         ...(options.retry ? { retry: options.retry } : {}),
         ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
       }),
-      cache: new RepositoryCache(options.cacheDir ?? defaultCacheDir(env)),
+      cache: new RepositoryCache(options.cacheDir ?? defaultCacheDir(env), {
+        env,
+        ...(options.cacheSealKeyFile ? { keyFile: options.cacheSealKeyFile } : {}),
+      }),
       options,
       progress: options.progress ?? silentProgress,
       inflight: new Map(),

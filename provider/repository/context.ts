@@ -8,6 +8,11 @@ import type { HttpClient, RetryPolicy } from "./http";
 export interface RepositoryOptions {
   /** Cache directory (default `$XDG_CACHE_HOME/pulumi-distroless` or `~/.cache/pulumi-distroless`). */
   cacheDir?: string;
+  /**
+   * The file holding the key that seals parsed indexes in the cache (see cache-seal.ts); default
+   * `$XDG_STATE_HOME/pulumi-distroless/cache-seal.key`. `PULUMI_DISTROLESS_CACHE_KEY` in `env` wins.
+   */
+  cacheSealKeyFile?: string;
   /** Use only what the cache holds; anything missing is an error naming what is missing. */
   offline?: boolean;
   /** Trusted keys for index signatures. */

@@ -68,6 +68,7 @@ async function loadIndexUncached(
   source: RepositorySource,
   arch: string,
   location: string,
+  refetch = false,
 ): Promise<LoadedIndex> {
   const shown = displayLocation({ kind: source.kind, location });
   const what = `index of repository ${displayLocation(source)} for ${arch}`;
@@ -85,13 +86,16 @@ async function loadIndexUncached(
     sha256 = sha256Hex(data);
     fetch = "local";
   } else {
-    ({ data, sha256, fetch } = await fetchRemoteIndex(ctx, location, shown, what, maxBytes, false));
+    ({ data, sha256, fetch } = await fetchRemoteIndex(ctx, location, shown, what, maxBytes, refetch));
   }
 
   let parse: LoadedIndex["parse"] = "memory";
   let record = memo.get(sha256);
   if (!record) {
     record = decodeParsed(await ctx.cache.readParsed<unknown>(sha256), sha256);
+    // The seal says we parsed these bytes; whether they are signed is checked again now, against
+    // the archive itself (a verification remembered on disk is not evidence).
+    if (record) record.trust = [];
     parse = "cache";
   }
   const keyring = ctx.options.keyring;
@@ -127,14 +131,17 @@ async function loadIndexUncached(
   if (!verifiedBy && keyring && record.signatures.length > 0) {
     try {
       verifiedBy = await verifyIndexSignature(data!, keyring, shown);
+      // Kept in memory only (the in-process memo); the disk copy never vouches for itself.
       record.trust = [...record.trust.filter((t) => t.keyName !== verifiedBy!.keyName), verifiedBy];
-      if (parse !== "parsed") {
-        await ctx.cache.ensureRoot();
-        saveParsed(ctx, record);
-      }
     } catch (err) {
       trustError = err;
     }
+  }
+  if (!verifiedBy && keyring && fetch === "not-modified" && !refetch) {
+    // The cache's record of what the server sent (index-meta) named bytes that do not verify: the
+    // cache was damaged or written by someone else. What the server serves now decides.
+    ctx.progress.warn(`${shown}: the cached copy of the index does not verify; fetching it again`);
+    return loadIndexUncached(ctx, source, arch, location, true);
   }
   if (!verifiedBy) {
     const why = untrustedReason(record, ctx, trustError, shown);

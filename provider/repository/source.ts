@@ -1,5 +1,6 @@
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import { archDirName, packageFileName } from "../apk/names";
 import { DistrolessError } from "../util/errors";
 
 /**
@@ -65,19 +66,22 @@ export function redactUrl(url: string): string {
   return url.replace(/^(https?:\/\/)[^/@]*@/i, "$1");
 }
 
-/** `<repo>/<arch>/APKINDEX.tar.gz` as a URL or a path. */
+/** `<repo>/<arch>/APKINDEX.tar.gz` as a URL or a path; the arch must be a known one. */
 export function indexLocation(source: RepositorySource, arch: string): string {
-  return join(source, arch, "APKINDEX.tar.gz");
+  return join(source, archDirName(arch), "APKINDEX.tar.gz");
 }
 
-/** `<repo>/<arch>/<name>-<version>.apk` as a URL or a path. */
+/**
+ * `<repo>/<arch>/<name>-<version>.apk` as a URL or a path. The parts come from signed indexes and
+ * lock files, and are checked against apk's grammar here, so none can step out of the repository.
+ */
 export function packageLocation(
   source: RepositorySource,
   arch: string,
   name: string,
   version: string,
 ): string {
-  return join(source, arch, `${name}-${version}.apk`);
+  return join(source, archDirName(arch, `${name}-${version}`), packageFileName(name, version));
 }
 
 function join(source: RepositorySource, arch: string, file: string): string {

@@ -1,3 +1,4 @@
+import { checkArch, checkPackageName, checkPackageVersion } from "../apk/names";
 import { redactUrl } from "../repository/source";
 import { DistrolessError } from "../util/errors";
 import { readFileCapped, writeFileAtomic } from "../util/fs";
@@ -124,9 +125,22 @@ export function parseApkoLock(text: string, subject: string): Map<string, Pinned
         throw new DistrolessError("E_FORMAT", `${where}.${field} is missing or not a string`, { subject });
       }
     }
+    // A lock file is shared and edited by hand: what becomes a path must be apk's grammar.
+    checkPackageName(p!.name!, subject, `${where}.name`);
+    checkPackageVersion(p!.version!, subject, `${where}.version`);
+    checkArch(p!.architecture!, subject, `${where}.architecture`);
     const pin: PinnedPackage = { name: p!.name!, version: p!.version! };
     const checksum = typeof p!.checksum === "string" && p!.checksum ? p!.checksum : controlToQ1(p!.control);
-    if (checksum) pin.checksum = checksum;
+    if (checksum) {
+      if (!q1Decode(checksum)) {
+        throw new DistrolessError(
+          "E_FORMAT",
+          `${where}.checksum ${JSON.stringify(checksum.slice(0, 60))} is not a Q1 checksum`,
+          { subject },
+        );
+      }
+      pin.checksum = checksum;
+    }
     if (typeof p!.url === "string" && p!.url) pin.url = p!.url;
     const list = byArch.get(p!.architecture!) ?? [];
     list.push(pin);

@@ -5,6 +5,7 @@
  * compiled step by step with the full substitution map (see steps.ts).
  */
 
+import { isValidPackageVersion } from "../../apk/names";
 import {
   type ApkArch,
   gnuTriplet,
@@ -135,6 +136,13 @@ export function compileRecipe(recipe: Recipe, options: CompileOptions): BuildPla
   const pkg = firstPass(recipe.package, values);
   const expanded = expandSubpackages(recipe, values, source);
   checkPackageNames(pkg.name, expanded, source);
+  // The version names the output file (`<name>-<version>-r<epoch>.apk`): apk's grammar or nothing.
+  if (!isValidPackageVersion(`${pkg.version}-r${pkg.epoch}`)) {
+    throw source.error(
+      "package.version",
+      `${JSON.stringify(pkg.version)} is not a valid apk version (like 1.2.3 or 1.2.3_rc1; no / or spaces)`,
+    );
+  }
 
   const main = new Map([...base, ...vars]);
   for (const name of [pkg.name, ...expanded.map((e) => e.subpackage.name)]) {

@@ -10,6 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { stringify } from "yaml";
 import { readApkHead } from "../../apk/apk-reader";
+import { packageFilePath } from "../../apk/names";
 import { DistrolessError } from "../../util/errors";
 import { silentProgress } from "../../util/log";
 import type { BuildPackageOptions, BuiltPackage } from "../build";
@@ -97,10 +98,10 @@ export async function buildWithMelange(
     await fsp.rm(scratch, { recursive: true, force: true });
   }
   const plan = prepared.plan;
-  const archDir = path.join(path.resolve(options.outDir), plan.arch);
+  const outDir = path.resolve(options.outDir);
   const out: BuiltPackage[] = [];
   for (const name of [plan.package.name, ...plan.subpackages.map((s) => s.name)]) {
-    const file = path.join(archDir, `${name}-${plan.package.fullVersion}.apk`);
+    const file = packageFilePath(outDir, plan.arch, name, plan.package.fullVersion);
     const head = await readApkHead(file);
     const datahash = head.pkginfo.datahash;
     out.push({

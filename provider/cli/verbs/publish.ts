@@ -1,17 +1,26 @@
 import * as path from "node:path";
-import { loadPrivateKey } from "../../apk/keys";
+import { Keyring, loadPrivateKey } from "../../apk/keys";
 import { publishPackages } from "../../repository/publish";
 import { DistrolessError } from "../../util/errors";
-import { boolFlag, type CliContext, output, parseVerbArgs, stringFlag, type Verb } from "../command";
+import {
+  boolFlag,
+  type CliContext,
+  output,
+  parseVerbArgs,
+  stringFlag,
+  stringsFlag,
+  type Verb,
+} from "../command";
 
 export const verb: Verb = {
   summary: "add apks to a local repository and re-sign its index",
   usage:
-    "pulumi-distroless publish REPO_DIR APK... --signing-key KEY [--passphrase-env VAR] [--prune] [--description TEXT] [--json]",
+    "pulumi-distroless publish REPO_DIR APK... --signing-key KEY [--passphrase-env VAR] [--trusted-key PUB]... [--prune] [--description TEXT] [--json]",
   async run(ctx: CliContext): Promise<number> {
     const args = parseVerbArgs("publish", ctx.argv, {
       "signing-key": { type: "string" },
       "passphrase-env": { type: "string" },
+      "trusted-key": { type: "string", multiple: true },
       prune: { type: "boolean" },
       description: { type: "string" },
       json: { type: "boolean" },
@@ -33,19 +42,23 @@ export const verb: Verb = {
       passEnv ? { passphrase: ctx.env[passEnv] ?? "" } : {},
     );
     const description = stringFlag(args, "description");
+    // Packages must be signed by the signing key's public half or one of these to be indexed.
+    const trustedFiles = stringsFlag(args, "trusted-key").map((f) => path.resolve(ctx.cwd, f));
     const result = await publishPackages({
       root: path.resolve(ctx.cwd, repo),
       packages: apks.map((a) => path.resolve(ctx.cwd, a)),
       signingKey,
       prune: boolFlag(args, "prune"),
       progress: ctx.progress,
+      ...(trustedFiles.length ? { trustedKeys: await Keyring.fromPaths(trustedFiles) } : {}),
       ...(description !== undefined ? { description } : {}),
     });
     output(ctx, boolFlag(args, "json"), result, () =>
       result.archs
         .map(
           (a) =>
-            `${path.join(repo, a.arch, "APKINDEX.tar.gz")} ${a.indexDigest} (${a.packages.length} packages, signed by ${result.keyName})`,
+            `${path.join(repo, a.arch, "APKINDEX.tar.gz")} ${a.indexDigest} (${a.packages.length} packages, signed by ${result.keyName})` +
+            a.refused.map((r) => `\n  refused ${a.arch}/${r.file}: ${r.reason}`).join(""),
         )
         .join("\n"),
     );
