@@ -144,6 +144,8 @@ export class Solver {
     const excluded = this.dq.get(cand);
     if (excluded !== undefined)
       return { kind: "excluded", reason: typeof excluded === "string" ? excluded : excluded() };
+    const broken = cand.selfConflict;
+    if (broken !== undefined) return { kind: "excluded", reason: broken };
     const tag = cand.repo.tag;
     if (c.tag !== undefined && tag !== undefined && tag !== c.tag) return { kind: "pinned", tag: c.tag };
     if (tag !== undefined && tag !== (c.tag ?? allowTag)) return { kind: "tagged", tag };

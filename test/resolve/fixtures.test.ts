@@ -85,6 +85,23 @@ describe("real indexes", needsFixtures(), () => {
         "alpine-baselayout-3.2.0-r23",
       ],
     );
+    const why = await cli(
+      "lock",
+      config,
+      "--cache-dir",
+      path.join(dir, "cache"),
+      "--why",
+      "alpine-baselayout-data",
+    );
+    assert.equal(why.code, 0, why.stderr);
+    assert.equal(
+      why.stdout,
+      "x86_64: world -> alpine-baselayout-3.2.0-r23 -> alpine-baselayout-data-3.2.0-r23\n",
+    );
+    const viaProvide = await cli("lock", config, "--cache-dir", path.join(dir, "cache"), "--why", "/bin/sh");
+    assert.equal(viaProvide.stdout, "x86_64: world -> busybox-1.35.0-r17 (provides /bin/sh)\n");
+    const absent = await cli("lock", config, "--cache-dir", path.join(dir, "cache"), "--why", "bash");
+    assert.equal(absent.stdout, "x86_64: bash is not installed\n");
     const byName = new Map(lock.x86_64!.map((p) => [p.name, p]));
     assert.equal(byName.get("alpine-baselayout")!.checksum, "Q19UI7UxyiUywG6aew9c3lCBPshsE=");
     assert.equal(byName.get("musl")!.checksum, "Q1s+0ABSdjudKn+n+ccJIUrG93mAk=");

@@ -192,3 +192,40 @@ describe("index records", () => {
     ]);
   });
 });
+
+describe("where apk-tools and apko differ (docs/resolver.md)", () => {
+  test("a package providing its own name installs (apko); the provide adds nothing", () => {
+    const r = repo(`
+      P:self-provide
+      V:0.1-r0
+      p:self-provide`);
+    assert.deepEqual(installs([r], ["self-provide"]), ["self-provide-0.1-r0"]);
+  });
+
+  test("a package providing one name at two versions is refused, as apk-tools does", () => {
+    const r = repo(`
+      P:selfconflicting
+      V:1-r0
+      p:selfprovided=2
+      p:selfprovided=3`);
+    const err = fails([r], ["selfconflicting"]);
+    assert.match(err.message, /selfconflicting-1-r0: it provides selfprovided at two versions \(2 and 3\)/);
+  });
+
+  test("a package conflicting with a name it provides installs alone, and keeps other providers out", () => {
+    const r = repo(`
+      P:mailreadsolo
+      V:1-r0
+      p:mail-reader
+      D:!mail-reader
+
+      P:mailreadplus
+      V:1-r0
+      p:mail-reader
+      k:2`);
+    assert.deepEqual(installs([r], ["mailreadsolo"]), ["mailreadsolo-1-r0"]);
+    const err = fails([r], ["mailreadsolo", "mailreadplus"]);
+    assert.match(err.message, /mailreadsolo-1-r0: it conflicts with mailreadplus-1-r0 \[!mail-reader\]/);
+    assert.match(err.message, /cannot be installed together .*: mailreadsolo, mailreadplus$/);
+  });
+});

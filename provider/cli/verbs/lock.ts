@@ -3,6 +3,7 @@ import { loadApkoConfig, requireArch } from "../../image/config";
 import { readApkoLockFile, toApkoLock, writeApkoLockFile } from "../../resolve/apko-lock";
 import { lockSummary } from "../../resolve/lock";
 import { resolvePackages } from "../../resolve/resolve";
+import type { Solution } from "../../resolve/solver";
 import { DistrolessError } from "../../util/errors";
 import { boolFlag, type CliContext, parseVerbArgs, stringFlag, stringsFlag, type Verb } from "../command";
 
@@ -10,7 +11,7 @@ export const verb: Verb = {
   summary: "resolve an apko config's packages per arch and print the lock (install order)",
   usage:
     "pulumi-distroless lock APKO_YAML [--arch A]... [--allow-untrusted] [--offline] [--cache-dir D] " +
-    "[--lock APKO_LOCK_JSON] [--output APKO_LOCK_JSON]",
+    "[--lock APKO_LOCK_JSON] [--output APKO_LOCK_JSON] [--why NAME]",
   async run(ctx: CliContext): Promise<number> {
     const args = parseVerbArgs("lock", ctx.argv, {
       arch: { type: "string", multiple: true },
@@ -19,6 +20,7 @@ export const verb: Verb = {
       "cache-dir": { type: "string" },
       lock: { type: "string" },
       output: { type: "string" },
+      why: { type: "string" },
     });
     if (args.positionals.length !== 1) {
       throw new DistrolessError("E_CONFIG", `expected one apko config file (usage: ${verb.usage})`);
@@ -59,7 +61,26 @@ export const verb: Verb = {
         }),
       );
     }
+    const why = stringFlag(args, "why");
+    if (why !== undefined) {
+      ctx.stdout(`${explainWhy(why, result.solutions).join("\n")}\n`);
+      return 0;
+    }
     ctx.stdout(`${JSON.stringify(lockSummary(result.lock), null, 2)}\n`);
     return 0;
   },
 };
+
+/** Per arch, the chain of world entries and dependencies that pulled `name` (or a provider of it) in. */
+export function explainWhy(name: string, solutions: ReadonlyMap<string, Solution>): string[] {
+  const lines: string[] = [];
+  for (const [arch, solution] of solutions) {
+    const hits = solution.packages.filter((c) => c.name === name || c.provides.some((p) => p.name === name));
+    if (hits.length === 0) lines.push(`${arch}: ${name} is not installed`);
+    for (const cand of hits) {
+      const via = cand.name === name ? "" : ` (provides ${name})`;
+      lines.push(`${arch}: ${solution.why(cand)}${via}`);
+    }
+  }
+  return lines;
+}
