@@ -100,8 +100,18 @@ describe("real indexes", needsFixtures(), () => {
     );
     const viaProvide = await cli("lock", config, "--cache-dir", path.join(dir, "cache"), "--why", "/bin/sh");
     assert.equal(viaProvide.stdout, "x86_64: world -> busybox-1.35.0-r17 (provides /bin/sh)\n");
-    const absent = await cli("lock", config, "--cache-dir", path.join(dir, "cache"), "--why", "bash");
-    assert.equal(absent.stdout, "x86_64: bash is not installed\n");
+    const absent = await cli(
+      "lock",
+      config,
+      "--cache-dir",
+      path.join(dir, "cache"),
+      "--why",
+      "bash",
+      "--json",
+    );
+    assert.deepEqual(JSON.parse(absent.stdout), ["x86_64: bash is not installed"]);
+    const json = await cli("lock", config, "--cache-dir", path.join(dir, "cache"), "--json");
+    assert.deepEqual(JSON.parse(json.stdout), JSON.parse(res.stdout));
     const byName = new Map(lock.x86_64!.map((p) => [p.name, p]));
     assert.equal(byName.get("alpine-baselayout")!.checksum, "Q19UI7UxyiUywG6aew9c3lCBPshsE=");
     assert.equal(byName.get("musl")!.checksum, "Q1s+0ABSdjudKn+n+ccJIUrG93mAk=");

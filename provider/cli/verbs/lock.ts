@@ -5,13 +5,21 @@ import { lockSummary } from "../../resolve/lock";
 import { resolvePackages } from "../../resolve/resolve";
 import type { Solution } from "../../resolve/solver";
 import { DistrolessError } from "../../util/errors";
-import { boolFlag, type CliContext, parseVerbArgs, stringFlag, stringsFlag, type Verb } from "../command";
+import {
+  boolFlag,
+  type CliContext,
+  output,
+  parseVerbArgs,
+  stringFlag,
+  stringsFlag,
+  type Verb,
+} from "../command";
 
 export const verb: Verb = {
   summary: "resolve an apko config's packages per arch and print the lock (install order)",
   usage:
     "pulumi-distroless lock APKO_YAML [--arch A]... [--allow-untrusted] [--offline] [--cache-dir D] " +
-    "[--lock APKO_LOCK_JSON] [--output APKO_LOCK_JSON] [--why NAME]",
+    "[--lock APKO_LOCK_JSON] [--output APKO_LOCK_JSON] [--why NAME] [--json]",
   async run(ctx: CliContext): Promise<number> {
     const args = parseVerbArgs("lock", ctx.argv, {
       arch: { type: "string", multiple: true },
@@ -21,6 +29,7 @@ export const verb: Verb = {
       lock: { type: "string" },
       output: { type: "string" },
       why: { type: "string" },
+      json: { type: "boolean" },
     });
     if (args.positionals.length !== 1) {
       throw new DistrolessError("E_CONFIG", `expected one apko config file (usage: ${verb.usage})`);
@@ -63,9 +72,11 @@ export const verb: Verb = {
     }
     const why = stringFlag(args, "why");
     if (why !== undefined) {
-      ctx.stdout(`${explainWhy(why, result.solutions).join("\n")}\n`);
+      const lines = explainWhy(why, result.solutions);
+      output(ctx, boolFlag(args, "json"), lines, () => lines.join("\n"));
       return 0;
     }
+    // The lock is JSON either way; --json is accepted so every verb takes it.
     ctx.stdout(`${JSON.stringify(lockSummary(result.lock), null, 2)}\n`);
     return 0;
   },
