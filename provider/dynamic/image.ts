@@ -1,5 +1,6 @@
 import { resolveImage } from "../image/pipeline";
 import { deleteTag, imageExists, resolveTag } from "../registry";
+import { versionChanges } from "../resolve/why";
 import { digestOf } from "../util/canonical";
 import { isDistrolessError } from "../util/errors";
 import { pathExists } from "../util/fs";
@@ -45,7 +46,10 @@ const KEPT_SETTINGS = ["insecureRegistry", "caFile", "deleteTagsOnDestroy", "sbo
 /** Inputs that change where the image goes, not what it is: a change pushes or tags, never rebuilds. */
 const TARGET_INPUTS = ["repository", "tags", "outputPath"] as const;
 
-async function resolveInputs(news: Props): Promise<{ resolved: ResolvedImageInputs; notices: string[] }> {
+async function resolveInputs(
+  news: Props,
+  olds?: Props,
+): Promise<{ resolved: ResolvedImageInputs; notices: string[] }> {
   const { config, inlineKeys } = await imageConfig(news);
   const client = repositoryClient(news);
   const pins = await lockFilePins(news);
@@ -63,7 +67,12 @@ async function resolveInputs(news: Props): Promise<{ resolved: ResolvedImageInpu
     keys: r.keys.map((k) => [k.name, sha256Hex(k.content)]),
     sourceDateEpoch: news.sourceDateEpoch ?? null,
   });
-  return { resolved: { inputDigest, lock, checksums, archs: config.archs }, notices: r.notices };
+  const previous = (olds?.resolved as Partial<ResolvedImageInputs> | undefined)?.lock;
+  const changes = previous && typeof previous === "object" ? versionChanges(previous, r.solutions) : [];
+  return {
+    resolved: { inputDigest, lock, checksums, archs: config.archs },
+    notices: [...changes, ...r.notices],
+  };
 }
 
 function sameList(a: unknown, b: unknown): boolean {
@@ -118,7 +127,7 @@ const implementation: ResourceImplementation = {
   type: "DistrolessImage",
   secretInputs: ["registryAuth"],
 
-  async check(_olds, news, ctx) {
+  async check(olds, news, ctx) {
     const failures = configSourceFailures(news);
     if (news.repository === undefined && news.outputPath === undefined) {
       failures.push({
@@ -129,7 +138,7 @@ const implementation: ResourceImplementation = {
     if (failures.length) return { inputs: news, failures };
     const resolvable = RESOLUTION_INPUTS.map((k) => news[k]);
     if (containsUnknown(resolvable)) return { inputs: { ...news, resolved: UNKNOWN } };
-    const { resolved, notices } = await resolveInputs(news);
+    const { resolved, notices } = await resolveInputs(news, olds);
     for (const n of notices) ctx.progress.warn(n);
     return { inputs: { ...news, resolved } };
   },

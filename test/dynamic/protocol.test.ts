@@ -151,6 +151,11 @@ describe("provider protocol: package -> repository -> image", needsTools("htpass
     );
     assert.equal(byName(preview, "app").op, "same");
     assert.equal(byName(preview, "repo").op, "same");
+    // The preview says what changes, and what pulls the new version in.
+    assert.match(
+      server.output,
+      /x86_64: libgreet 1\.0\.0-r0 -> 1\.1\.0-r0, pulled in by world -> [^\n]*libgreet-1\.1\.0-r0/,
+    );
 
     const up = await engine.up(program);
     const after = byName(up, "image").outputs!;

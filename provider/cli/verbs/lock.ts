@@ -3,7 +3,7 @@ import { loadApkoConfig, requireArch } from "../../image/config";
 import { readApkoLockFile, toApkoLock, writeApkoLockFile } from "../../resolve/apko-lock";
 import { lockSummary } from "../../resolve/lock";
 import { resolvePackages } from "../../resolve/resolve";
-import type { Solution } from "../../resolve/solver";
+import { explainWhy } from "../../resolve/why";
 import { DistrolessError } from "../../util/errors";
 import {
   boolFlag,
@@ -81,17 +81,3 @@ export const verb: Verb = {
     return 0;
   },
 };
-
-/** Per arch, the chain of world entries and dependencies that pulled `name` (or a provider of it) in. */
-export function explainWhy(name: string, solutions: ReadonlyMap<string, Solution>): string[] {
-  const lines: string[] = [];
-  for (const [arch, solution] of solutions) {
-    const hits = solution.packages.filter((c) => c.name === name || c.provides.some((p) => p.name === name));
-    if (hits.length === 0) lines.push(`${arch}: ${name} is not installed`);
-    for (const cand of hits) {
-      const via = cand.name === name ? "" : ` (provides ${name})`;
-      lines.push(`${arch}: ${solution.why(cand)}${via}`);
-    }
-  }
-  return lines;
-}
