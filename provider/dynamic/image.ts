@@ -15,10 +15,12 @@ import {
 import { buildImageLayout, pushImage, writeOutputPath } from "./image-build";
 import {
   imageConfig,
+  imageSigningKey,
   lockFilePins,
   type ResolvedImageInputs,
   registryOptions,
   repositoryClient,
+  signerFingerprint,
 } from "./image-inputs";
 import { containsUnknown, UNKNOWN } from "./unknowns";
 
@@ -69,8 +71,15 @@ async function resolveInputs(
   });
   const previous = (olds?.resolved as Partial<ResolvedImageInputs> | undefined)?.lock;
   const changes = previous && typeof previous === "object" ? versionChanges(previous, r.solutions) : [];
+  const key = imageSigningKey(news);
   return {
-    resolved: { inputDigest, lock, checksums, archs: config.archs },
+    resolved: {
+      inputDigest,
+      lock,
+      checksums,
+      archs: config.archs,
+      ...(key ? { signer: signerFingerprint(key) } : {}),
+    },
     notices: [...changes, ...r.notices],
   };
 }
@@ -109,7 +118,15 @@ async function deliver(inputs: Props, ctx: OperationContext): Promise<Props> {
     outs.imageRef = `oci:${inputs.outputPath}@${result.indexDigest}`;
   }
   if (typeof inputs.repository === "string") {
-    const { push, sbomDigests } = await pushImage(inputs, layoutDir, result, ctx);
+    const { push, sbomDigests, signatureDigests, attestationDigests } = await pushImage(
+      inputs,
+      layoutDir,
+      result,
+      ctx,
+    );
+    outs.signatureDigests = signatureDigests;
+    outs.attestationDigests = attestationDigests;
+    if (resolved.signer) outs.signer = resolved.signer;
     outs.repository = inputs.repository;
     outs.imageRef = push.imageRef;
     outs.tags = push.tags;
@@ -125,7 +142,7 @@ async function deliver(inputs: Props, ctx: OperationContext): Promise<Props> {
 
 const implementation: ResourceImplementation = {
   type: "DistrolessImage",
-  secretInputs: ["registryAuth"],
+  secretInputs: ["registryAuth", "signKey", "signKeyPassword"],
 
   async check(olds, news, ctx) {
     const failures = configSourceFailures(news);
@@ -147,6 +164,7 @@ const implementation: ResourceImplementation = {
     const resolved = news.resolved as ResolvedImageInputs | string | undefined;
     if (typeof resolved !== "object" || !resolved) return { changes: true };
     if (olds.inputDigest !== resolved.inputDigest || !olds.digest) return { changes: true };
+    if ((olds.signer ?? null) !== (resolved.signer ?? null)) return { changes: true };
     // Settings kept in outputs for refresh and destroy: a change must reach the outputs.
     for (const k of KEPT_SETTINGS) if ((olds[k] ?? null) !== (news[k] ?? null)) return { changes: true };
     for (const k of TARGET_INPUTS) {

@@ -4,6 +4,8 @@ import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { UNKNOWN } from "../../provider/dynamic/unknowns";
 import { imageExists, resolveTag } from "../../provider/registry";
+import { cosignTag } from "../../provider/sign/cosign-objects";
+import { generateCosignKeyPair } from "../../provider/sign/keys";
 import { MiniEngine, type Registration, ref, type Step, secret } from "../helpers/mini-engine";
 import { ProviderServer } from "../helpers/provider-server";
 import { serializedProviders } from "../helpers/sdk-providers";
@@ -24,6 +26,11 @@ describe("provider protocol: package -> repository -> image", needsTools("htpass
   let engine: MiniEngine;
   let program: Registration[];
   const repoRef = () => `${world.registry.host}/team/greeter`;
+  const COSIGN_PASSWORD = "cosign-password-in-a-secret";
+  const cosignPair = generateCosignKeyPair(COSIGN_PASSWORD);
+  const cosignLines = cosignPair.privateKeyPem
+    .split("\n")
+    .filter((l) => l.length > 20 && !l.startsWith("-----"));
 
   before(async () => {
     world = await makeWorld(work);
@@ -168,6 +175,29 @@ describe("provider protocol: package -> repository -> image", needsTools("htpass
     });
   });
 
+  test("3b. a signing key signs the index and its platform manifest and attests the SBOMs; a re-run signs nothing", async () => {
+    const image = program.find((r) => r.name === "image")!;
+    image.inputs.signKey = secret(cosignPair.privateKeyPem);
+    image.inputs.signKeyPassword = secret(COSIGN_PASSWORD);
+    const preview = await engine.preview(program);
+    assert.equal(byName(preview, "image").op, "update", "a new signer is a change");
+    const up = await engine.up(program);
+    const outs = byName(up, "image").outputs!;
+    const signatures = outs.signatureDigests as Record<string, string>;
+    assert.deepEqual(Object.keys(signatures).sort(), ["index", "x86_64"]);
+    assert.deepEqual(Object.keys(outs.attestationDigests as Record<string, string>).sort(), [
+      "index",
+      "x86_64",
+    ]);
+    assert.match(String(outs.signer), /^sha256:[0-9a-f]{64}$/);
+    const options = { caBundle: readFileSync(world.caFile), auth: { username: USER, password: PASSWORD } };
+    const sig = await resolveTag(repoRef(), cosignTag(String(outs.digest), "sig"), options);
+    assert.equal(sig?.digest, signatures.index);
+
+    const again = await engine.up(program);
+    assert.equal(byName(again, "image").op, "same");
+  });
+
   test("4. a recipe change rebuilds the package, republishes the index and updates the image", async () => {
     const before = Object.fromEntries([...engine.state].map(([k, v]) => [k, v.outputs]));
     world.writeRecipe("v2");
@@ -198,13 +228,21 @@ describe("provider protocol: package -> repository -> image", needsTools("htpass
 
   test("5. the registry password and the signing key never appear in any output or log", () => {
     const keyLines = world.signingKeyPem.split("\n").filter((l) => l.length > 20 && !l.startsWith("-----"));
-    const secretInputNames = new Set(["signingKey", "signingKeyPassphrase", "registryAuth"]);
+    const secretInputNames = new Set([
+      "signingKey",
+      "signingKeyPassphrase",
+      "registryAuth",
+      "signKey",
+      "signKeyPassword",
+    ]);
     const leaks: string[] = [];
     const scan = (where: string, text: string) => {
       if (text.includes(PASSWORD)) leaks.push(`${where}: registry password`);
       if (text.includes(Buffer.from(`${USER}:${PASSWORD}`).toString("base64")))
         leaks.push(`${where}: basic auth header`);
       for (const l of keyLines) if (text.includes(l)) leaks.push(`${where}: signing key line`);
+      if (text.includes(COSIGN_PASSWORD)) leaks.push(`${where}: cosign password`);
+      for (const l of cosignLines) if (text.includes(l)) leaks.push(`${where}: cosign key line`);
     };
     assert.ok(server.calls.length > 10);
     for (const [i, call] of server.calls.entries()) {

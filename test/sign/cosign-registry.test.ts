@@ -3,6 +3,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
+import { listReferrers } from "../../provider/registry";
 import { cosignTag, simpleSigningPayload } from "../../provider/sign/cosign-objects";
 import { generateCosignKeyPair } from "../../provider/sign/keys";
 import { verifyBytes } from "../../provider/sign/signer";
@@ -120,7 +121,96 @@ describe("image signatures where cosign looks for them", needsFixtures(), () => 
   });
 
   test(
-    "the real cosign verifies them; another key or a different image does not",
+    "build --push --sign-key attaches SBOMs, signatures and SPDX attestations; a re-run adds nothing",
+    needsTools(),
+    async () => {
+      const env = { COSIGN_PASSWORD: password };
+      const args = [
+        "build",
+        fixture("configs", "apko", "apko.yaml"),
+        "--push",
+        `${repo}:v2`,
+        "--sign-key",
+        keyFile,
+        "--cache-dir",
+        work,
+        "--source-date-epoch",
+        "0",
+        "--json",
+      ];
+      const first = await runCli(args, { env });
+      assert.equal(first.code, 0, first.stderr);
+      type Out = {
+        indexDigest: string;
+        attached: {
+          sbomDigests: Record<string, string>;
+          signatureDigests: Record<string, string>;
+          attestationDigests: Record<string, string>;
+        }[];
+      };
+      const out = JSON.parse(first.stdout) as Out;
+      const [a] = out.attached;
+      assert.deepEqual(Object.keys(a!.sbomDigests).sort(), ["aarch64", "index", "x86_64"]);
+      assert.deepEqual(Object.keys(a!.attestationDigests).sort(), ["aarch64", "index", "x86_64"]);
+      const sboms = await listReferrers(repo, out.indexDigest, { artifactType: "application/spdx+json" });
+      assert.equal(sboms.length, 1, "the index SBOM is a referrer of the index");
+
+      const att = JSON.parse(
+        (await skopeoInspectRaw(`${repo}:${cosignTag(out.indexDigest, "att")}`)).toString(),
+      ) as {
+        layers: { mediaType: string; annotations: Record<string, string> }[];
+      };
+      assert.equal(att.layers.length, 1);
+      assert.equal(att.layers[0]!.mediaType, "application/vnd.dsse.envelope.v1+json");
+      assert.equal(att.layers[0]!.annotations.predicateType, "https://spdx.dev/Document");
+
+      const again = JSON.parse((await runCli(args, { env })).stdout) as Out;
+      assert.deepEqual(again.attached, out.attached, "the same digests: nothing new was signed or attached");
+    },
+  );
+
+  test(
+    "keygen --cosign writes a key pair that sign takes and the real cosign reads",
+    needsCosign(),
+    async () => {
+      const dir = tempDir();
+      const env = { COSIGN_PASSWORD: "kg" };
+      const made = await runCli(["keygen", "--cosign", "--out", dir, "--json"], { env });
+      assert.equal(made.code, 0, made.stderr);
+      const signed = await runCli(
+        ["sign", `${repo}:v1`, "--key", path.join(dir, "cosign.key"), "--no-recursive"],
+        { env },
+      );
+      assert.equal(signed.code, 0, signed.stderr);
+      const flags = ["--insecure-ignore-tlog=true", "--allow-insecure-registry", "--allow-http-registry"];
+      const ok = cosign("verify", "--key", path.join(dir, "cosign.pub"), ...flags, `${repo}@${indexDigest}`);
+      assert.equal(ok.code, 0, ok.out);
+      // A key pair cosign made signs here too, and every signer's layer is kept.
+      const own = spawnSync(
+        cosignBinary()!,
+        ["generate-key-pair", "--output-key-prefix", path.join(dir, "real")],
+        {
+          env: { ...process.env, COSIGN_PASSWORD: "real" },
+          encoding: "utf8",
+        },
+      );
+      assert.equal(own.status, 0, own.stderr);
+      const withReal = await runCli(
+        ["sign", `${repo}:v1`, "--key", path.join(dir, "real.key"), "--no-recursive"],
+        {
+          env: { COSIGN_PASSWORD: "real" },
+        },
+      );
+      assert.equal(withReal.code, 0, withReal.stderr);
+      for (const pub of [path.join(dir, "real.pub"), path.join(dir, "cosign.pub"), pubFile]) {
+        const v = cosign("verify", "--key", pub, ...flags, `${repo}@${indexDigest}`);
+        assert.equal(v.code, 0, `${pub}: ${v.out}`);
+      }
+    },
+  );
+
+  test(
+    "the real cosign verifies signatures and attestations; another key does not",
     needsCosign(),
     async () => {
       const flags = ["--insecure-ignore-tlog=true", "--allow-insecure-registry", "--allow-http-registry"];
@@ -128,6 +218,26 @@ describe("image signatures where cosign looks for them", needsFixtures(), () => 
       assert.equal(ok.code, 0, ok.out);
       const wrongKey = cosign("verify", "--key", otherPub, ...flags, `${repo}@${indexDigest}`);
       assert.notEqual(wrongKey.code, 0, wrongKey.out);
+      const attested = cosign(
+        "verify-attestation",
+        "--key",
+        pubFile,
+        "--type",
+        "spdxjson",
+        ...flags,
+        `${repo}:v2`,
+      );
+      assert.equal(attested.code, 0, attested.out);
+      const other = cosign(
+        "verify-attestation",
+        "--key",
+        otherPub,
+        "--type",
+        "spdxjson",
+        ...flags,
+        `${repo}:v2`,
+      );
+      assert.notEqual(other.code, 0, other.out);
     },
   );
 });
