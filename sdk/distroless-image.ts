@@ -43,6 +43,12 @@ export interface DistrolessImageArgs {
   signKey?: pulumi.Input<string>;
   /** The password of `signKey` (cosign's COSIGN_PASSWORD), if it is encrypted. */
   signKeyPassword?: pulumi.Input<string>;
+  /**
+   * Security databases (Alpine/Wolfi secdb JSON: a file or URL, or several). Preview then names
+   * the CVEs each package version change fixes (`resolved.fixes.<arch>.<name>`), and warns about
+   * packages below a known fix. Advice only: nothing installed depends on it.
+   */
+  securityDb?: pulumi.Input<string | pulumi.Input<string>[]>;
   /** Attach the SPDX SBOMs to the image as referrers. Default true. */
   sbom?: pulumi.Input<boolean>;
   /** Also (or instead) write the image as an OCI layout directory, or a docker tarball (`.tar`). */

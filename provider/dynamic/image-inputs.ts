@@ -9,6 +9,8 @@ import { defaultCacheDir } from "../repository/cache";
 import { RepositoryClient } from "../repository/client";
 import type { PinnedPackage } from "../resolve/apko-lock";
 import { readApkoLockFile } from "../resolve/apko-lock";
+import { loadSecurityDbs } from "../security/load";
+import type { SecurityDb } from "../security/secdb";
 import { type ImageSigningKey, loadImageSigningKey } from "../sign/keys";
 import { DistrolessError } from "../util/errors";
 import { sha256Hex } from "../util/hash";
@@ -24,6 +26,8 @@ export interface ResolvedImageInputs {
   /** arch -> package name -> `C:`: a rebuilt package with the same version shows too. */
   checksums: Record<string, Record<string, string>>;
   archs: string[];
+  /** arch -> name -> CVE ids a version change fixes (with `securityDb`): preview shows them. */
+  fixes?: Record<string, Record<string, string[]>>;
   /** SHA-256 of the signing key's public half, when `signKey` is given: a new key re-signs. */
   signer?: string;
 }
@@ -84,6 +88,18 @@ export async function imageConfig(
 
 export function cacheDirOf(inputs: Props): string {
   return typeof inputs.cacheDir === "string" ? path.resolve(inputs.cacheDir) : defaultCacheDir();
+}
+
+/** The `securityDb` input (a file or URL, or several) loaded; undefined when not given. */
+export async function securityDbOf(inputs: Props): Promise<SecurityDb | undefined> {
+  const raw = inputs.securityDb;
+  if (raw === undefined || raw === null) return undefined;
+  const list = Array.isArray(raw) ? raw : [raw];
+  if (!list.every((x): x is string => typeof x === "string")) {
+    throw new DistrolessError("E_CONFIG", "securityDb must be a file path or URL, or a list of them");
+  }
+  const locations = list.map((x) => (/^https?:\/\//i.test(x) ? x : path.resolve(x)));
+  return loadSecurityDbs(locations, { cacheDir: cacheDirOf(inputs), offline: inputs.offline === true });
 }
 
 export function repositoryClient(inputs: Props, progress?: Progress): RepositoryClient {

@@ -1,6 +1,7 @@
 import { resolveImage } from "../image/pipeline";
 import { deleteTag, imageExists, resolveTag } from "../registry";
 import { versionChanges } from "../resolve/why";
+import { securityNotes } from "../security/drift";
 import { digestOf } from "../util/canonical";
 import { isDistrolessError } from "../util/errors";
 import { pathExists } from "../util/fs";
@@ -20,6 +21,7 @@ import {
   type ResolvedImageInputs,
   registryOptions,
   repositoryClient,
+  securityDbOf,
   signerFingerprint,
 } from "./image-inputs";
 import { containsUnknown, UNKNOWN } from "./unknowns";
@@ -37,6 +39,7 @@ const RESOLUTION_INPUTS = [
   "lockFile",
   "cacheDir",
   "offline",
+  "securityDb",
 ] as const;
 
 /**
@@ -70,18 +73,15 @@ async function resolveInputs(
     sourceDateEpoch: news.sourceDateEpoch ?? null,
   });
   const previous = (olds?.resolved as Partial<ResolvedImageInputs> | undefined)?.lock;
-  const changes = previous && typeof previous === "object" ? versionChanges(previous, r.solutions) : [];
+  const before = previous && typeof previous === "object" ? previous : undefined;
+  const changes = before ? versionChanges(before, r.solutions) : [];
   const key = imageSigningKey(news);
-  return {
-    resolved: {
-      inputDigest,
-      lock,
-      checksums,
-      archs: config.archs,
-      ...(key ? { signer: signerFingerprint(key) } : {}),
-    },
-    notices: [...changes, ...r.notices],
-  };
+  const resolved: ResolvedImageInputs = { inputDigest, lock, checksums, archs: config.archs };
+  if (key) resolved.signer = signerFingerprint(key);
+  const security = await securityDbOf(news);
+  const notes = security ? securityNotes(security, lock, before) : undefined;
+  if (notes && Object.keys(notes.fixes).length > 0) resolved.fixes = notes.fixes;
+  return { resolved, notices: [...changes, ...(notes?.notices ?? []), ...r.notices] };
 }
 
 function sameList(a: unknown, b: unknown): boolean {

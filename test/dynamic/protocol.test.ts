@@ -147,6 +147,22 @@ describe("provider protocol: package -> repository -> image", needsTools("htpass
   test("3. drift: a newer libgreet upstream shows in preview and up pushes a new digest with only new blobs", async () => {
     const before = engine.state.get("image")!.outputs;
     await world.publishUpstream("1.1.0");
+    // An Alpine-style security database: the new version fixes a CVE, and a later one another.
+    const secdb = path.join(work, "security.json");
+    writeFileSync(
+      secdb,
+      JSON.stringify({
+        packages: [
+          {
+            pkg: {
+              name: "libgreet",
+              secfixes: { "1.1.0-r0": ["CVE-2026-0001"], "9.0-r0": ["CVE-2026-0009"] },
+            },
+          },
+        ],
+      }),
+    );
+    program.find((r) => r.name === "image")!.inputs.securityDb = secdb;
     const preview = await engine.preview(program);
     const image = byName(preview, "image");
     assert.equal(image.op, "update");
@@ -162,6 +178,16 @@ describe("provider protocol: package -> repository -> image", needsTools("htpass
     assert.match(
       server.output,
       /x86_64: libgreet 1\.0\.0-r0 -> 1\.1\.0-r0, pulled in by world -> [^\n]*libgreet-1\.1\.0-r0/,
+    );
+    // With a security database: which CVEs the change fixes, in preview's diff and as a notice.
+    assert.ok(image.changedInputs.includes("resolved.fixes"), image.changedInputs.join(", "));
+    assert.deepEqual((image.checkedInputs.resolved as { fixes: unknown }).fixes, {
+      x86_64: { libgreet: ["CVE-2026-0001"] },
+    });
+    assert.match(server.output, /x86_64: libgreet 1\.0\.0-r0 -> 1\.1\.0-r0 fixes CVE-2026-0001/);
+    assert.match(
+      server.output,
+      /x86_64: libgreet 1\.1\.0-r0 is below the fix for CVE-2026-0009 \(fixed in 9\.0-r0\)/,
     );
 
     const up = await engine.up(program);
