@@ -21,7 +21,7 @@ export function securityNotes(db: SecurityDb, after: VersionLock, before?: Versi
       if (was !== undefined && was !== version) {
         const ids = fixedBetween(db, name, was, version);
         if (ids.length > 0) {
-          (out.fixes[arch] ??= {})[name] = ids;
+          out.fixes[arch] = { ...out.fixes[arch], [name]: ids };
           out.notices.push(`${arch}: ${name} ${was} -> ${version} fixes ${ids.join(", ")}`);
         }
       }
