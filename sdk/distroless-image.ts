@@ -34,6 +34,21 @@ export interface DistrolessImageArgs {
   insecureRegistry?: pulumi.Input<boolean>;
   /** PEM bundle of extra CAs for the registry. */
   caFile?: pulumi.Input<string>;
+  /**
+   * Sign the pushed image (the index and every platform manifest) and attest its SBOMs, where
+   * cosign looks for them: a `cosign.key` (cosign's encrypted format) or a PEM ECDSA P-256, RSA or
+   * Ed25519 private key. Keyed and offline (no Fulcio, no Rekor): verify with
+   * `cosign verify --key cosign.pub --insecure-ignore-tlog`.
+   */
+  signKey?: pulumi.Input<string>;
+  /** The password of `signKey` (cosign's COSIGN_PASSWORD), if it is encrypted. */
+  signKeyPassword?: pulumi.Input<string>;
+  /**
+   * Security databases (Alpine/Wolfi secdb JSON: a file or URL, or several). Preview then names
+   * the CVEs each package version change fixes (`resolved.fixes.<arch>.<name>`), and warns about
+   * packages below a known fix. Advice only: nothing installed depends on it.
+   */
+  securityDb?: pulumi.Input<string | pulumi.Input<string>[]>;
   /** Attach the SPDX SBOMs to the image as referrers. Default true. */
   sbom?: pulumi.Input<boolean>;
   /** Also (or instead) write the image as an OCI layout directory, or a docker tarball (`.tar`). */
@@ -77,6 +92,12 @@ export class DistrolessImage extends pulumi.dynamic.Resource {
   declare public readonly layerDigests: pulumi.Output<Record<string, string>>;
   /** Digest of everything the image depends on. */
   declare public readonly inputDigest: pulumi.Output<string>;
+  /** Per subject (`index` or an apk arch): the digest of the cosign signature manifest (`.sig`). */
+  declare public readonly signatureDigests: pulumi.Output<Record<string, string>>;
+  /** Per subject: the digest of the cosign attestation manifest (`.att`, the SPDX SBOM). */
+  declare public readonly attestationDigests: pulumi.Output<Record<string, string>>;
+  /** SHA-256 of the signing public key (SPKI DER), when the image is signed. */
+  declare public readonly signer: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: DistrolessImageArgs, opts?: pulumi.CustomResourceOptions) {
     const repositories = args.repositories?.map((r) => (r instanceof ApkRepository ? r.reference : r));
@@ -97,8 +118,11 @@ export class DistrolessImage extends pulumi.dynamic.Resource {
         sbomDigests: undefined,
         layerDigests: undefined,
         inputDigest: undefined,
+        signatureDigests: undefined,
+        attestationDigests: undefined,
+        signer: undefined,
       },
-      pulumi.mergeOptions(opts, { additionalSecretOutputs: ["registryAuth"] }),
+      pulumi.mergeOptions(opts, { additionalSecretOutputs: ["registryAuth", "signKey", "signKeyPassword"] }),
       RESOURCE_MODULE,
       "DistrolessImage",
     );

@@ -24,6 +24,14 @@ function words(text: string, start: number, end: number): string[] {
   return out.length ? out : NO_WORDS;
 }
 
+/** `list` with the words of text[start, end) after it; the first line of a field costs no copy. */
+function appendWords(list: string[], text: string, start: number, end: number): string[] {
+  const more = words(text, start, end);
+  if (list.length === 0) return more;
+  if (more.length === 0) return list;
+  return list.concat(more);
+}
+
 /** One literal shape for every entry, absent lists shared (see NO_WORDS). */
 function parsedEntry(): IndexEntry {
   const e = blankIndexEntry(() => NO_WORDS);
@@ -181,14 +189,15 @@ export class IndexTextParser {
       case 99 /* c */:
         cur.commit = text.slice(v, end);
         break;
+      // apk-tools appends repeated list lines of one record (older index writers emit them).
       case 68 /* D */:
-        cur.depends = words(text, v, end);
+        cur.depends = appendWords(cur.depends, text, v, end);
         break;
       case 105 /* i */:
-        cur.installIf = words(text, v, end);
+        cur.installIf = appendWords(cur.installIf, text, v, end);
         break;
       case 112 /* p */:
-        cur.provides = words(text, v, end);
+        cur.provides = appendWords(cur.provides, text, v, end);
         break;
       case 107 /* k */:
         cur.providerPriority = this.uint(text, v, end, "k");

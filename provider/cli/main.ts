@@ -16,6 +16,7 @@ const verbs: Record<string, () => Verb> = {
   push: () => require("./verbs/push").verb,
   package: () => require("./verbs/package").verb,
   publish: () => require("./verbs/publish").verb,
+  sign: () => require("./verbs/sign").verb,
   demo: () => require("./verbs/demo").verb,
 };
 

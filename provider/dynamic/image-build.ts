@@ -3,15 +3,16 @@ import * as path from "node:path";
 import { type AssembleResult, assembleImage } from "../image/assemble";
 import { writeDockerArchives } from "../image/docker-archive";
 import { OciLayout } from "../image/oci-layout";
-import { MEDIA_TYPES } from "../image/oci-types";
 import { fetchInstallPlans, resolveImage } from "../image/pipeline";
-import { attachReferrer, type PushResult, pushLayout } from "../registry";
+import { type PushResult, pushLayout } from "../registry";
+import { attachSupplyChain, type SupplyChainResult } from "../sign/supply-chain";
 import { pathExists, writeFileAtomic } from "../util/fs";
 import { formatBytes } from "../util/log";
 import type { OperationContext, Props } from "./define";
 import {
   cacheDirOf,
   imageConfig,
+  imageSigningKey,
   pinsOf,
   type ResolvedImageInputs,
   registryOptions,
@@ -84,7 +85,7 @@ export async function pushImage(
   layoutDir: string,
   result: AssembleResult,
   ctx: OperationContext,
-): Promise<{ push: PushResult; sbomDigests: Record<string, string> }> {
+): Promise<{ push: PushResult } & SupplyChainResult> {
   const options = await registryOptions(inputs, ctx.progress);
   const repository = String(inputs.repository);
   const tags = Array.isArray(inputs.tags) ? inputs.tags.map(String) : [];
@@ -95,19 +96,15 @@ export async function pushImage(
     `pushed ${push.uploaded.blobs} blob(s) (${formatBytes(push.uploaded.bytes)}), ` +
       `${push.skipped.blobs} already there (${formatBytes(push.skipped.bytes)}), ${push.mounted.blobs} mounted`,
   );
-  const sbomDigests: Record<string, string> = {};
-  if (inputs.sbom !== false) {
-    const layout = new OciLayout(layoutDir);
-    for (const s of result.sboms) {
-      const attached = await attachReferrer({
-        ...options,
-        reference: repository,
-        subject: s.describes,
-        artifactType: MEDIA_TYPES.spdx,
-        content: { file: layout.blobPath(s.descriptor.digest) },
-      });
-      sbomDigests[s.arch ?? "index"] = attached.digest;
-    }
-  }
-  return { push, sbomDigests };
+  const key = imageSigningKey(inputs);
+  if (key) ctx.progress.info(`signing ${repository}@${result.indexDigest} and its platform manifests`);
+  const attached = await attachSupplyChain({
+    layoutDir,
+    result,
+    repository,
+    registry: options,
+    sbom: inputs.sbom !== false,
+    ...(key ? { key } : {}),
+  });
+  return { push, ...attached };
 }

@@ -1,3 +1,4 @@
+import * as crypto from "node:crypto";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { loadApkoConfig, validateApkoConfig } from "../image/config";
@@ -8,7 +9,11 @@ import { defaultCacheDir } from "../repository/cache";
 import { RepositoryClient } from "../repository/client";
 import type { PinnedPackage } from "../resolve/apko-lock";
 import { readApkoLockFile } from "../resolve/apko-lock";
+import { loadSecurityDbs } from "../security/load";
+import type { SecurityDb } from "../security/secdb";
+import { type ImageSigningKey, loadImageSigningKey } from "../sign/keys";
 import { DistrolessError } from "../util/errors";
+import { sha256Hex } from "../util/hash";
 import type { Progress } from "../util/log";
 import type { Props } from "./define";
 import { parseKeyInputs } from "./keys";
@@ -21,6 +26,24 @@ export interface ResolvedImageInputs {
   /** arch -> package name -> `C:`: a rebuilt package with the same version shows too. */
   checksums: Record<string, Record<string, string>>;
   archs: string[];
+  /** arch -> name -> CVE ids a version change fixes (with `securityDb`): preview shows them. */
+  fixes?: Record<string, Record<string, string[]>>;
+  /** SHA-256 of the signing key's public half, when `signKey` is given: a new key re-signs. */
+  signer?: string;
+}
+
+/** The image signing key from `signKey` (+ `signKeyPassword`); undefined when not signing. */
+export function imageSigningKey(inputs: Props): ImageSigningKey | undefined {
+  if (inputs.signKey === undefined || inputs.signKey === null) return undefined;
+  if (typeof inputs.signKey !== "string")
+    throw new DistrolessError("E_CONFIG", "signKey must be a PEM string");
+  const password = typeof inputs.signKeyPassword === "string" ? inputs.signKeyPassword : undefined;
+  return loadImageSigningKey(inputs.signKey, password, "signKey");
+}
+
+export function signerFingerprint(key: ImageSigningKey): string {
+  const der = crypto.createPublicKey(key.publicKeyPem).export({ type: "spki", format: "der" });
+  return `sha256:${sha256Hex(der)}`;
 }
 
 /** The apko config (file or object) with the resource's overrides applied. */
@@ -65,6 +88,18 @@ export async function imageConfig(
 
 export function cacheDirOf(inputs: Props): string {
   return typeof inputs.cacheDir === "string" ? path.resolve(inputs.cacheDir) : defaultCacheDir();
+}
+
+/** The `securityDb` input (a file or URL, or several) loaded; undefined when not given. */
+export async function securityDbOf(inputs: Props): Promise<SecurityDb | undefined> {
+  const raw = inputs.securityDb;
+  if (raw === undefined || raw === null) return undefined;
+  const list = Array.isArray(raw) ? raw : [raw];
+  if (!list.every((x): x is string => typeof x === "string")) {
+    throw new DistrolessError("E_CONFIG", "securityDb must be a file path or URL, or a list of them");
+  }
+  const locations = list.map((x) => (/^https?:\/\//i.test(x) ? x : path.resolve(x)));
+  return loadSecurityDbs(locations, { cacheDir: cacheDirOf(inputs), offline: inputs.offline === true });
 }
 
 export function repositoryClient(inputs: Props, progress?: Progress): RepositoryClient {

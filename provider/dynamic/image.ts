@@ -1,5 +1,7 @@
 import { resolveImage } from "../image/pipeline";
 import { deleteTag, imageExists, resolveTag } from "../registry";
+import { versionChanges } from "../resolve/why";
+import { securityNotes } from "../security/drift";
 import { digestOf } from "../util/canonical";
 import { isDistrolessError } from "../util/errors";
 import { pathExists } from "../util/fs";
@@ -14,10 +16,13 @@ import {
 import { buildImageLayout, pushImage, writeOutputPath } from "./image-build";
 import {
   imageConfig,
+  imageSigningKey,
   lockFilePins,
   type ResolvedImageInputs,
   registryOptions,
   repositoryClient,
+  securityDbOf,
+  signerFingerprint,
 } from "./image-inputs";
 import { containsUnknown, UNKNOWN } from "./unknowns";
 
@@ -34,6 +39,7 @@ const RESOLUTION_INPUTS = [
   "lockFile",
   "cacheDir",
   "offline",
+  "securityDb",
 ] as const;
 
 /**
@@ -45,7 +51,10 @@ const KEPT_SETTINGS = ["insecureRegistry", "caFile", "deleteTagsOnDestroy", "sbo
 /** Inputs that change where the image goes, not what it is: a change pushes or tags, never rebuilds. */
 const TARGET_INPUTS = ["repository", "tags", "outputPath"] as const;
 
-async function resolveInputs(news: Props): Promise<{ resolved: ResolvedImageInputs; notices: string[] }> {
+async function resolveInputs(
+  news: Props,
+  olds?: Props,
+): Promise<{ resolved: ResolvedImageInputs; notices: string[] }> {
   const { config, inlineKeys } = await imageConfig(news);
   const client = repositoryClient(news);
   const pins = await lockFilePins(news);
@@ -63,7 +72,16 @@ async function resolveInputs(news: Props): Promise<{ resolved: ResolvedImageInpu
     keys: r.keys.map((k) => [k.name, sha256Hex(k.content)]),
     sourceDateEpoch: news.sourceDateEpoch ?? null,
   });
-  return { resolved: { inputDigest, lock, checksums, archs: config.archs }, notices: r.notices };
+  const previous = (olds?.resolved as Partial<ResolvedImageInputs> | undefined)?.lock;
+  const before = previous && typeof previous === "object" ? previous : undefined;
+  const changes = before ? versionChanges(before, r.solutions) : [];
+  const key = imageSigningKey(news);
+  const resolved: ResolvedImageInputs = { inputDigest, lock, checksums, archs: config.archs };
+  if (key) resolved.signer = signerFingerprint(key);
+  const security = await securityDbOf(news);
+  const notes = security ? securityNotes(security, lock, before) : undefined;
+  if (notes && Object.keys(notes.fixes).length > 0) resolved.fixes = notes.fixes;
+  return { resolved, notices: [...changes, ...(notes?.notices ?? []), ...r.notices] };
 }
 
 function sameList(a: unknown, b: unknown): boolean {
@@ -100,7 +118,15 @@ async function deliver(inputs: Props, ctx: OperationContext): Promise<Props> {
     outs.imageRef = `oci:${inputs.outputPath}@${result.indexDigest}`;
   }
   if (typeof inputs.repository === "string") {
-    const { push, sbomDigests } = await pushImage(inputs, layoutDir, result, ctx);
+    const { push, sbomDigests, signatureDigests, attestationDigests } = await pushImage(
+      inputs,
+      layoutDir,
+      result,
+      ctx,
+    );
+    outs.signatureDigests = signatureDigests;
+    outs.attestationDigests = attestationDigests;
+    if (resolved.signer) outs.signer = resolved.signer;
     outs.repository = inputs.repository;
     outs.imageRef = push.imageRef;
     outs.tags = push.tags;
@@ -116,9 +142,9 @@ async function deliver(inputs: Props, ctx: OperationContext): Promise<Props> {
 
 const implementation: ResourceImplementation = {
   type: "DistrolessImage",
-  secretInputs: ["registryAuth"],
+  secretInputs: ["registryAuth", "signKey", "signKeyPassword"],
 
-  async check(_olds, news, ctx) {
+  async check(olds, news, ctx) {
     const failures = configSourceFailures(news);
     if (news.repository === undefined && news.outputPath === undefined) {
       failures.push({
@@ -129,7 +155,7 @@ const implementation: ResourceImplementation = {
     if (failures.length) return { inputs: news, failures };
     const resolvable = RESOLUTION_INPUTS.map((k) => news[k]);
     if (containsUnknown(resolvable)) return { inputs: { ...news, resolved: UNKNOWN } };
-    const { resolved, notices } = await resolveInputs(news);
+    const { resolved, notices } = await resolveInputs(news, olds);
     for (const n of notices) ctx.progress.warn(n);
     return { inputs: { ...news, resolved } };
   },
@@ -138,6 +164,7 @@ const implementation: ResourceImplementation = {
     const resolved = news.resolved as ResolvedImageInputs | string | undefined;
     if (typeof resolved !== "object" || !resolved) return { changes: true };
     if (olds.inputDigest !== resolved.inputDigest || !olds.digest) return { changes: true };
+    if ((olds.signer ?? null) !== (resolved.signer ?? null)) return { changes: true };
     // Settings kept in outputs for refresh and destroy: a change must reach the outputs.
     for (const k of KEPT_SETTINGS) if ((olds[k] ?? null) !== (news[k] ?? null)) return { changes: true };
     for (const k of TARGET_INPUTS) {

@@ -4,6 +4,7 @@ import { displayLocation, parseRepositorySource } from "../repository/source";
 import type { PinnedPackage } from "../resolve/apko-lock";
 import type { Lock } from "../resolve/lock";
 import { packageRefFor, resolvePackages } from "../resolve/resolve";
+import type { Solution } from "../resolve/solver";
 import { DistrolessError } from "../util/errors";
 import { formatBytes, type Progress, silentProgress } from "../util/log";
 import { type ApkArch, requireArch } from "./config/arch";
@@ -67,6 +68,8 @@ export interface ResolvedImage {
   config: ApkoConfig;
   lock: Lock;
   notices: string[];
+  /** Per arch, what the solver chose and why (for explanations). */
+  solutions: ReadonlyMap<string, Solution>;
   /** Every key to install under etc/apk/keys (keyring, inline and runtime keys). */
   keys: KeyContent[];
 }
@@ -109,7 +112,7 @@ export async function resolveImage(
     seen.add(name);
   }
   for (const k of config.contents.runtimeKeyring) if (!seen.has(k.name)) keys.push(k);
-  return { config, lock: resolved.lock, notices: resolved.notices, keys };
+  return { config, lock: resolved.lock, notices: resolved.notices, solutions: resolved.solutions, keys };
 }
 
 /** Fetches (verified, cached) every locked package; returns one install plan per arch. */

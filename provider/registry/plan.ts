@@ -51,13 +51,14 @@ export async function planLayoutPush(layoutDir: string, layoutRef?: string): Pro
   const top = await layout.readIndex();
   let candidates = top.manifests;
   if (layoutRef !== undefined) candidates = candidates.filter((d) => d.annotations?.[REF_NAME] === layoutRef);
+  else if (candidates.length > 1) candidates = await roots(layout, candidates);
   if (candidates.length !== 1) {
     const names = top.manifests.map((d) => d.annotations?.[REF_NAME] ?? d.digest).join(", ");
     throw new DistrolessError(
       "E_CONFIG",
       layoutRef !== undefined
         ? `no single entry named "${layoutRef}" in index.json (entries: ${names || "none"})`
-        : `index.json has ${candidates.length} entries (${names || "none"}); name the one to push`,
+        : `index.json has ${candidates.length} separate images (${names || "none"}); name the one to push (push DIR:NAME, or --ref NAME)`,
       { subject: layoutDir },
     );
   }
@@ -173,4 +174,24 @@ async function platformsOf(layout: OciLayout, root: PlannedManifest): Promise<Re
 function platformKey(p: Platform): string {
   const arch = p.variant ? `${p.architecture}/${p.variant}` : p.architecture;
   return p.os && p.os !== "linux" ? `${p.os}/${arch}` : arch;
+}
+
+/**
+ * The entries no other entry's image index contains. A layout we build lists the image index and,
+ * for tools that look for them, each platform's manifest: the index is the one image to push.
+ */
+async function roots(layout: OciLayout, entries: Descriptor[]): Promise<Descriptor[]> {
+  const contained = new Set<string>();
+  for (const d of entries) {
+    if (!isIndexMediaType(d.mediaType)) continue;
+    let index: Partial<ImageIndex>;
+    try {
+      index = JSON.parse((await layout.readBlob(d.digest, 4 << 20)).toString("utf8")) as Partial<ImageIndex>;
+    } catch {
+      continue; // an unreadable entry is reported when it is the one pushed
+    }
+    for (const child of index.manifests ?? []) contained.add(child.digest);
+  }
+  const out = entries.filter((d) => !contained.has(d.digest));
+  return out.length > 0 ? out : entries;
 }

@@ -62,3 +62,8 @@ export function bestProvider(pool: readonly ProviderRef[], ctx: PreferenceContex
   }
   return best;
 }
+
+/** The pool in preference order (a copy). */
+export function rankProviders(pool: readonly ProviderRef[], ctx: PreferenceContext): ProviderRef[] {
+  return [...pool].sort((a, b) => compareProviders(a, b, ctx));
+}

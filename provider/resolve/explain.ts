@@ -26,12 +26,13 @@ export function chainText(chain: Chain, constraint?: string): string {
 export class ResolveError extends DistrolessError {
   constructor(
     readonly arch: string,
-    readonly kind: "unknown" | "unsatisfiable" | "ambiguous" | "conflict" | "lock",
-    message: string,
+    readonly kind: "unknown" | "unsatisfiable" | "ambiguous" | "conflict" | "lock" | "exhausted",
+    /** What went wrong, without the arch in front. */
+    readonly detail: string,
     /** The package or virtual name the failure is about. */
     readonly about?: string,
   ) {
-    super("E_RESOLVE", message, { subject: arch });
+    super("E_RESOLVE", detail, { subject: arch });
   }
 }
 

@@ -22,6 +22,7 @@ export class Candidate {
   private depCache: Constraint[] | undefined;
   private conflictCache: Constraint[] | undefined;
   private installIfCache: Constraint[] | undefined;
+  private selfConflictCache: string | undefined;
 
   constructor(
     readonly id: number,
@@ -32,6 +33,25 @@ export class Candidate {
     this.version = entry.version;
     this.label = `${entry.name}-${entry.version}`;
     this.provides = entry.provides.map(parseProvide);
+  }
+
+  /**
+   * Why the package can never be installed on its own terms, if so: it provides one name at two
+   * versions (apk-tools refuses it as conflicting with itself).
+   */
+  get selfConflict(): string | undefined {
+    if (this.selfConflictCache === undefined) {
+      this.selfConflictCache = "";
+      const seen = new Map<string, string | undefined>();
+      for (const p of this.provides) {
+        if (seen.has(p.name) && seen.get(p.name) !== p.version) {
+          this.selfConflictCache = `it provides ${p.name} at two versions (${seen.get(p.name) ?? "unversioned"} and ${p.version ?? "unversioned"}), so it conflicts with itself (apk-tools refuses it too)`;
+          break;
+        }
+        seen.set(p.name, p.version);
+      }
+    }
+    return this.selfConflictCache || undefined;
   }
 
   get origin(): string {

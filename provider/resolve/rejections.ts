@@ -69,5 +69,7 @@ export function rejectionText(r: Rejection, ref: ProviderRef, c: Constraint): st
       return `it is in the repository pinned as @${r.tag} (${ref.cand.repo.location}), which only constraints naming @${r.tag} and their dependencies may use`;
     case "conflict":
       return `it conflicts with ${r.with.label} [!${r.constraint.text.replace(/^!/, "")}], which is installed`;
+    case "needs":
+      return `it requires ${r.constraint.text}, and ${r.with.label} is installed`;
   }
 }

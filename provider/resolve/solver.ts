@@ -1,9 +1,8 @@
-import { bestProvider } from "./compare";
-import { type Constraint, parseWorldEntry, versionMatches } from "./constraint";
-import { type Chain, chainText, childChain, ResolveError, WORLD } from "./explain";
-import { installOrder } from "./order";
-import type { Candidate, PackageIndex, ProviderRef } from "./package-index";
-import { unsatisfiable } from "./rejections";
+import { Solver } from "./attempt";
+import { type Constraint, parseWorldEntry } from "./constraint";
+import { ResolveError } from "./explain";
+import type { Candidate, PackageIndex } from "./package-index";
+import { minimalConflict, SearchExhausted, search } from "./search";
 
 export interface SolveOptions {
   /** Candidates that must not be chosen, with the reason (shown when nothing else fits). */
@@ -12,14 +11,19 @@ export interface SolveOptions {
   avoid?: ReadonlyMap<Candidate, string>;
   /** name -> version to prefer (a lock being honoured). */
   prefer?: ReadonlyMap<string, string>;
+  /** Choices the search may consider before giving up (default: DEFAULT_SEARCH_STEPS). */
+  maxSteps?: number;
 }
+
+/** A reason text, or how to make it when it is needed. */
+export type Reason = string | (() => string);
 
 export interface Solution {
   arch: string;
   /** Install order: dependencies before their dependents; deterministic. */
   packages: Candidate[];
-  /** Why each package is installed (`world -> a-1.0-r0`). */
-  reasons: Map<Candidate, string>;
+  /** Why a package is installed: the chain that pulled it in (`world -> a-1.0-r0 -> b-2.0-r0`). */
+  why(cand: Candidate): string;
   /** Things the user may want to know that are not errors. */
   notices: string[];
 }
@@ -30,344 +34,72 @@ export type Rejection =
   | { kind: "version" }
   | { kind: "tagged"; tag: string }
   | { kind: "pinned"; tag: string }
-  | { kind: "conflict"; with: Candidate; constraint: Constraint };
+  | { kind: "conflict"; with: Candidate; constraint: Constraint }
+  | { kind: "needs"; with: Candidate; constraint: Constraint };
 
-interface Pending {
-  c: Constraint;
-  chain: Chain;
-  pool: readonly ProviderRef[];
-}
+/** Enough for any real world many times over; an adversarial index reports exhaustion instead of hanging. */
+export const DEFAULT_SEARCH_STEPS = 200_000;
+/** Looking for the smallest conflicting set of world entries: per trial, and in all. */
+const CONFLICT_TRIAL_STEPS = 50_000;
+const CONFLICT_TOTAL_STEPS = 400_000;
 
 /**
- * Orders constraints by how many candidates they have, fewest first; none at all goes last, since
- * such a constraint can still be met by what the others choose (`foo` beside `foo@edge`).
+ * Solves `world` against one arch's packages: apko's greedy order first, then (only when that
+ * fails) every other choice, latest first, until one works or none can. Throws a ResolveError the
+ * user can act on: the preferred choices' failure, and which world entries conflict.
  */
-function candidateCount(n: number): number {
-  return n === 0 ? Number.MAX_SAFE_INTEGER : n;
-}
-
-/** Solves `world` against one arch's packages. Throws a ResolveError the user can act on. */
 export function solve(index: PackageIndex, world: readonly string[], options: SolveOptions = {}): Solution {
-  return new Solver(index, options).run(world);
+  const entries = world.map(parseWorldEntry); // invalid entries fail here, before any search
+  const limit = options.maxSteps ?? DEFAULT_SEARCH_STEPS;
+  const outcome = search(limit, (d) => new Solver(index, options, d).run(entries));
+  if ("result" in outcome) return outcome.result;
+  const err = outcome.error;
+  if (outcome.exhausted !== undefined) {
+    throw new ResolveError(
+      index.arch,
+      "exhausted",
+      `${err.detail}; no other choice of versions was found either: the search gave up after ${outcome.exhausted} steps (${outcome.attempts} combinations tried)`,
+      err.about,
+    );
+  }
+  const conflict = conflictingEntries(index, entries, options);
+  if (!conflict) return rethrow(err);
+  throw new ResolveError(
+    index.arch,
+    err.kind,
+    `${err.detail}; these requests cannot be installed together (each set without one of them resolves): ${conflict.join(", ")}`,
+    err.about,
+  );
 }
 
-/**
- * A greedy solver with apko's choices (fewest candidates first, then dependencies depth-first,
- * apko's preference order) and apk's rules for names: a versioned name (a package's own name or a
- * `p:name=ver`) has one provider; unversioned provides (virtuals) may have several; a virtual with
- * several providers and nothing to prefer one is not picked on its own.
- */
-class Solver {
-  private selected = new Map<string, Candidate>();
-  private order: Candidate[] = [];
-  private claims = new Map<string, { cand: Candidate; version: string }>();
-  private virtuals = new Map<string, Candidate[]>();
-  private dq: Map<Candidate, string>;
-  private chains = new Map<Candidate, Chain>();
-  private origins = new Map<string, string>();
-  private pins = new Map<Candidate, string | undefined>();
-  private depsDone = new Set<Candidate>();
-  private pending: Pending[] = [];
-  private notices: string[] = [];
-  /** While set, every state change records how to undo it (install_if tries). */
-  private undo: (() => void)[] | undefined;
-  /** How many chosen packages install_if has already looked at. */
-  private iifScanned = 0;
-
-  constructor(
-    private readonly index: PackageIndex,
-    private readonly options: SolveOptions,
-  ) {
-    this.dq = new Map(options.exclude ?? []);
-  }
-
-  run(worldTexts: readonly string[]): Solution {
-    const world = worldTexts.map(parseWorldEntry);
-    const wanted = world.filter((c) => !c.conflict);
-    for (const c of world) this.constrainFromWorld(c);
-
-    // Top level first, fewest candidates first (apko), so narrow choices shape the wide ones. The
-    // counts are taken once, before any choice: recounting after each one costs quadratic time
-    // for a large world and rarely changes the order.
-    const counts = new Map(wanted.map((c) => [c, candidateCount(this.pool(c, c.tag).length)] as const));
-    const ordered = [...wanted].sort(
-      (a, b) => counts.get(a)! - counts.get(b)! || (a.text < b.text ? -1 : a.text > b.text ? 1 : 0),
-    );
-    for (const c of ordered) {
-      if (this.satisfiedBy(c)) continue;
-      const ref = this.choose(c, WORLD, c.tag);
-      if (ref) this.select(ref, WORLD, c.tag);
-    }
-    const roots = [...wanted].sort((a, b) => (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
-    for (const c of roots) {
-      const s = this.satisfiedBy(c);
-      if (s) this.resolveDeps(s);
-    }
-    this.addInstallIf();
-    this.checkPending();
-    this.checkConflicts(world);
-
-    const packages = installOrder(
-      roots.map((c) => this.satisfiedBy(c)).filter((c): c is Candidate => c !== undefined),
-      this.order,
-      (cand) => cand.depends().map((d) => this.satisfiedBy(d)),
-    );
-    const reasons = new Map<Candidate, string>();
-    for (const cand of packages) reasons.set(cand, chainText(this.chains.get(cand)!, cand.label));
-    return { arch: this.index.arch, packages, reasons, notices: this.notices };
-  }
-
-  private mset<K, V>(m: Map<K, V>, k: K, v: V): void {
-    if (this.undo) {
-      const had = m.has(k);
-      const old = m.get(k);
-      this.undo.push(() => (had ? m.set(k, old as V) : m.delete(k)));
-    }
-    m.set(k, v);
-  }
-
-  private apush<T>(a: T[], v: T): void {
-    if (this.undo) this.undo.push(() => a.pop());
-    a.push(v);
-  }
-
-  /** World-level `!name`, versions and `@tag` pins apply to every candidate of the name (apko). */
-  private constrainFromWorld(c: Constraint): void {
-    for (const ref of this.index.providers(c.name)) {
-      if (this.dq.has(ref.cand)) continue;
-      if (c.conflict) {
-        if (versionMatches(c, ref.version, ref.cand.entry.checksum)) {
-          this.dq.set(ref.cand, `excluded by world[${c.text}]`);
-        }
-        continue;
-      }
-      if (
-        c.op &&
-        (ref.own || ref.version !== undefined) &&
-        !versionMatches(c, ref.version, ref.cand.entry.checksum)
-      ) {
-        this.dq.set(ref.cand, `does not satisfy world[${c.text}]`);
-      } else if (c.tag && ref.cand.repo.tag !== c.tag) {
-        const where = ref.cand.repo.tag ? `@${ref.cand.repo.tag}` : "an untagged repository";
-        this.dq.set(
-          ref.cand,
-          `world[${c.text}] takes ${c.name} only from @${c.tag}, and this one is in ${where}`,
-        );
-      }
-    }
-  }
-
-  /** The chosen package that satisfies `c`, if any. */
-  private satisfiedBy(c: Constraint): Candidate | undefined {
-    const claim = this.claims.get(c.name);
-    if (claim) return versionMatches(c, claim.version, claim.cand.entry.checksum) ? claim.cand : undefined;
-    if (!c.op) return this.virtuals.get(c.name)?.[0];
-    return undefined;
-  }
-
-  rejection(ref: ProviderRef, c: Constraint, allowTag: string | undefined): Rejection | undefined {
-    const cand = ref.cand;
-    if (!versionMatches(c, ref.version, cand.entry.checksum)) return { kind: "version" };
-    const excluded = this.dq.get(cand);
-    if (excluded !== undefined) return { kind: "excluded", reason: excluded };
-    const tag = cand.repo.tag;
-    if (c.tag !== undefined && tag !== c.tag) return { kind: "pinned", tag: c.tag };
-    if (tag !== undefined && tag !== (c.tag ?? allowTag)) return { kind: "tagged", tag };
-    for (const d of cand.conflicts()) {
-      const s = this.satisfiedBy(d);
-      if (s && s !== cand) return { kind: "conflict", with: s, constraint: d };
-    }
-    return undefined;
-  }
-
-  /** The candidates `c` may use: preferred ones, or (multi-arch skew) avoided ones when none. */
-  private pool(c: Constraint, allowTag: string | undefined): ProviderRef[] {
-    const ok: ProviderRef[] = [];
-    const avoided: ProviderRef[] = [];
-    const avoid = this.options.avoid;
-    for (const ref of this.index.providers(c.name)) {
-      if (this.rejection(ref, c, allowTag)) continue;
-      if (avoid?.has(ref.cand)) avoided.push(ref);
-      else ok.push(ref);
-    }
-    return ok.length > 0 ? ok : avoided;
-  }
-
-  /** The provider to install for `c`, or undefined when it is an ambiguous virtual (parked). */
-  private choose(c: Constraint, chain: Chain, allowTag: string | undefined): ProviderRef | undefined {
-    let pool = this.pool(c, allowTag);
-    if (pool.length === 0) throw unsatisfiable(this, this.index, c, chain, allowTag);
-    if (!pool.some((r) => r.own) && new Set(pool.map((r) => r.cand.name)).size > 1) {
-      const prefer = this.options.prefer;
-      const preferred = prefer ? pool.filter((r) => prefer.get(r.cand.name) === r.cand.version) : [];
-      if (preferred.length > 0) pool = preferred;
-      else {
-        // apk: unversioned providers without a provider_priority are not picked among several.
-        const eligible = pool.filter((r) => r.version !== undefined || r.cand.priority > 0);
-        if (eligible.length === 0) {
-          this.apush(this.pending, { c, chain, pool });
-          return undefined;
-        }
-        pool = eligible;
-      }
-    }
-    const ref = bestProvider(pool, { origins: this.origins, preferTag: c.tag, prefer: this.options.prefer });
-    const skew = this.options.avoid?.get(ref.cand);
-    if (skew)
-      this.apush(
-        this.notices,
-        `${this.index.arch}: ${chainText(chain, c.text)}: using ${ref.cand.label} (${skew})`,
-      );
-    return ref;
-  }
-
-  private select(ref: ProviderRef, chain: Chain, allowTag: string | undefined): void {
-    const cand = ref.cand;
-    this.mset(this.selected, cand.name, cand);
-    this.apush(this.order, cand);
-    this.mset(this.chains, cand, chain);
-    this.mset(this.pins, cand, allowTag);
-    if (cand.origin && !this.origins.has(cand.origin)) this.mset(this.origins, cand.origin, cand.version);
-    this.claim(cand, cand.name, cand.version, chain);
-    for (const p of cand.provides) if (p.name !== cand.name) this.claim(cand, p.name, p.version, chain);
-    for (const d of cand.conflicts()) {
-      for (const r of this.index.providers(d.name)) {
-        if (r.cand !== cand && !this.dq.has(r.cand) && versionMatches(d, r.version, r.cand.entry.checksum)) {
-          this.mset(this.dq, r.cand, `excluded by ${cand.label} [${d.text}]`);
-        }
-      }
-    }
-  }
-
-  /** A versioned name has one provider; unversioned provides only exclude versioned ones (apk). */
-  private claim(cand: Candidate, name: string, version: string | undefined, chain: Chain): void {
-    if (version === undefined) {
-      const list = this.virtuals.get(name);
-      if (list) this.apush(list, cand);
-      else this.mset(this.virtuals, name, [cand]);
-    } else if (!this.claims.has(name)) {
-      this.mset(this.claims, name, { cand, version });
-    }
-    for (const r of this.index.providers(name)) {
-      if (r.cand === cand || this.dq.has(r.cand) || (version === undefined && r.version === undefined))
-        continue;
-      const why =
-        r.own && name === cand.name
-          ? `${cand.label} is installed instead (${chainText(chain, cand.label)})`
-          : `${cand.label} already provides ${name}`;
-      this.mset(this.dq, r.cand, why);
-    }
-  }
-
-  private providesItself(cand: Candidate, d: Constraint): boolean {
-    if (d.name === cand.name) return versionMatches(d, cand.version, cand.entry.checksum);
-    return cand.provides.some((p) => p.name === d.name && versionMatches(d, p.version));
-  }
-
-  /** Dependencies depth-first, the one with the fewest candidates first (apko's order). */
-  private resolveDeps(cand: Candidate): void {
-    if (this.depsDone.has(cand)) return;
-    if (this.undo) this.undo.push(() => this.depsDone.delete(cand));
-    this.depsDone.add(cand);
-    const chain = childChain(this.chains.get(cand)!, cand.label);
-    const allowTag = this.pins.get(cand);
-    let remaining = cand.depends().filter((d) => !this.providesItself(cand, d));
-    while (remaining.length > 0) {
-      remaining = remaining.filter((d) => !this.satisfiedBy(d));
-      if (remaining.length === 0) break;
-      let next = remaining[0]!;
-      if (remaining.length > 1) {
-        let nextCount = Number.POSITIVE_INFINITY;
-        for (const d of remaining) {
-          const n = candidateCount(this.pool(d, allowTag).length);
-          if (n < nextCount || (n === nextCount && d.text < next.text)) {
-            next = d;
-            nextCount = n;
-          }
-        }
-      }
-      remaining = remaining.filter((d) => d !== next);
-      const ref = this.choose(next, chain, allowTag);
-      if (!ref) continue;
-      this.select(ref, chain, allowTag);
-      this.resolveDeps(ref.cand);
-    }
-  }
-
-  /**
-   * Adds install_if packages whose conditions all hold, with their dependencies, until nothing more
-   * triggers. A condition can only become true when a package providing it is chosen, so each pass
-   * looks at the triggers of the packages chosen since the last one.
-   */
-  private addInstallIf(): void {
-    while (this.iifScanned < this.order.length) {
-      const triggered = new Map<string, ProviderRef[]>();
-      const fresh = this.order.slice(this.iifScanned);
-      this.iifScanned = this.order.length;
-      for (const cand of fresh) {
-        this.collectTriggered(cand.name, triggered);
-        for (const p of cand.provides) this.collectTriggered(p.name, triggered);
-      }
-      for (const name of [...triggered.keys()].sort()) {
-        if (this.selected.has(name)) continue;
-        const ref = bestProvider(triggered.get(name)!, {
-          origins: this.origins,
-          prefer: this.options.prefer,
-        });
-        const chain: Chain = { label: `install_if[${ref.cand.entry.installIf.join(" ")}]` };
-        this.undo = [];
-        try {
-          this.select(ref, chain, undefined);
-          this.resolveDeps(ref.cand);
-        } catch (err) {
-          if (!(err instanceof ResolveError)) throw err;
-          for (let i = this.undo.length - 1; i >= 0; i--) this.undo[i]!();
-          this.dq.set(ref.cand, `its install_if dependencies cannot be met: ${err.message}`);
-          this.notices.push(`${this.index.arch}: not adding ${ref.cand.label} (install_if): ${err.message}`);
-        } finally {
-          this.undo = undefined;
-        }
-      }
-    }
-  }
-
-  private collectTriggered(name: string, into: Map<string, ProviderRef[]>): void {
-    for (const iif of this.index.triggeredBy(name)) {
-      if (this.selected.has(iif.name) || this.dq.has(iif) || iif.repo.tag !== undefined) continue;
-      if (!iif.installIf().every((t) => this.satisfiedBy(t))) continue;
-      const list = into.get(iif.name);
-      if (!list) into.set(iif.name, [{ cand: iif, version: iif.version, own: true }]);
-      else if (!list.some((r) => r.cand === iif)) list.push({ cand: iif, version: iif.version, own: true });
-    }
-  }
-
-  private checkPending(): void {
-    for (const p of this.pending) {
-      if (this.satisfiedBy(p.c)) continue;
-      const names = [...new Set(p.pool.map((r) => r.cand.name))].sort();
-      throw new ResolveError(
-        this.index.arch,
-        "ambiguous",
-        `${p.c.name} (virtual) is provided by several packages and nothing prefers one: provided by: ${names.join(" ")}; required by: ${chainText(p.chain, p.c.text)}. Add the one you want to the packages (or give it a provider_priority).`,
-        p.c.name,
-      );
-    }
-  }
-
-  private checkConflicts(world: Constraint[]): void {
-    const check = (owner: string, d: Constraint, self?: Candidate) => {
-      const s = this.satisfiedBy(d);
-      if (s && s !== self) {
-        throw new ResolveError(
-          this.index.arch,
-          "conflict",
-          `${owner} conflicts with ${d.name} [!${d.text.replace(/^!/, "")}], but ${s.label} is installed (${chainText(this.chains.get(s)!, s.label)})`,
-        );
-      }
-    };
-    for (const c of world) if (c.conflict) check("world", c);
-    for (const cand of this.order) for (const d of cand.conflicts()) check(cand.label, d, cand);
-  }
+function rethrow(err: ResolveError): never {
+  throw err;
 }
 
-export type { Solver };
+/** The smallest set (two or more) of world entries that fails, when that says more than the error. */
+function conflictingEntries(
+  index: PackageIndex,
+  world: readonly Constraint[],
+  options: SolveOptions,
+): string[] | undefined {
+  if (world.length < 2) return undefined;
+  const byText = new Map(world.map((c) => [c.text, c] as const));
+  let left = CONFLICT_TOTAL_STEPS;
+  const fails = (subset: readonly string[]): boolean | undefined => {
+    const entries = subset.map((t) => byText.get(t)!);
+    if (left <= 0) return undefined;
+    try {
+      const outcome = search(Math.min(CONFLICT_TRIAL_STEPS, left), (d) =>
+        new Solver(index, options, d).run(entries),
+      );
+      left -= outcome.steps;
+      if ("result" in outcome) return false;
+      return outcome.exhausted === undefined ? true : undefined;
+    } catch (err) {
+      if (err instanceof SearchExhausted) return undefined;
+      throw err;
+    }
+  };
+  const set = minimalConflict([...byText.keys()], fails);
+  return set.length >= 2 ? set : undefined;
+}

@@ -46,6 +46,56 @@ describe("CLI: build --push", needsFixtures(), () => {
     },
   );
 
+  test(
+    "build --output DIR, then push DIR REPO:TAG pushes the image index; DIR:REF or --ref picks one entry",
+    needsTools(),
+    async () => {
+      const work = tempDir();
+      const layout = `${work}/layout`;
+      const built = await runCli([
+        "build",
+        fixture("configs", "apko", "apko.yaml"),
+        "--output",
+        layout,
+        "--cache-dir",
+        work,
+        "--source-date-epoch",
+        "0",
+        "--json",
+      ]);
+      assert.equal(built.code, 0, built.stderr);
+      const { indexDigest } = JSON.parse(built.stdout) as { indexDigest: string };
+
+      const pushed = await runCli(["push", layout, `${registry.host}/layout/app:v1`, "--json"]);
+      assert.equal(pushed.code, 0, pushed.stderr);
+      assert.equal((JSON.parse(pushed.stdout) as { indexDigest: string }[])[0]!.indexDigest, indexDigest);
+      const index = JSON.parse((await skopeoInspectRaw(`${registry.host}/layout/app:v1`)).toString()) as {
+        manifests: unknown[];
+      };
+      assert.equal(index.manifests.length, 2);
+
+      for (const args of [
+        [`${layout}:latest-aarch64`, `${registry.host}/layout/arm:v1`],
+        [layout, `${registry.host}/layout/arm:v2`, "--ref", "latest-aarch64"],
+      ]) {
+        const one = await runCli(["push", ...args, "--json"]);
+        assert.equal(one.code, 0, one.stderr);
+        const tag = args[1]!.slice(args[1]!.lastIndexOf(":") + 1);
+        const manifest = JSON.parse(
+          (await skopeoInspectRaw(`${registry.host}/layout/arm:${tag}`)).toString(),
+        ) as { mediaType: string; layers: unknown[] };
+        assert.equal(manifest.mediaType, "application/vnd.oci.image.manifest.v1+json");
+        assert.equal(manifest.layers.length, 1);
+      }
+      const unknown = await runCli(["push", `${layout}:nope`, `${registry.host}/layout/app:v3`]);
+      assert.equal(unknown.code, 1);
+      assert.match(
+        unknown.stderr,
+        /no single entry named "nope" in index\.json \(entries: latest, latest-x86_64, latest-aarch64\)/,
+      );
+    },
+  );
+
   test("without --output or --push it says what it needs", async () => {
     const r = await runCli(["build", fixture("configs", "apko", "apko.yaml")]);
     assert.equal(r.code, 1);

@@ -4,6 +4,8 @@ import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { UNKNOWN } from "../../provider/dynamic/unknowns";
 import { imageExists, resolveTag } from "../../provider/registry";
+import { cosignTag } from "../../provider/sign/cosign-objects";
+import { generateCosignKeyPair } from "../../provider/sign/keys";
 import { MiniEngine, type Registration, ref, type Step, secret } from "../helpers/mini-engine";
 import { ProviderServer } from "../helpers/provider-server";
 import { serializedProviders } from "../helpers/sdk-providers";
@@ -24,6 +26,11 @@ describe("provider protocol: package -> repository -> image", needsTools("htpass
   let engine: MiniEngine;
   let program: Registration[];
   const repoRef = () => `${world.registry.host}/team/greeter`;
+  const COSIGN_PASSWORD = "cosign-password-in-a-secret";
+  const cosignPair = generateCosignKeyPair(COSIGN_PASSWORD);
+  const cosignLines = cosignPair.privateKeyPem
+    .split("\n")
+    .filter((l) => l.length > 20 && !l.startsWith("-----"));
 
   before(async () => {
     world = await makeWorld(work);
@@ -140,6 +147,22 @@ describe("provider protocol: package -> repository -> image", needsTools("htpass
   test("3. drift: a newer libgreet upstream shows in preview and up pushes a new digest with only new blobs", async () => {
     const before = engine.state.get("image")!.outputs;
     await world.publishUpstream("1.1.0");
+    // An Alpine-style security database: the new version fixes a CVE, and a later one another.
+    const secdb = path.join(work, "security.json");
+    writeFileSync(
+      secdb,
+      JSON.stringify({
+        packages: [
+          {
+            pkg: {
+              name: "libgreet",
+              secfixes: { "1.1.0-r0": ["CVE-2026-0001"], "9.0-r0": ["CVE-2026-0009"] },
+            },
+          },
+        ],
+      }),
+    );
+    program.find((r) => r.name === "image")!.inputs.securityDb = secdb;
     const preview = await engine.preview(program);
     const image = byName(preview, "image");
     assert.equal(image.op, "update");
@@ -151,6 +174,21 @@ describe("provider protocol: package -> repository -> image", needsTools("htpass
     );
     assert.equal(byName(preview, "app").op, "same");
     assert.equal(byName(preview, "repo").op, "same");
+    // The preview says what changes, and what pulls the new version in.
+    assert.match(
+      server.output,
+      /x86_64: libgreet 1\.0\.0-r0 -> 1\.1\.0-r0, pulled in by world -> [^\n]*libgreet-1\.1\.0-r0/,
+    );
+    // With a security database: which CVEs the change fixes, in preview's diff and as a notice.
+    assert.ok(image.changedInputs.includes("resolved.fixes"), image.changedInputs.join(", "));
+    assert.deepEqual((image.checkedInputs.resolved as { fixes: unknown }).fixes, {
+      x86_64: { libgreet: ["CVE-2026-0001"] },
+    });
+    assert.match(server.output, /x86_64: libgreet 1\.0\.0-r0 -> 1\.1\.0-r0 fixes CVE-2026-0001/);
+    assert.match(
+      server.output,
+      /x86_64: libgreet 1\.1\.0-r0 is below the fix for CVE-2026-0009 \(fixed in 9\.0-r0\)/,
+    );
 
     const up = await engine.up(program);
     const after = byName(up, "image").outputs!;
@@ -161,6 +199,29 @@ describe("provider protocol: package -> repository -> image", needsTools("htpass
       uploadedBytes: (after.pushed as { uploadedBytes: number }).uploadedBytes,
       skippedBlobs: 0,
     });
+  });
+
+  test("3b. a signing key signs the index and its platform manifest and attests the SBOMs; a re-run signs nothing", async () => {
+    const image = program.find((r) => r.name === "image")!;
+    image.inputs.signKey = secret(cosignPair.privateKeyPem);
+    image.inputs.signKeyPassword = secret(COSIGN_PASSWORD);
+    const preview = await engine.preview(program);
+    assert.equal(byName(preview, "image").op, "update", "a new signer is a change");
+    const up = await engine.up(program);
+    const outs = byName(up, "image").outputs!;
+    const signatures = outs.signatureDigests as Record<string, string>;
+    assert.deepEqual(Object.keys(signatures).sort(), ["index", "x86_64"]);
+    assert.deepEqual(Object.keys(outs.attestationDigests as Record<string, string>).sort(), [
+      "index",
+      "x86_64",
+    ]);
+    assert.match(String(outs.signer), /^sha256:[0-9a-f]{64}$/);
+    const options = { caBundle: readFileSync(world.caFile), auth: { username: USER, password: PASSWORD } };
+    const sig = await resolveTag(repoRef(), cosignTag(String(outs.digest), "sig"), options);
+    assert.equal(sig?.digest, signatures.index);
+
+    const again = await engine.up(program);
+    assert.equal(byName(again, "image").op, "same");
   });
 
   test("4. a recipe change rebuilds the package, republishes the index and updates the image", async () => {
@@ -193,13 +254,21 @@ describe("provider protocol: package -> repository -> image", needsTools("htpass
 
   test("5. the registry password and the signing key never appear in any output or log", () => {
     const keyLines = world.signingKeyPem.split("\n").filter((l) => l.length > 20 && !l.startsWith("-----"));
-    const secretInputNames = new Set(["signingKey", "signingKeyPassphrase", "registryAuth"]);
+    const secretInputNames = new Set([
+      "signingKey",
+      "signingKeyPassphrase",
+      "registryAuth",
+      "signKey",
+      "signKeyPassword",
+    ]);
     const leaks: string[] = [];
     const scan = (where: string, text: string) => {
       if (text.includes(PASSWORD)) leaks.push(`${where}: registry password`);
       if (text.includes(Buffer.from(`${USER}:${PASSWORD}`).toString("base64")))
         leaks.push(`${where}: basic auth header`);
       for (const l of keyLines) if (text.includes(l)) leaks.push(`${where}: signing key line`);
+      if (text.includes(COSIGN_PASSWORD)) leaks.push(`${where}: cosign password`);
+      for (const l of cosignLines) if (text.includes(l)) leaks.push(`${where}: cosign key line`);
     };
     assert.ok(server.calls.length > 10);
     for (const [i, call] of server.calls.entries()) {

@@ -73,8 +73,9 @@ describe("versions and constraints", () => {
     ]);
     await rejects(
       h.resolve(["a", "b"]),
-      /world -> b-1-r0 -> lib>=2/,
-      /lib-1\.0-r0 is installed instead \(world -> a-1-r0 -> lib-1\.0-r0\)/,
+      /^x86_64: cannot satisfy world -> a-1-r0 -> lib<2: /,
+      /lib-1\.0-r0: world -> b-1-r0 requires lib>=2; lib-2\.0-r0: version 2\.0-r0 does not match <2/,
+      /these requests cannot be installed together \(each set without one of them resolves\): a, b$/,
     );
   });
 });
@@ -116,19 +117,29 @@ describe("virtual names", () => {
     ]);
     await rejects(
       h.resolve(["app"]),
-      /ca-certs \(virtual\) is provided by several packages and nothing prefers one: provided by: certs-a certs-b; required by: world -> app-1-r0 -> ca-certs/,
+      /ca-certs \(virtual\): no provider may be picked for it automatically \(none has a provider_priority\): provided by: certs-a certs-b; required by: world -> app-1-r0 -> ca-certs/,
     );
     // Naming one of them settles it, wherever it appears in the world.
     assert.deepEqual(await h.labels(["app", "certs-b"]), ["certs-b-1-r0", "app-1-r0"]);
     assert.deepEqual(await h.labels(["certs-a", "app"]), ["certs-a-1-r0", "app-1-r0"]);
   });
 
-  test("a single unversioned provider is picked", async () => {
+  test("a single unversioned provider is not picked on its own (apk-tools), but serves once required", async () => {
     const h = await oneRepo([
       { name: "only", version: "1-r0", provides: ["thing"] },
+      { name: "only", version: "2-r0", provides: ["thing"] },
       { name: "app", version: "1-r0", depends: ["thing"] },
+      { name: "prio", version: "1-r0", provides: ["other"], priority: 1 },
+      { name: "app2", version: "1-r0", depends: ["other"] },
     ]);
-    assert.deepEqual(await h.labels(["app"]), ["only-1-r0", "app-1-r0"]);
+    await rejects(
+      h.resolve(["app"]),
+      /thing \(virtual\): no provider may be picked for it automatically \(none has a provider_priority\): provided by: only; required by: world -> app-1-r0 -> thing\. Add the one you want to the packages/,
+    );
+    assert.deepEqual(await h.labels(["app", "only"]), ["only-2-r0", "app-1-r0"]);
+    assert.deepEqual(await h.labels(["app", "only<2"]), ["only-1-r0", "app-1-r0"]);
+    // A provider_priority makes a provider selectable, even alone.
+    assert.deepEqual(await h.labels(["app2"]), ["prio-1-r0", "app2-1-r0"]);
   });
 
   test("an unversioned provide cannot satisfy a versioned constraint", async () => {
@@ -215,7 +226,7 @@ describe("conflicts", () => {
       { name: "libressl", version: "3-r0", provides: ["libssl"] },
       { name: "curl", version: "8-r0", depends: ["libssl"] },
     ]);
-    assert.deepEqual(await h.labels(["curl", "!openssl"]), ["libressl-3-r0", "curl-8-r0"]);
+    assert.deepEqual(await h.labels(["curl", "libressl", "!openssl"]), ["libressl-3-r0", "curl-8-r0"]);
     await rejects(h.resolve(["openssl", "!openssl"]), /openssl-3-r0: excluded by world\[!openssl\]/);
   });
 
@@ -276,7 +287,7 @@ describe("@tag pinned repositories", () => {
     await rejects(h.resolve(["bar"]), /bar-1\.0-r0: it is in the repository pinned as @edge/);
   });
 
-  test("name@tag takes the package from that repository only; its dependencies may use it too", async () => {
+  test("name@tag takes the package from that repository; its dependencies may use it too", async () => {
     const h = await pinned();
     const out = await h.resolve(["foo@edge"]);
     assert.deepEqual(
@@ -285,10 +296,21 @@ describe("@tag pinned repositories", () => {
     );
     // bar's dependencies prefer untagged repositories (baz 1.0), and may use @edge (edgeonly).
     assert.deepEqual(sorted(await h.labels(["bar@edge"])), ["bar-1.0-r0", "baz-1.0-r0", "edgeonly-1.0-r0"]);
-    await rejects(
-      h.resolve(["qux@edge"]),
-      /world\[qux@edge\] takes qux only from @edge, and this one is in an untagged repository/,
+  });
+
+  test("name@tag prefers the tagged repository and falls back to untagged ones (apk-tools, apko)", async () => {
+    const h = await pinned();
+    assert.deepEqual(
+      (await h.resolve(["qux@edge"])).lock.archs.x86_64!.map((p) => [p.name, p.version, p.tag]),
+      [["qux", "1.0-r0", undefined]],
     );
+    // Preferred even where the untagged repository has the higher version.
+    const h2 = new Harness();
+    await h2.repo({ archs: { x86_64: [{ name: "foo", version: "3.0-r0" }] } });
+    await h2.repo({ tag: "edge", archs: { x86_64: [{ name: "foo", version: "2.0-r0" }] } });
+    assert.deepEqual(await h2.labels(["foo@edge"]), ["foo-2.0-r0"]);
+    assert.deepEqual(await h2.labels(["foo"]), ["foo-3.0-r0"]);
+    assert.deepEqual(await h2.labels(["foo@edge>2.5"]), ["foo-3.0-r0"]);
   });
 });
 

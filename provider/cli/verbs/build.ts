@@ -7,8 +7,10 @@ import type { ApkArch } from "../../image/config/arch";
 import { writeDockerArchives } from "../../image/docker-archive";
 import { OciLayout } from "../../image/oci-layout";
 import { applyOverrides, fetchInstallPlans, resolveImage } from "../../image/pipeline";
+import { parseReference } from "../../registry";
 import { defaultCacheDir } from "../../repository/cache";
 import { RepositoryClient } from "../../repository/client";
+import { attachSupplyChain, type SupplyChainResult } from "../../sign/supply-chain";
 import { DistrolessError } from "../../util/errors";
 import {
   boolFlag,
@@ -21,6 +23,7 @@ import {
   type Verb,
 } from "../command";
 import { describePush, pushToRepositories, registryFlagOptions, registryOptionsFromArgs } from "./push";
+import { signFlagOptions, signingKeyFromArgs } from "./sign";
 
 /**
  * `build`: apko.yaml -> resolved packages (cached, verified) -> one reproducible layer per arch ->
@@ -32,7 +35,8 @@ export const verb: Verb = {
   usage:
     "pulumi-distroless build APKO_YAML [--output DIR|FILE.tar] [--push REPO[:TAG]]... [--arch A]... " +
     "[--tag [NAME:]TAG] [--source-date-epoch N] [--sbom-path DIR] [--cache-dir D] [--offline] " +
-    "[--allow-untrusted] [--insecure] [--ca-file F] [--username U --password-stdin] [--json]",
+    "[--allow-untrusted] [--sign-key KEY [--sign-password-env VAR]] [--no-sbom-attach] [--insecure] " +
+    "[--ca-file F] [--username U --password-stdin] [--json]",
   async run(ctx: CliContext): Promise<number> {
     const args = parseVerbArgs("build", ctx.argv, {
       output: { type: "string" },
@@ -44,6 +48,8 @@ export const verb: Verb = {
       offline: { type: "boolean" },
       "allow-untrusted": { type: "boolean" },
       push: { type: "string", multiple: true },
+      "no-sbom-attach": { type: "boolean" },
+      ...signFlagOptions,
       ...registryFlagOptions,
       json: { type: "boolean" },
     });
@@ -83,6 +89,14 @@ export const verb: Verb = {
     const temporary = tarball || !outPath;
     const layoutDir = temporary ? await fsp.mkdtemp(path.join(os.tmpdir(), "pd-build-")) : outPath!;
     const sbomFlag = stringFlag(args, "sbom-path");
+    const signKey = await signingKeyFromArgs(
+      ctx,
+      stringFlag(args, "sign-key"),
+      stringFlag(args, "sign-password-env"),
+    );
+    if (signKey && pushTo.length === 0) {
+      throw new DistrolessError("E_CONFIG", "--sign-key signs what --push uploads: give --push REPO[:TAG]");
+    }
     try {
       const result = await assembleImage({
         config: resolved.config,
@@ -100,14 +114,28 @@ export const verb: Verb = {
         : tarball
           ? await writeDockerArchives(new OciLayout(layoutDir), result, outPath, repoTag)
           : [outPath];
+      const registry = pushTo.length ? await registryOptionsFromArgs(args, ctx) : {};
       const pushed = pushTo.length
-        ? await pushToRepositories(layoutDir, pushTo, {
-            ...(await registryOptionsFromArgs(args, ctx)),
-            layoutRef: tag,
-          })
+        ? await pushToRepositories(layoutDir, pushTo, { ...registry, layoutRef: tag })
         : [];
-      output(ctx, boolFlag(args, "json"), { ...summary(result, written), pushed }, () =>
-        [human(result, written), ...pushed.map(describePush)].join("\n"),
+      // What goes beside each pushed image: SBOM referrers, and with a key signatures and attestations.
+      const attached: ({ repository: string } & SupplyChainResult)[] = [];
+      for (const reference of pushTo) {
+        const ref = parseReference(reference);
+        attached.push({
+          repository: `${ref.registry}/${ref.repository}`,
+          ...(await attachSupplyChain({
+            layoutDir,
+            result,
+            repository: `${ref.registry}/${ref.repository}`,
+            registry,
+            sbom: !boolFlag(args, "no-sbom-attach"),
+            ...(signKey ? { key: signKey } : {}),
+          })),
+        });
+      }
+      output(ctx, boolFlag(args, "json"), { ...summary(result, written), pushed, attached }, () =>
+        [human(result, written), ...pushed.map(describePush), ...attached.map(describeAttached)].join("\n"),
       );
     } finally {
       if (temporary) await fsp.rm(layoutDir, { recursive: true, force: true });
@@ -115,6 +143,11 @@ export const verb: Verb = {
     return 0;
   },
 };
+
+function describeAttached(a: { repository: string } & SupplyChainResult): string {
+  const count = (r: Record<string, string>) => Object.keys(r).length;
+  return `${a.repository}: ${count(a.sbomDigests)} SBOM(s), ${count(a.signatureDigests)} signature(s), ${count(a.attestationDigests)} attestation(s) attached`;
+}
 
 function summary(result: AssembleResult, outputs: string[]) {
   return {

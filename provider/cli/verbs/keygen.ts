@@ -1,13 +1,24 @@
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { generateSigningKey, writeKeyPair } from "../../apk/keys";
+import { generateCosignKeyPair } from "../../sign/keys";
 import { DistrolessError } from "../../util/errors";
 import { pathExists } from "../../util/fs";
-import { boolFlag, type CliContext, output, parseVerbArgs, stringFlag, type Verb } from "../command";
+import {
+  boolFlag,
+  type CliContext,
+  output,
+  type ParsedVerbArgs,
+  parseVerbArgs,
+  stringFlag,
+  type Verb,
+} from "../command";
 
 export const verb: Verb = {
-  summary: "generate an RSA 4096 apk signing key pair (NAME and NAME.pub)",
-  usage: "pulumi-distroless keygen [--out DIR] [--name NAME] [--bits N] [--force] [--json]",
+  summary: "generate an RSA 4096 apk signing key pair (NAME and NAME.pub), or a cosign image signing pair",
+  usage:
+    "pulumi-distroless keygen [--out DIR] [--name NAME] [--bits N] [--force] [--json] | " +
+    "keygen --cosign [--out DIR] [--sign-password-env VAR] (cosign.key, encrypted with COSIGN_PASSWORD, and cosign.pub)",
   async run(ctx: CliContext): Promise<number> {
     const args = parseVerbArgs("keygen", ctx.argv, {
       out: { type: "string" },
@@ -15,7 +26,10 @@ export const verb: Verb = {
       bits: { type: "string" },
       force: { type: "boolean" },
       json: { type: "boolean" },
+      cosign: { type: "boolean" },
+      "sign-password-env": { type: "string" },
     });
+    if (boolFlag(args, "cosign")) return cosignKeygen(ctx, args);
     const dir = path.resolve(ctx.cwd, stringFlag(args, "out") ?? ".");
     const name = stringFlag(args, "name") ?? "melange.rsa";
     if (name.includes("/"))
@@ -38,3 +52,32 @@ export const verb: Verb = {
     return 0;
   },
 };
+
+/** `cosign generate-key-pair`'s output: cosign.key (encrypted, 0600) and cosign.pub. */
+async function cosignKeygen(ctx: CliContext, args: ParsedVerbArgs): Promise<number> {
+  const dir = path.resolve(ctx.cwd, stringFlag(args, "out") ?? ".");
+  const name = stringFlag(args, "name") ?? "cosign";
+  const envName = stringFlag(args, "sign-password-env") ?? "COSIGN_PASSWORD";
+  const password = ctx.env[envName];
+  if (password === undefined) {
+    throw new DistrolessError(
+      "E_CONFIG",
+      `set ${envName} to the password that encrypts the key (it may be empty)`,
+    );
+  }
+  const keyFile = path.join(dir, `${name}.key`);
+  const pubFile = path.join(dir, `${name}.pub`);
+  if (!boolFlag(args, "force") && ((await pathExists(keyFile)) || (await pathExists(pubFile)))) {
+    throw new DistrolessError("E_CONFIG", "a key already exists there (use --force to replace it)", {
+      subject: keyFile,
+    });
+  }
+  const pair = generateCosignKeyPair(password);
+  await fsp.mkdir(dir, { recursive: true });
+  await fsp.writeFile(keyFile, pair.privateKeyPem, { mode: 0o600 });
+  await fsp.writeFile(pubFile, pair.publicKeyPem);
+  output(ctx, boolFlag(args, "json"), { privateKeyFile: keyFile, publicKeyFile: pubFile }, () =>
+    [`private key: ${keyFile} (mode 0600, encrypted)`, `public key:  ${pubFile}`].join("\n"),
+  );
+  return 0;
+}

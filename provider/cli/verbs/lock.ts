@@ -1,16 +1,35 @@
 import * as path from "node:path";
 import { loadApkoConfig, requireArch } from "../../image/config";
+import { defaultCacheDir } from "../../repository/cache";
 import { readApkoLockFile, toApkoLock, writeApkoLockFile } from "../../resolve/apko-lock";
 import { lockSummary } from "../../resolve/lock";
 import { resolvePackages } from "../../resolve/resolve";
+import { explainWhy } from "../../resolve/why";
+import { securityNotes } from "../../security/drift";
+import { loadSecurityDbs } from "../../security/load";
+import { missingFixes } from "../../security/secdb";
+
+/** One package of the printed lock; `belowFix` with --security-db. */
+type LockSummaryEntry = ReturnType<typeof lockSummary>[string][number] & {
+  belowFix?: { fixedIn: string; ids: string[] }[];
+};
+
 import { DistrolessError } from "../../util/errors";
-import { boolFlag, type CliContext, parseVerbArgs, stringFlag, stringsFlag, type Verb } from "../command";
+import {
+  boolFlag,
+  type CliContext,
+  output,
+  parseVerbArgs,
+  stringFlag,
+  stringsFlag,
+  type Verb,
+} from "../command";
 
 export const verb: Verb = {
   summary: "resolve an apko config's packages per arch and print the lock (install order)",
   usage:
     "pulumi-distroless lock APKO_YAML [--arch A]... [--allow-untrusted] [--offline] [--cache-dir D] " +
-    "[--lock APKO_LOCK_JSON] [--output APKO_LOCK_JSON]",
+    "[--lock APKO_LOCK_JSON] [--output APKO_LOCK_JSON] [--why NAME] [--security-db FILE|URL]... [--json]",
   async run(ctx: CliContext): Promise<number> {
     const args = parseVerbArgs("lock", ctx.argv, {
       arch: { type: "string", multiple: true },
@@ -19,6 +38,9 @@ export const verb: Verb = {
       "cache-dir": { type: "string" },
       lock: { type: "string" },
       output: { type: "string" },
+      why: { type: "string" },
+      json: { type: "boolean" },
+      "security-db": { type: "string", multiple: true },
     });
     if (args.positionals.length !== 1) {
       throw new DistrolessError("E_CONFIG", `expected one apko config file (usage: ${verb.usage})`);
@@ -59,7 +81,38 @@ export const verb: Verb = {
         }),
       );
     }
-    ctx.stdout(`${JSON.stringify(lockSummary(result.lock), null, 2)}\n`);
+    const why = stringFlag(args, "why");
+    if (why !== undefined) {
+      const lines = explainWhy(why, result.solutions);
+      output(ctx, boolFlag(args, "json"), lines, () => lines.join("\n"));
+      return 0;
+    }
+    // The lock is JSON either way; --json is accepted so every verb takes it.
+    const summary: Record<string, LockSummaryEntry[]> = lockSummary(result.lock);
+    const dbs = stringsFlag(args, "security-db");
+    if (dbs.length > 0) {
+      const db = await loadSecurityDbs(
+        dbs.map((d) => (/^https?:\/\//i.test(d) ? d : path.resolve(ctx.cwd, d))),
+        {
+          cacheDir: cacheDir ? path.resolve(ctx.cwd, cacheDir) : defaultCacheDir(ctx.env),
+          offline: boolFlag(args, "offline"),
+        },
+      );
+      for (const pkgs of Object.values(summary)) {
+        for (const p of pkgs) {
+          const missing = missingFixes(db, p.name, p.version);
+          if (missing.length > 0) p.belowFix = missing.map((f) => ({ fixedIn: f.version, ids: f.ids }));
+        }
+      }
+      const locked = Object.fromEntries(
+        Object.entries(summary).map(([arch, pkgs]) => [
+          arch,
+          Object.fromEntries(pkgs.map((p) => [p.name, p.version])),
+        ]),
+      );
+      for (const n of securityNotes(db, locked).notices) ctx.progress.warn(n);
+    }
+    ctx.stdout(`${JSON.stringify(summary, null, 2)}\n`);
     return 0;
   },
 };

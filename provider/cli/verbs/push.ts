@@ -31,8 +31,26 @@ export const registryFlagOptions = {
 const options = {
   ...registryFlagOptions,
   tag: { type: "string", multiple: true },
+  ref: { type: "string" },
   json: { type: "boolean" },
 } as const;
+
+/**
+ * `DIR` or `DIR:REF` (skopeo's `oci:DIR:REF`): REF names an entry of the layout's index.json by its
+ * `org.opencontainers.image.ref.name`. A colon belongs to the directory when the whole text is one.
+ */
+export async function splitLayoutArg(text: string, cwd: string): Promise<{ dir: string; ref?: string }> {
+  const whole = path.resolve(cwd, text);
+  const colon = text.lastIndexOf(":");
+  if (colon <= 0 || (await isDirectory(whole))) return { dir: whole };
+  const dir = path.resolve(cwd, text.slice(0, colon));
+  const ref = text.slice(colon + 1);
+  return ref ? { dir, ref } : { dir };
+}
+
+async function isDirectory(p: string): Promise<boolean> {
+  return (await fsp.stat(p).catch(() => undefined))?.isDirectory() ?? false;
+}
 
 /**
  * Registry options from `--insecure`, `--ca-file F`, `--username U --password-stdin`. Without a
@@ -122,9 +140,12 @@ async function run(ctx: CliContext): Promise<number> {
   }
   const registryOptions = await registryOptionsFromArgs(args, ctx);
   const tags = stringsFlag(args, "tag");
-  const results = await pushToRepositories(path.resolve(ctx.cwd, layout), references, {
+  const { dir, ref } = await splitLayoutArg(layout, ctx.cwd);
+  const layoutRef = stringFlag(args, "ref") ?? ref;
+  const results = await pushToRepositories(dir, references, {
     ...registryOptions,
     tags,
+    ...(layoutRef !== undefined ? { layoutRef } : {}),
   });
   output(ctx, boolFlag(args, "json"), results, () => results.map(describePush).join("\n\n"));
   return 0;
@@ -139,6 +160,6 @@ async function readStdin(): Promise<string> {
 export const verb: Verb = {
   summary: "push an OCI image layout to registry repositories (uploads only what is missing)",
   usage:
-    "pulumi-distroless push OCI_LAYOUT REPO[:TAG]... [--tag T]... [--json] [--insecure] [--ca-file F] [--username U --password-stdin]",
+    "pulumi-distroless push OCI_LAYOUT[:REF] REPO[:TAG]... [--ref REF] [--tag T]... [--json] [--insecure] [--ca-file F] [--username U --password-stdin]",
   run,
 };

@@ -1,0 +1,84 @@
+import * as fsp from "node:fs/promises";
+import * as path from "node:path";
+import { parseReference } from "../../registry";
+import { type SignedObject, signImage, signingTargets } from "../../sign/attach";
+import { type ImageSigningKey, loadImageSigningKey } from "../../sign/keys";
+import { DistrolessError } from "../../util/errors";
+import { boolFlag, type CliContext, output, parseVerbArgs, stringFlag, type Verb } from "../command";
+import { registryFlagOptions, registryOptionsFromArgs } from "./push";
+
+/** The flags of any verb that signs (`build --push` spreads these into its own options). */
+export const signFlagOptions = {
+  "sign-key": { type: "string" },
+  "sign-password-env": { type: "string" },
+} as const;
+
+/**
+ * The key from `--sign-key FILE` (or `--key`), its password from `--sign-password-env VAR`, else
+ * `COSIGN_PASSWORD` (as cosign reads it); undefined without a key flag.
+ */
+export async function signingKeyFromArgs(
+  ctx: CliContext,
+  file: string | undefined,
+  passwordEnv: string | undefined,
+): Promise<ImageSigningKey | undefined> {
+  if (!file) return undefined;
+  const keyFile = path.resolve(ctx.cwd, file);
+  const pem = await fsp.readFile(keyFile, "utf8").catch((err: NodeJS.ErrnoException) => {
+    throw new DistrolessError("E_MISSING", `cannot read the signing key: ${err.code ?? err.message}`, {
+      subject: keyFile,
+    });
+  });
+  let password: string | undefined;
+  if (passwordEnv !== undefined) {
+    password = ctx.env[passwordEnv];
+    if (password === undefined) {
+      throw new DistrolessError("E_CONFIG", `the environment variable ${passwordEnv} is not set`, {
+        subject: "--sign-password-env",
+      });
+    }
+  } else {
+    password = ctx.env.COSIGN_PASSWORD;
+  }
+  return loadImageSigningKey(pem, password, keyFile);
+}
+
+export const verb: Verb = {
+  summary: "sign images in a registry with a cosign key (cosign's .sig scheme; keyed, offline)",
+  usage:
+    "pulumi-distroless sign REPO[:TAG|@DIGEST]... --key KEY [--sign-password-env VAR] [--no-recursive] " +
+    "[--json] [--insecure] [--ca-file F] [--username U --password-stdin]",
+  async run(ctx: CliContext): Promise<number> {
+    const args = parseVerbArgs("sign", ctx.argv, {
+      ...registryFlagOptions,
+      key: { type: "string" },
+      "sign-password-env": { type: "string" },
+      "no-recursive": { type: "boolean" },
+      json: { type: "boolean" },
+    });
+    if (args.positionals.length === 0) throw new DistrolessError("E_CONFIG", `usage: ${verb.usage}`);
+    const key = await signingKeyFromArgs(ctx, stringFlag(args, "key"), stringFlag(args, "sign-password-env"));
+    if (!key)
+      throw new DistrolessError("E_CONFIG", "--key KEY is required (a cosign.key or a PEM private key)");
+    const registryOptions = await registryOptionsFromArgs(args, ctx);
+    const results: { reference: string; signatures: SignedObject[] }[] = [];
+    for (const reference of args.positionals) {
+      const targets = await signingTargets(reference, registryOptions);
+      const digests = boolFlag(args, "no-recursive") ? targets.slice(0, 1) : targets;
+      const signed = await signImage({ ...registryOptions, reference, key, digests });
+      const ref = parseReference(reference);
+      results.push({ reference: `${ref.registry}/${ref.repository}@${targets[0]}`, signatures: signed });
+    }
+    output(ctx, boolFlag(args, "json"), results, () =>
+      results
+        .map((r) =>
+          [
+            r.reference,
+            ...r.signatures.map((s) => `  ${s.written ? "signed " : "already"} ${s.subject} -> ${s.tag}`),
+          ].join("\n"),
+        )
+        .join("\n\n"),
+    );
+    return 0;
+  },
+};
