@@ -253,12 +253,16 @@ export class RegistryTransport {
       this.stats.total++;
       this.stats.byMethod[req.method] = (this.stats.byMethod[req.method] ?? 0) + 1;
     };
+    const limit = req.maxBodyBytes ?? 8 << 20;
     let res: Awaited<ReturnType<typeof request>>;
     try {
       res = await request(url, {
         dispatcher: this.agent,
         method: req.method,
         headers,
+        // Room for the whole capped body: undici 7 crashes when a server closes the connection under
+        // a paused parser (see bodyBufferFor in repository/http.ts).
+        highWaterMark: limit + 1,
         ...(body !== undefined ? { body } : {}),
       });
       count();
@@ -270,7 +274,6 @@ export class RegistryTransport {
       // A stream the server stopped reading (an early 401, a dropped connection) must not keep its file open.
       if (body && !Buffer.isBuffer(body) && !body.readableEnded) body.destroy();
     }
-    const limit = req.maxBodyBytes ?? 8 << 20;
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of res.body) {
