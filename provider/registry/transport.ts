@@ -87,6 +87,11 @@ const CERT_ERRORS =
 export class RegistryTransport {
   readonly registry: string;
   readonly host: string;
+  /**
+   * The host as a URL spells it (`127.1:5000` becomes `127.0.0.1:5000`, names lower-case): what
+   * request URLs are compared with before credentials go out.
+   */
+  private readonly urlHost: string;
   readonly stats: RequestStats = { total: 0, byMethod: {}, tokenRequests: 0 };
   private readonly agent: Agent;
   private scheme: "https" | "http" | undefined;
@@ -99,7 +104,8 @@ export class RegistryTransport {
 
   constructor(private readonly options: TransportOptions) {
     this.registry = options.registry;
-    this.host = apiHost(options.registry);
+    this.host = apiHost(options.registry.toLowerCase());
+    this.urlHost = new URL(`http://${this.host}`).host;
     const ca = options.caBundle ? [...rootCertificates, options.caBundle.toString()] : undefined;
     this.agent = new Agent({
       connect: { ...(ca ? { ca } : {}), rejectUnauthorized: !options.insecure },
@@ -247,7 +253,7 @@ export class RegistryTransport {
   ): Promise<RegistryResponse> {
     const headers: Record<string, string> = { "user-agent": this.options.userAgent, ...req.headers };
     // Credentials go only to the registry itself, never to a host an upload URL points elsewhere.
-    if (authorization && new URL(url).host === this.host) headers.authorization = authorization;
+    if (authorization && new URL(url).host === this.urlHost) headers.authorization = authorization;
     const body = req.body?.();
     const count = () => {
       this.stats.total++;
@@ -297,7 +303,7 @@ export class RegistryTransport {
     if (!/^https?:\/\//.test(url)) return `${scheme}://${this.host}${url}`;
     const parsed = new URL(url);
     // Registries behind proxies sometimes hand out http:// upload URLs for an https endpoint.
-    if (parsed.host === this.host) parsed.protocol = `${scheme}:`;
+    if (parsed.host === this.urlHost) parsed.protocol = `${scheme}:`;
     else if (parsed.protocol === "http:" && !this.options.insecure && !isLoopbackHost(parsed.host)) {
       throw new DistrolessError("E_REGISTRY", `the registry sent us to plain-HTTP ${parsed.host}`, {
         subject: this.registry,
@@ -373,7 +379,7 @@ export class RegistryTransport {
     const detail = registryErrorText(res.body);
     const message = sentCredentials
       ? `${req.operation}: the registry rejected the credentials (${source ? `from ${source}; ` : ""}HTTP 401${detail ? `, ${detail}` : ""})`
-      : `${req.operation}: the registry requires credentials and none were found (explicit auth, docker config.json, credential helpers) (HTTP 401)`;
+      : `${req.operation}: the registry requires credentials and none were found for ${this.registry} (explicit auth, docker config.json, credential helpers; keys are matched by host name as written, so ${this.registry} and another spelling of the same address are different keys) (HTTP 401)`;
     return new DistrolessError("E_AUTH", message, { subject: this.subject(req) });
   }
 }
