@@ -2,7 +2,15 @@ import * as path from "node:path";
 import { loadPrivateKey } from "../../apk/keys";
 import { publishPackages } from "../../repository/publish";
 import { DistrolessError } from "../../util/errors";
-import { boolFlag, type CliContext, output, parseVerbArgs, stringFlag, type Verb } from "../command";
+import {
+  boolFlag,
+  type CliContext,
+  output,
+  parseVerbArgs,
+  passphraseFlag,
+  stringFlag,
+  type Verb,
+} from "../command";
 
 export const verb: Verb = {
   summary: "add apks to a local repository and re-sign its index",
@@ -27,11 +35,7 @@ export const verb: Verb = {
     const keyFile = stringFlag(args, "signing-key");
     if (!keyFile)
       throw new DistrolessError("E_CONFIG", "publish needs --signing-key KEY (the index is always signed)");
-    const passEnv = stringFlag(args, "passphrase-env");
-    const signingKey = await loadPrivateKey(
-      path.resolve(ctx.cwd, keyFile),
-      passEnv ? { passphrase: ctx.env[passEnv] ?? "" } : {},
-    );
+    const signingKey = await loadPrivateKey(path.resolve(ctx.cwd, keyFile), passphraseFlag(args, ctx.env));
     const description = stringFlag(args, "description");
     const result = await publishPackages({
       root: path.resolve(ctx.cwd, repo),
