@@ -69,9 +69,18 @@ export interface TransportOptions {
   /** Allow plain HTTP to any host and skip TLS verification (docker's "insecure registry"). */
   insecure?: boolean;
   retry: RetryPolicy;
+  /** Headers and body idle timeout per request (default DEFAULT_TIMEOUT_MS). */
+  timeoutMs?: number;
   progress: Progress;
   userAgent: string;
 }
+
+/**
+ * A registry that accepted a connection and then says nothing is retried after this long instead of
+ * undici's 300 s. Uploads are not cut short by it: undici restarts the headers timer whenever body
+ * bytes go out and once the body is sent, so it bounds only the registry's silence.
+ */
+export const DEFAULT_TIMEOUT_MS = 60_000;
 
 /** TLS failures that mean "this server does not speak TLS": the cue to fall back to plain HTTP. */
 const NOT_TLS = new Set(["ERR_SSL_WRONG_VERSION_NUMBER", "EPROTO", "ERR_SSL_PACKET_LENGTH_TOO_LONG"]);
@@ -111,7 +120,8 @@ export class RegistryTransport {
       connect: { ...(ca ? { ca } : {}), rejectUnauthorized: !options.insecure },
       connections: 8,
       keepAliveTimeout: 10_000,
-      // Large blobs go up as one request; undici's default 300 s body/headers timeouts stay.
+      headersTimeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      bodyTimeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     });
     this.tokens = new TokenCache(
       (url, init) => this.tokenFetch(url, init),
