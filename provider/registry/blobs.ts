@@ -86,8 +86,8 @@ export async function ensureBlob(repo: RepositoryHandle, blob: BlobSource): Prom
  * `Retry-After` wins), each retry told through `onRetry`; a chunked upload asks the registry how much
  * it kept (the session's `Range`) and resumes from there, or starts over when the registry has lost
  * the session. CNCF distribution drops a session whose stored size no longer matches its state
- * token, which is what a connection cut after part of a chunk arrived leaves behind: there only the
- * chunks before the cut survive a cut between chunks, and a cut inside one restarts the blob.
+ * token, which is what a connection cut after part of a chunk arrived leaves behind: there a cut
+ * between chunks resumes, and a cut inside one restarts the blob.
  */
 export async function uploadBlob(
   repo: RepositoryHandle,

@@ -349,13 +349,21 @@ export class RegistryTransport {
         });
         const body = Buffer.from(await res.body.arrayBuffer());
         if (isRetryableStatus(res.statusCode) && attempt < policy.attempts) {
-          await sleep(backoffDelay(policy, attempt));
+          const wait = backoffDelay(policy, attempt, parseRetryAfter(res.headers["retry-after"]?.toString()));
+          this.options.progress.warn(
+            `token request to ${parsed.origin}: HTTP ${res.statusCode}; retrying in ${Math.round(wait)} ms`,
+          );
+          await sleep(wait);
           continue;
         }
         return { status: res.statusCode, body };
       } catch (err) {
         if (isRetryableNetworkError(err) && attempt < policy.attempts) {
-          await sleep(backoffDelay(policy, attempt));
+          const wait = backoffDelay(policy, attempt);
+          this.options.progress.warn(
+            `token request to ${parsed.origin}: ${networkErrorCode(err)}; retrying in ${Math.round(wait)} ms`,
+          );
+          await sleep(wait);
           continue;
         }
         throw new DistrolessError(
