@@ -43,7 +43,8 @@ export class KeyMaterialFilter {
   }
 
   /**
-   * Why the regular file at `abs` (`rel` in the tree) must not be copied, or undefined. `reincluded`:
+   * Why the regular file at `abs` (`rel` in the tree) must not be copied (`reason`), and its content
+   * when it was read (small files), so the caller need not read it again. `reincluded`:
    * `.melangeignore` takes it back explicitly (`!path`), which lifts all but the signing key rule.
    */
   async check(
@@ -51,16 +52,16 @@ export class KeyMaterialFilter {
     rel: string,
     st: Stats,
     reincluded: boolean,
-  ): Promise<ExclusionReason | undefined> {
+  ): Promise<{ reason?: ExclusionReason; content?: Buffer }> {
     const sf = this.signingFile;
-    if (sf && st.dev === sf.dev && st.ino === sf.ino) return "signing key";
-    const byName = /\.rsa$/i.test(rel);
-    const text = st.size <= PEM_SCAN_LIMIT ? await fsp.readFile(abs, "latin1") : undefined;
+    if (sf && st.dev === sf.dev && st.ino === sf.ino) return { reason: "signing key" };
+    const content = st.size <= PEM_SCAN_LIMIT ? await fsp.readFile(abs) : undefined;
+    const text = content?.toString("latin1");
     const pem = text !== undefined && PEM_PRIVATE_KEY.test(text);
-    if (pem && this.isSigningKey(text)) return "signing key";
-    if (reincluded) return undefined;
-    if (byName) return "private key (*.rsa)";
-    return pem ? "PEM private key" : undefined;
+    if (pem && this.isSigningKey(text)) return { reason: "signing key" };
+    if (!reincluded && /\.rsa$/i.test(rel)) return { reason: "private key (*.rsa)" };
+    if (!reincluded && pem) return { reason: "PEM private key" };
+    return content ? { content } : {};
   }
 
   /** Whether PEM text holds the signing key (unencrypted; an encrypted copy stays excluded by content). */

@@ -21,6 +21,8 @@ export interface SourceEntry {
   mode: number;
   size: number;
   linkname?: string;
+  /** SHA-256 (hex) of a small file's content, taken when it was read for the key scan. */
+  sha256?: string;
 }
 
 export interface SourceTree {
@@ -69,9 +71,13 @@ export async function listSourceTree(
         entries.push({ path: r, type: "directory", mode: s.mode & 0o7777, size: 0 });
         await walk(p, r);
       } else if (s.isFile()) {
-        const reason = await keys.check(p, r, s, rules.reincludes(r, false));
+        const { reason, content } = await keys.check(p, r, s, rules.reincludes(r, false));
         if (reason) excluded.push({ path: r, reason });
-        else entries.push({ path: r, type: "file", mode: s.mode & 0o7777, size: s.size });
+        else {
+          const e: SourceEntry = { path: r, type: "file", mode: s.mode & 0o7777, size: s.size };
+          if (content) e.sha256 = newHash("sha256").update(content).digest("hex");
+          entries.push(e);
+        }
       } else if (s.isSymbolicLink()) {
         const linkname = await fsp.readlink(p);
         entries.push({ path: r, type: "symlink", mode: 0o777, size: 0, linkname });
@@ -94,6 +100,7 @@ export async function sourceTreeDigest(tree: SourceTree): Promise<string> {
   for (const e of tree.entries) {
     let detail = "";
     if (e.type === "symlink") detail = e.linkname ?? "";
+    else if (e.type === "file" && e.sha256) detail = e.sha256;
     else if (e.type === "file") {
       const fh = newHash("sha256");
       for await (const chunk of createReadStream(path.join(tree.root!, e.path), { highWaterMark: 1 << 20 })) {
