@@ -15,6 +15,8 @@ export interface SigningKey {
   keyName: string;
   privateKey: KeyObject;
   publicKeyPem: string;
+  /** The file it was loaded from, when it was: builds keep that file out of their workspace. */
+  file?: string;
 }
 
 const MAX_KEY_FILE = 64 << 10;
@@ -85,7 +87,8 @@ export async function loadPrivateKey(
   options: { passphrase?: string; keyName?: string } = {},
 ): Promise<SigningKey> {
   const pem = await readFileCapped(file, MAX_KEY_FILE);
-  return parsePrivateKey(pem, options.keyName ?? publicKeyNameFor(file), options.passphrase);
+  const key = parsePrivateKey(pem, options.keyName ?? publicKeyNameFor(file), options.passphrase);
+  return { ...key, file: path.resolve(file) };
 }
 
 export function parsePublicKey(pem: string | Buffer, subject: string): KeyObject {

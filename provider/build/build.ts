@@ -16,6 +16,7 @@ import { type Progress, silentProgress } from "../util/log";
 import { directoryPackageFs } from "./detect/package-fs";
 import { type EmittedPackage, emitPackage } from "./emit/emit-package";
 import { renderMelangeYaml } from "./emit/melange-yaml";
+import { type BuildCache, harvestBuildCache, prepareBuildCache } from "./environment/build-cache";
 import { type GuestInstaller, prepareGuestRoot } from "./environment/guest-root";
 import type { EnvironmentLock } from "./environment/lock";
 import { type BuildInputs, type PreparedBuild, prepareBuild } from "./prepare";
@@ -77,6 +78,11 @@ async function runSteps(runner: StepRunner, prepared: PreparedBuild, progress: P
   }
 }
 
+/** Every step's script, main package and subpackages: what the build cache looks for checksums in. */
+function stepScripts(plan: PreparedBuild["plan"]): string[] {
+  return [...plan.steps, ...plan.subpackages.flatMap((s) => s.steps)].map((s) => s.script);
+}
+
 export async function buildPackage(options: BuildPackageOptions): Promise<BuildResult> {
   const progress = options.progress ?? silentProgress;
   const prepared = await prepareBuild(options);
@@ -98,11 +104,14 @@ export async function buildPackage(options: BuildPackageOptions): Promise<BuildR
 
   const scratch = await fsp.mkdtemp(path.join(os.tmpdir(), "pd-build-"));
   const workspace = path.join(scratch, "workspace");
-  const cacheMount = path.join(prepared.cacheDir, "melange-cache");
+  // The host runner trusts its recipe (it runs on the host anyway) and uses the shared cache; a
+  // sandboxed build gets its own, seeded read-only from the shared one (build-cache.ts).
+  const sharedCache = path.join(prepared.cacheDir, "melange-cache");
+  let buildCache: BuildCache | undefined;
   let keep = false;
   try {
     await fsp.mkdir(workspace, { recursive: true });
-    await fsp.mkdir(cacheMount, { recursive: true });
+    await fsp.mkdir(sharedCache, { recursive: true });
     await copySourceTree(prepared.source, workspace);
     const names = [plan.package.name, ...plan.subpackages.map((s) => s.name)];
     for (const n of names) await fsp.mkdir(path.join(workspace, "melange-out", n), { recursive: true });
@@ -122,19 +131,25 @@ export async function buildPackage(options: BuildPackageOptions): Promise<BuildR
       progress.info(
         `build guest ${guest.key.slice(0, 12)} ${guest.reused ? "reused from the cache" : "prepared"}`,
       );
+      buildCache = await prepareBuildCache(sharedCache, scratch, stepScripts(plan));
       runner = await bubblewrapRunner({
         guestRoot: guest.dir,
         environment: plan.environment,
         workspace,
-        cacheMount,
+        cacheMount: buildCache.dir,
+        cacheSeeds: buildCache.seeds,
         onLine,
         capabilities: plan.capabilities,
         ...(options.network === false ? { network: false } : {}),
       });
     } else {
-      runner = hostRunner({ workspace, cacheMount, onLine });
+      runner = hostRunner({ workspace, cacheMount: sharedCache, onLine });
     }
     await runSteps(runner, prepared, progress);
+    if (buildCache) {
+      const kept = await harvestBuildCache(buildCache, sharedCache, progress);
+      if (kept > 0) progress.info(`build cache: ${kept} verified download(s) kept for later builds`);
+    }
 
     const outDirOf = (n: string) => path.join(workspace, "melange-out", n);
     const relatives = names.map((n) => ({ name: n, fs: directoryPackageFs(outDirOf(n)) }));

@@ -104,7 +104,16 @@ export async function prepareBuild(inputs: BuildInputs): Promise<PreparedBuild> 
   const runner = await chooseRunner(inputs.runner);
   const sourceDir =
     inputs.sourceDir ?? (inputs.recipeFile ? path.dirname(path.resolve(inputs.recipeFile)) : undefined);
-  const source = await listSourceTree(sourceDir);
+  const signingKey =
+    typeof inputs.signingKey === "string" ? await loadPrivateKey(inputs.signingKey) : inputs.signingKey;
+  const source = await listSourceTree(sourceDir, signingKey ? { signingKey } : {});
+  if (source.excluded.length > 0) {
+    progress.warn(
+      `not copied into the build workspace (private key material): ${source.excluded
+        .map((e) => `${e.path} (${e.reason})`)
+        .join(", ")}; a key other than the signing key can be taken back with "!path" in .melangeignore`,
+    );
+  }
   const sourceDigest = await sourceTreeDigest(source);
   const cacheDir = inputs.cacheDir ?? defaultCacheDir();
 
@@ -122,8 +131,6 @@ export async function prepareBuild(inputs: BuildInputs): Promise<PreparedBuild> 
     };
   }
 
-  const signingKey =
-    typeof inputs.signingKey === "string" ? await loadPrivateKey(inputs.signingKey) : inputs.signingKey;
   const namespace = inputs.namespace ?? "unknown";
   const inputDigest = computeInputDigest({
     plan,

@@ -74,3 +74,22 @@ export function sourceDateEpochFlag(args: ParsedVerbArgs, env: NodeJS.ProcessEnv
   }
   return Number(text);
 }
+
+/**
+ * The signing key's passphrase from the variable `--passphrase-env` names: `{}` when the flag is
+ * absent. A variable that is not set is its own error, so it is not reported as a wrong passphrase;
+ * the message names the variable, never its value.
+ */
+export function passphraseFlag(args: ParsedVerbArgs, env: NodeJS.ProcessEnv): { passphrase?: string } {
+  const name = stringFlag(args, "passphrase-env");
+  if (name === undefined) return {};
+  const value = env[name];
+  if (value === undefined) {
+    throw new DistrolessError(
+      "E_CONFIG",
+      `--passphrase-env ${name}: the environment variable ${name} is not set`,
+      { subject: name },
+    );
+  }
+  return { passphrase: value };
+}

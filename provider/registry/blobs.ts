@@ -10,7 +10,7 @@ import {
   statusOf,
   unexpectedResponse,
 } from "./responses";
-import { backoffDelay, isRetryableNetworkError, isRetryableStatus, sleep } from "./retry";
+import { backoffDelay, isRetryableNetworkError, isRetryableStatus, networkErrorCode, sleep } from "./retry";
 import { header, type RegistryResponse } from "./transport";
 
 /** A blob to upload: its digest, size, and a way to stream any byte range of it (never all in memory). */
@@ -82,9 +82,12 @@ export async function ensureBlob(repo: RepositoryHandle, blob: BlobSource): Prom
 
 /**
  * Uploads one blob: a cross-repository mount when a candidate repository has it, else a monolithic
- * POST+PUT (small blobs) or chunked PATCHes (large ones). Transient failures retry with backoff;
- * a chunked upload asks the registry how much it kept and resumes from there, or starts over when
- * the registry has lost the session.
+ * POST+PUT (small blobs) or chunked PATCHes (large ones). Transient failures retry with backoff (a
+ * `Retry-After` wins), each retry told through `onRetry`; a chunked upload asks the registry how much
+ * it kept (the session's `Range`) and resumes from there, or starts over when the registry has lost
+ * the session. CNCF distribution drops a session whose stored size no longer matches its state
+ * token, which is what a connection cut after part of a chunk arrived leaves behind: there a cut
+ * between chunks resumes, and a cut inside one restarts the blob.
  */
 export async function uploadBlob(
   repo: RepositoryHandle,
@@ -131,21 +134,41 @@ export async function uploadBlob(
         isRetryableNetworkError(err) ||
         (status !== undefined && (isRetryableStatus(status) || status === 416 || status === 404));
       if (!transient || attempt >= policy.attempts) throw err;
-      await sleep(backoffDelay(policy, attempt));
+      const wait = backoffDelay(policy, attempt, retryAfterOf(err));
+      options.onRetry?.(
+        `upload of ${blob.digest} failed (${failureText(err)}); trying again in ${Math.round(wait)} ms (attempt ${attempt + 1} of ${policy.attempts})`,
+      );
+      await sleep(wait);
       // The failure may have hit only the answer to a completed upload.
       if (await blobExists(repo, blob.digest, blob.size).catch(() => false)) return "uploaded";
+      // Where the registry says it is (the Range of the session's status) is where we go on from.
       const resumed =
         chunked && session ? await uploadStatus(repo, session).catch(() => undefined) : undefined;
       if (resumed && resumed.offset <= blob.size) {
         session = resumed.location;
         offset = resumed.offset;
-        options.onRetry?.(`resuming upload of ${blob.digest} at byte ${offset}`);
+        options.onRetry?.(`resuming upload of ${blob.digest} at byte ${offset} (the registry's Range)`);
       } else {
         session = undefined;
-        options.onRetry?.(`restarting upload of ${blob.digest}`);
+        options.onRetry?.(
+          chunked
+            ? `restarting upload of ${blob.digest} from byte 0 (the registry dropped the session)`
+            : `restarting upload of ${blob.digest} (a single request; it cannot resume)`,
+        );
       }
     }
   }
+}
+
+function retryAfterOf(err: unknown): number | undefined {
+  return err instanceof RegistryStatusError ? err.retryAfterMs : undefined;
+}
+
+/** A short reason for a retry message: the HTTP status, or the network error's code. */
+function failureText(err: unknown): string {
+  const status = statusOf(err);
+  if (status !== undefined) return `HTTP ${status}`;
+  return networkErrorCode(err) ?? (err instanceof Error ? err.message : String(err));
 }
 
 async function tryMount(

@@ -26,6 +26,11 @@ export interface RegistryOptions {
    */
   insecure?: boolean;
   retry?: Partial<RetryPolicy>;
+  /**
+   * How long a request may wait for the response headers, and between two chunks of a response
+   * body, before it fails as a (retried) timeout. Default 60 s; undici's own default is 300 s.
+   */
+  timeoutMs?: number;
   progress?: Progress;
   userAgent?: string;
 }
@@ -89,6 +94,7 @@ export class RegistryClient {
       ...(options.caBundle ? { caBundle: options.caBundle } : {}),
       ...(options.insecure ? { insecure: true } : {}),
       retry: this.retry,
+      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
       progress: this.progress,
       userAgent: options.userAgent ?? "pulumi-distroless",
     });

@@ -52,7 +52,7 @@ export async function lookupCredentials(
   const keys = credentialKeys(registry);
 
   for (const key of keys) {
-    const helper = config.credHelpers?.[key];
+    const helper = config.credHelpers?.[key] ?? findNormalized(config.credHelpers ?? {}, key);
     if (helper) return runCredentialHelper(helper, key, env);
   }
   if (config.credsStore) {
@@ -90,10 +90,16 @@ async function readDockerConfig(file: string): Promise<DockerConfigFile | undefi
   }
 }
 
-/** `auths` keys are often full URLs (`https://host:5000/v1/`); docker compares their host part. */
-function findNormalized<T>(auths: Record<string, T>, key: string): T | undefined {
-  for (const [k, v] of Object.entries(auths)) {
-    const host = k.replace(/^[a-z]+:\/\//i, "").replace(/\/.*$/, "");
+/**
+ * `auths` keys are often full URLs (`https://host:5000/v1/`); docker compares their host part. Host
+ * names compare case-insensitively (`key` is already lower-case); addresses textually, as docker does.
+ */
+function findNormalized<T>(entries: Record<string, T>, key: string): T | undefined {
+  for (const [k, v] of Object.entries(entries)) {
+    const host = k
+      .replace(/^[a-z]+:\/\//i, "")
+      .replace(/\/.*$/, "")
+      .toLowerCase();
     if (host === key) return v;
   }
   return undefined;

@@ -59,6 +59,10 @@ export function parseReference(input: string): ImageReference {
     }
   }
   if (!HOST.test(registry)) throw bad(`"${registry}" is not a registry host`);
+  // Host names are case-insensitive (RFC 3986); one spelling keeps credentials, tokens and blob
+  // mounts from splitting over `LOCALHOST:5000` vs `localhost:5000`. Addresses stay as written
+  // (`127.1` is not `127.0.0.1` for credentials, as in docker).
+  registry = registry.toLowerCase();
   if (registry === "index.docker.io" || registry === DOCKER_HUB_API) registry = DOCKER_HUB;
   if (registry === DOCKER_HUB && !repository.includes("/")) repository = `library/${repository}`;
   for (const part of repository.split("/")) {
@@ -91,16 +95,20 @@ export function apiHost(registry: string): string {
 
 /** The keys `~/.docker/config.json` may use for this registry, most specific first. */
 export function credentialKeys(registry: string): string[] {
-  if (registry === DOCKER_HUB) {
+  const host = registry.toLowerCase();
+  if (host === DOCKER_HUB) {
     return ["https://index.docker.io/v1/", "index.docker.io", "docker.io", DOCKER_HUB_API];
   }
-  return [registry];
+  return [host];
 }
 
-/** True for 127.0.0.0/8, ::1 and localhost: the only hosts plain HTTP is allowed for by default. */
+/**
+ * True for 127.0.0.0/8 (also in the short forms `127.1` and `127.0.1` the resolver accepts), ::1
+ * and localhost: the only hosts plain HTTP is allowed for by default.
+ */
 export function isLoopbackHost(registry: string): boolean {
-  const host = hostOnly(registry);
-  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+  const host = hostOnly(registry).toLowerCase();
+  return host === "localhost" || host === "::1" || /^127(?:\.\d{1,3}){1,3}$/.test(host);
 }
 
 /** The host part of `host[:port]` / `[v6]:port`. */

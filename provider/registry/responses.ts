@@ -1,5 +1,6 @@
 import { DistrolessError, type ErrorCode } from "../util/errors";
 import { type RepositoryHandle, repoSubject } from "./client";
+import { parseRetryAfter } from "./retry";
 import { header, type RegistryResponse, registryErrorText } from "./transport";
 
 /**
@@ -12,6 +13,8 @@ export class RegistryStatusError extends DistrolessError {
     message: string,
     readonly status: number,
     subject: string,
+    /** The response's `Retry-After`, in ms, when it had one. */
+    readonly retryAfterMs?: number,
   ) {
     super(code, message, { subject });
   }
@@ -45,6 +48,7 @@ export function unexpectedResponse(
     `${operation}: HTTP ${res.status}${detail ? ` ${detail}` : ""}${hint}`,
     res.status,
     repoSubject(repo),
+    parseRetryAfter(header(res, "retry-after")),
   );
 }
 

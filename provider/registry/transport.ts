@@ -69,9 +69,18 @@ export interface TransportOptions {
   /** Allow plain HTTP to any host and skip TLS verification (docker's "insecure registry"). */
   insecure?: boolean;
   retry: RetryPolicy;
+  /** Headers and body idle timeout per request (default DEFAULT_TIMEOUT_MS). */
+  timeoutMs?: number;
   progress: Progress;
   userAgent: string;
 }
+
+/**
+ * A registry that accepted a connection and then says nothing is retried after this long instead of
+ * undici's 300 s. Uploads are not cut short by it: undici restarts the headers timer whenever body
+ * bytes go out and once the body is sent, so it bounds only the registry's silence.
+ */
+export const DEFAULT_TIMEOUT_MS = 60_000;
 
 /** TLS failures that mean "this server does not speak TLS": the cue to fall back to plain HTTP. */
 const NOT_TLS = new Set(["ERR_SSL_WRONG_VERSION_NUMBER", "EPROTO", "ERR_SSL_PACKET_LENGTH_TOO_LONG"]);
@@ -87,6 +96,11 @@ const CERT_ERRORS =
 export class RegistryTransport {
   readonly registry: string;
   readonly host: string;
+  /**
+   * The host as a URL spells it (`127.1:5000` becomes `127.0.0.1:5000`, names lower-case): what
+   * request URLs are compared with before credentials go out.
+   */
+  private readonly urlHost: string;
   readonly stats: RequestStats = { total: 0, byMethod: {}, tokenRequests: 0 };
   private readonly agent: Agent;
   private scheme: "https" | "http" | undefined;
@@ -99,13 +113,15 @@ export class RegistryTransport {
 
   constructor(private readonly options: TransportOptions) {
     this.registry = options.registry;
-    this.host = apiHost(options.registry);
+    this.host = apiHost(options.registry.toLowerCase());
+    this.urlHost = new URL(`http://${this.host}`).host;
     const ca = options.caBundle ? [...rootCertificates, options.caBundle.toString()] : undefined;
     this.agent = new Agent({
       connect: { ...(ca ? { ca } : {}), rejectUnauthorized: !options.insecure },
       connections: 8,
       keepAliveTimeout: 10_000,
-      // Large blobs go up as one request; undici's default 300 s body/headers timeouts stay.
+      headersTimeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      bodyTimeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     });
     this.tokens = new TokenCache(
       (url, init) => this.tokenFetch(url, init),
@@ -247,18 +263,22 @@ export class RegistryTransport {
   ): Promise<RegistryResponse> {
     const headers: Record<string, string> = { "user-agent": this.options.userAgent, ...req.headers };
     // Credentials go only to the registry itself, never to a host an upload URL points elsewhere.
-    if (authorization && new URL(url).host === this.host) headers.authorization = authorization;
+    if (authorization && new URL(url).host === this.urlHost) headers.authorization = authorization;
     const body = req.body?.();
     const count = () => {
       this.stats.total++;
       this.stats.byMethod[req.method] = (this.stats.byMethod[req.method] ?? 0) + 1;
     };
+    const limit = req.maxBodyBytes ?? 8 << 20;
     let res: Awaited<ReturnType<typeof request>>;
     try {
       res = await request(url, {
         dispatcher: this.agent,
         method: req.method,
         headers,
+        // Room for the whole capped body: undici 7 crashes when a server closes the connection under
+        // a paused parser (see bodyBufferFor in repository/http.ts).
+        highWaterMark: limit + 1,
         ...(body !== undefined ? { body } : {}),
       });
       count();
@@ -270,7 +290,6 @@ export class RegistryTransport {
       // A stream the server stopped reading (an early 401, a dropped connection) must not keep its file open.
       if (body && !Buffer.isBuffer(body) && !body.readableEnded) body.destroy();
     }
-    const limit = req.maxBodyBytes ?? 8 << 20;
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of res.body) {
@@ -294,7 +313,7 @@ export class RegistryTransport {
     if (!/^https?:\/\//.test(url)) return `${scheme}://${this.host}${url}`;
     const parsed = new URL(url);
     // Registries behind proxies sometimes hand out http:// upload URLs for an https endpoint.
-    if (parsed.host === this.host) parsed.protocol = `${scheme}:`;
+    if (parsed.host === this.urlHost) parsed.protocol = `${scheme}:`;
     else if (parsed.protocol === "http:" && !this.options.insecure && !isLoopbackHost(parsed.host)) {
       throw new DistrolessError("E_REGISTRY", `the registry sent us to plain-HTTP ${parsed.host}`, {
         subject: this.registry,
@@ -330,13 +349,21 @@ export class RegistryTransport {
         });
         const body = Buffer.from(await res.body.arrayBuffer());
         if (isRetryableStatus(res.statusCode) && attempt < policy.attempts) {
-          await sleep(backoffDelay(policy, attempt));
+          const wait = backoffDelay(policy, attempt, parseRetryAfter(res.headers["retry-after"]?.toString()));
+          this.options.progress.warn(
+            `token request to ${parsed.origin}: HTTP ${res.statusCode}; retrying in ${Math.round(wait)} ms`,
+          );
+          await sleep(wait);
           continue;
         }
         return { status: res.statusCode, body };
       } catch (err) {
         if (isRetryableNetworkError(err) && attempt < policy.attempts) {
-          await sleep(backoffDelay(policy, attempt));
+          const wait = backoffDelay(policy, attempt);
+          this.options.progress.warn(
+            `token request to ${parsed.origin}: ${networkErrorCode(err)}; retrying in ${Math.round(wait)} ms`,
+          );
+          await sleep(wait);
           continue;
         }
         throw new DistrolessError(
@@ -370,7 +397,7 @@ export class RegistryTransport {
     const detail = registryErrorText(res.body);
     const message = sentCredentials
       ? `${req.operation}: the registry rejected the credentials (${source ? `from ${source}; ` : ""}HTTP 401${detail ? `, ${detail}` : ""})`
-      : `${req.operation}: the registry requires credentials and none were found (explicit auth, docker config.json, credential helpers) (HTTP 401)`;
+      : `${req.operation}: the registry requires credentials and none were found for ${this.registry} (explicit auth, docker config.json, credential helpers; keys are matched by host name as written, so ${this.registry} and another spelling of the same address are different keys) (HTTP 401)`;
     return new DistrolessError("E_AUTH", message, { subject: this.subject(req) });
   }
 }

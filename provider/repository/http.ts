@@ -148,6 +148,7 @@ export class HttpClient {
           headers,
           headersTimeout: this.timeoutMs,
           bodyTimeout: this.timeoutMs,
+          highWaterMark: bodyBufferFor(options.maxBytes),
           ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
         });
       } catch (err) {
@@ -215,6 +216,18 @@ export class HttpClient {
       subject: redactUrl(url),
     });
   }
+}
+
+/**
+ * The response body's buffer is sized to hold the whole capped body, so a slow consumer never makes
+ * undici pause its HTTP/1 parser. undici 7 asserts `!paused` when a server closes the connection
+ * (`Connection: close`, HTTP/1.0 servers such as `python3 -m http.server`) while the parser is
+ * paused, an uncatchable crash (nodejs/undici#5360). The fix shipped in undici 8.5, which needs Node
+ * >= 22.19 and does not load on Node 20; until Node 20 is dropped, backpressure stops at this buffer:
+ * a download slower to write than to receive holds at most `maxBytes` (already the cap) in memory.
+ */
+export function bodyBufferFor(maxBytes: number): number {
+  return Math.max(64 << 10, Math.min(maxBytes, Number.MAX_SAFE_INTEGER - 1) + 1);
 }
 
 async function* capped(

@@ -1,6 +1,6 @@
 import { type Dependency, parseDependency } from "../apk/dependency";
-import { type VersionOp, versionSatisfies } from "../apk/version";
-import { DistrolessError } from "../util/errors";
+import { isValidVersion, type VersionOp, versionSatisfies } from "../apk/version";
+import { DistrolessError, errorMessage } from "../util/errors";
 
 /** A parsed world entry or dependency (`[!]name[@tag][op version]`), ready for matching. */
 export interface Constraint {
@@ -59,15 +59,38 @@ function pathDependency(text: string): Dependency | undefined {
   return m ? { name: m[2]!, conflict: m[1] === "!" } : undefined;
 }
 
+/** A `><` constraint's operand: a package's `C:` checksum (`Q1` + base64 SHA-1). */
+const CHECKSUM_RE = /^Q1[A-Za-z0-9+/]{27}=$/;
+
+/**
+ * Why `text` is not a valid world entry, or undefined when it is. Stricter than dependency parsing
+ * (index entries are read as written): the version must be a real apk version, as apk-tools
+ * requires of `apk add`, so `pkg>=abc!!` is refused instead of matching by accident or never.
+ */
+export function worldEntryProblem(text: string): string | undefined {
+  let dep: Dependency;
+  try {
+    dep = pathDependency(text) ?? parseDependency(text);
+  } catch (err) {
+    return errorMessage(err);
+  }
+  if (dep.op === undefined || dep.version === undefined) return undefined;
+  const valid = dep.op === "><" ? CHECKSUM_RE.test(dep.version) : isValidVersion(dep.version);
+  if (valid) return undefined;
+  return dep.op === "><"
+    ? `"${dep.version}" is not a package checksum (Q1 + base64 SHA-1)`
+    : `"${dep.version}" is not a valid apk version (format: name[@tag][<>~=]version, e.g. foo>=1.2.3-r0)`;
+}
+
 /** Parses a world entry, naming it in the error when it is not a valid constraint. */
 export function parseWorldEntry(text: string): Constraint {
-  try {
-    return parseConstraint(text);
-  } catch (err) {
-    throw new DistrolessError("E_CONFIG", `invalid package constraint "${text}": ${(err as Error).message}`, {
+  const problem = worldEntryProblem(text);
+  if (problem !== undefined) {
+    throw new DistrolessError("E_CONFIG", `invalid package constraint "${text}": ${problem}`, {
       subject: "packages",
     });
   }
+  return parseConstraint(text);
 }
 
 /** Fast path for `p:` entries: only `name` and `name=version` occur there. */

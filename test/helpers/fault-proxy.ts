@@ -60,18 +60,42 @@ export interface FaultProxy {
   port: number;
   log: ProxiedRequest[];
   count(kind: RequestKind): number;
-  /** Answer the next request of `kind` with `status` (and `headers`) instead of forwarding it (once). */
-  failNext(kind: RequestKind, status: number, headers?: Record<string, string>): void;
-  /** Destroy the connection of the next request of `kind` after `afterBytes` of its body went upstream. */
-  cutNext(kind: RequestKind, afterBytes: number): void;
+  /**
+   * Answer a request of `kind` with `status` (and `headers`) instead of forwarding it (once): the
+   * next one, or the one after `skip` more of that kind went through.
+   */
+  failNext(kind: RequestKind, status: number, headers?: Record<string, string>, skip?: number): void;
+  /**
+   * Destroy the connection of a request of `kind` (the next, or after `skip` more) once `afterBytes`
+   * of its body went upstream.
+   */
+  cutNext(kind: RequestKind, afterBytes: number, skip?: number): void;
+  /** Never answer the next request of `kind` (its connection stays open until `stop`). */
+  hangNext(kind: RequestKind): void;
   reset(): void;
   stop(): Promise<void>;
 }
 
 export async function startFaultProxy(upstreamPort: number): Promise<FaultProxy> {
   const log: ProxiedRequest[] = [];
-  const failures: { kind: RequestKind; status: number; headers?: Record<string, string> }[] = [];
-  const cuts: { kind: RequestKind; afterBytes: number }[] = [];
+  const failures: { kind: RequestKind; status: number; headers?: Record<string, string>; skip: number }[] =
+    [];
+  const cuts: { kind: RequestKind; afterBytes: number; skip: number }[] = [];
+  const hangs: RequestKind[] = [];
+  /** The first pending fault of `kind` whose skips are used up (spending one skip of each other). */
+  const take = <F extends { kind: RequestKind; skip: number }>(
+    list: F[],
+    kind: RequestKind,
+  ): F | undefined => {
+    const i = list.findIndex((f) => f.kind === kind);
+    if (i < 0) return undefined;
+    const f = list[i]!;
+    if (f.skip > 0) {
+      f.skip--;
+      return undefined;
+    }
+    return list.splice(i, 1)[0];
+  };
   const sockets = new Set<net.Socket>();
 
   const server = http.createServer((req, res) => {
@@ -87,9 +111,17 @@ export async function startFaultProxy(upstreamPort: number): Promise<FaultProxy>
     };
     log.push(entry);
 
-    const failIdx = failures.findIndex((f) => f.kind === kind);
-    if (failIdx >= 0) {
-      const { status, headers } = failures.splice(failIdx, 1)[0]!;
+    const hangIdx = hangs.indexOf(kind);
+    if (hangIdx >= 0) {
+      hangs.splice(hangIdx, 1);
+      entry.injected = true;
+      req.resume();
+      return;
+    }
+
+    const failure = take(failures, kind);
+    if (failure) {
+      const { status, headers } = failure;
       entry.status = status;
       entry.injected = true;
       req.resume();
@@ -108,8 +140,7 @@ export async function startFaultProxy(upstreamPort: number): Promise<FaultProxy>
       return;
     }
 
-    const cutIdx = cuts.findIndex((c) => c.kind === kind);
-    const cut = cutIdx >= 0 ? cuts.splice(cutIdx, 1)[0] : undefined;
+    const cut = take(cuts, kind);
     const upstream = http.request(
       { host: "127.0.0.1", port: upstreamPort, method: req.method, path: req.url, headers: req.headers },
       (up) => {
@@ -155,12 +186,15 @@ export async function startFaultProxy(upstreamPort: number): Promise<FaultProxy>
     port,
     log,
     count: (kind) => log.filter((e) => e.kind === kind).length,
-    failNext: (kind, status, headers) => failures.push({ kind, status, ...(headers ? { headers } : {}) }),
-    cutNext: (kind, afterBytes) => cuts.push({ kind, afterBytes }),
+    failNext: (kind, status, headers, skip = 0) =>
+      failures.push({ kind, status, skip, ...(headers ? { headers } : {}) }),
+    cutNext: (kind, afterBytes, skip = 0) => cuts.push({ kind, afterBytes, skip }),
+    hangNext: (kind) => hangs.push(kind),
     reset: () => {
       log.length = 0;
       failures.length = 0;
       cuts.length = 0;
+      hangs.length = 0;
     },
     stop: () =>
       new Promise<void>((resolve) => {

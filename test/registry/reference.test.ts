@@ -64,6 +64,16 @@ describe("image references", () => {
     assert.equal(isLoopbackHost("[::1]:5000"), true);
     assert.equal(isLoopbackHost("registry.example.com"), false);
     assert.equal(isLoopbackHost("10.0.0.1:5000"), false);
+    assert.equal(isLoopbackHost("LOCALHOST:5000"), true);
+    assert.equal(isLoopbackHost("127.1:5000"), true);
+    assert.equal(isLoopbackHost("127.example.com"), false);
+  });
+
+  test("registry host names are lower-cased; addresses stay as written", () => {
+    assert.equal(parseReference("LOCALHOST:5000/app").registry, "localhost:5000");
+    assert.equal(parseReference("Registry.Example.COM/team/app:V1").registry, "registry.example.com");
+    assert.equal(parseReference("Registry.Example.COM/team/app:V1").tag, "V1");
+    assert.equal(parseReference("127.1:5000/app").registry, "127.1:5000");
   });
 });
 

@@ -1,6 +1,7 @@
 /**
  * The bubblewrap runner: each step runs in `bwrap` with the (cached, shared) guest root mounted
- * read-only at `/`, the workspace at /home/build, a cache dir at /var/cache/melange, fresh tmpfs on
+ * read-only at `/`, the workspace at /home/build, the build's own cache dir at /var/cache/melange
+ * (shared downloads bound into it read-only: environment/build-cache.ts), fresh tmpfs on
  * /tmp and /run, and melange's isolation flags (`--unshare-pid --die-with-parent --new-session
  * --dev /dev --proc /proc --clearenv`). The step's environment is set with `--setenv`.
  *
@@ -22,6 +23,8 @@ import type { StepRunner, StepRunnerContext } from "./runner";
 import { runStepProcess, stepScript } from "./step-process";
 
 export interface BubblewrapOptions extends StepRunnerContext {
+  /** Shared cache entries bound read-only over mount points in `cacheMount` (see build-cache.ts). */
+  cacheSeeds?: { name: string; file: string }[];
   /** The guest root directory (mounted read-only at /). */
   guestRoot: string;
   environment: ApkoConfig;
@@ -88,6 +91,7 @@ export function bwrapArgs(options: BubblewrapOptions, step: BuildStep, script: s
     "--bind",
     options.cacheMount,
     "/var/cache/melange",
+    ...(options.cacheSeeds ?? []).flatMap((s) => ["--ro-bind", s.file, `/var/cache/melange/${s.name}`]),
     "--tmpfs",
     "/tmp",
     "--tmpfs",

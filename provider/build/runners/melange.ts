@@ -15,6 +15,7 @@ import { DistrolessError } from "../../util/errors";
 import { silentProgress } from "../../util/log";
 import type { BuildPackageOptions, BuiltPackage } from "../build";
 import type { PreparedBuild } from "../prepare";
+import { copySourceTree } from "../source/source-tree";
 import { findOnPath } from "./runner";
 import { OutputTail } from "./step-process";
 
@@ -37,7 +38,13 @@ export async function melangeArgs(
     "--out-dir",
     path.resolve(options.outDir),
   ];
-  if (prepared.source.root) args.push("--source-dir", prepared.source.root);
+  if (prepared.source.root && prepared.source.excluded.length > 0) {
+    // melange copies --source-dir whole: hand it a copy without the private keys instead.
+    const filtered = path.join(scratch, "source");
+    await fsp.mkdir(filtered);
+    await copySourceTree(prepared.source, filtered);
+    args.push("--source-dir", filtered);
+  } else if (prepared.source.root) args.push("--source-dir", prepared.source.root);
   if (prepared.signingKey) {
     // melange reads the key from a file named like the key (the signature names it).
     const keyFile = path.join(scratch, prepared.signingKey.keyName.replace(/\.pub$/, ""));

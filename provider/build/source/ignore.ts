@@ -75,6 +75,16 @@ export class IgnoreRules {
     return this.rules.length === 0;
   }
 
+  /** Whether the last rule matching `relPath` is a `!` rule: the file is taken back explicitly. */
+  reincludes(relPath: string, isDirectory: boolean): boolean {
+    let last: Rule | undefined;
+    for (const r of this.rules) {
+      if (r.dirOnly && !isDirectory) continue;
+      if (r.regex.test(relPath)) last = r;
+    }
+    return last?.negate === true;
+  }
+
   /** Whether `relPath` (slash separated, relative to the source root) is ignored. */
   ignores(relPath: string, isDirectory: boolean): boolean {
     let ignored = false;

@@ -1,7 +1,8 @@
 /**
- * The source directory of a build: listed once (honouring `.melangeignore`), digested for the
- * package's inputDigest, and copied into the build workspace. Regular files, directories and
- * symlinks are taken (symlinks as links, never followed); sockets, FIFOs and devices are skipped.
+ * The source directory of a build: listed once (honouring `.melangeignore`, and leaving out private
+ * key material: see key-material.ts), digested for the package's inputDigest, and copied into the
+ * build workspace. Regular files, directories and symlinks are taken (symlinks as links, never
+ * followed); sockets, FIFOs and devices are skipped.
  */
 import { constants, createReadStream } from "node:fs";
 import * as fsp from "node:fs/promises";
@@ -10,6 +11,7 @@ import { comparePaths } from "../../archive/safe-path";
 import { DistrolessError } from "../../util/errors";
 import { newHash } from "../../util/hash";
 import { IGNORE_FILE, IgnoreRules } from "./ignore";
+import { type ExclusionReason, KeyMaterialFilter, type SigningKeyIdentity } from "./key-material";
 
 export interface SourceEntry {
   /** Slash separated, relative to the source root. */
@@ -19,22 +21,35 @@ export interface SourceEntry {
   mode: number;
   size: number;
   linkname?: string;
+  /** SHA-256 (hex) of a small file's content, taken when it was read for the key scan. */
+  sha256?: string;
 }
 
 export interface SourceTree {
   /** The real path of the source directory, or undefined when there is none. */
   root: string | undefined;
   entries: SourceEntry[];
+  /** Files left out because they are private keys (not in `entries`, not copied, not digested). */
+  excluded: { path: string; reason: ExclusionReason }[];
+}
+
+export interface ListSourceOptions {
+  /** The key packages are signed with: never copied into the workspace. */
+  signingKey?: SigningKeyIdentity;
 }
 
 /** Lists the source directory; a missing directory is an empty tree (recipes that fetch everything). */
-export async function listSourceTree(dir: string | undefined): Promise<SourceTree> {
-  if (dir === undefined) return { root: undefined, entries: [] };
+export async function listSourceTree(
+  dir: string | undefined,
+  options: ListSourceOptions = {},
+): Promise<SourceTree> {
+  if (dir === undefined) return { root: undefined, entries: [], excluded: [] };
   let root: string;
   try {
     root = await fsp.realpath(dir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return { root: undefined, entries: [] };
+    if ((err as NodeJS.ErrnoException).code === "ENOENT")
+      return { root: undefined, entries: [], excluded: [] };
     throw err;
   }
   const st = await fsp.stat(root);
@@ -42,7 +57,9 @@ export async function listSourceTree(dir: string | undefined): Promise<SourceTre
     throw new DistrolessError("E_CONFIG", "the source directory is not a directory", { subject: dir });
   const ignoreText = await fsp.readFile(path.join(root, IGNORE_FILE), "utf8").catch(() => "");
   const rules = new IgnoreRules(ignoreText);
+  const keys = await KeyMaterialFilter.create(options.signingKey);
   const entries: SourceEntry[] = [];
+  const excluded: SourceTree["excluded"] = [];
   const walk = async (abs: string, rel: string) => {
     for (const name of await fsp.readdir(abs)) {
       const r = rel ? `${rel}/${name}` : name;
@@ -54,7 +71,13 @@ export async function listSourceTree(dir: string | undefined): Promise<SourceTre
         entries.push({ path: r, type: "directory", mode: s.mode & 0o7777, size: 0 });
         await walk(p, r);
       } else if (s.isFile()) {
-        entries.push({ path: r, type: "file", mode: s.mode & 0o7777, size: s.size });
+        const { reason, content } = await keys.check(p, r, s, rules.reincludes(r, false));
+        if (reason) excluded.push({ path: r, reason });
+        else {
+          const e: SourceEntry = { path: r, type: "file", mode: s.mode & 0o7777, size: s.size };
+          if (content) e.sha256 = newHash("sha256").update(content).digest("hex");
+          entries.push(e);
+        }
       } else if (s.isSymbolicLink()) {
         const linkname = await fsp.readlink(p);
         entries.push({ path: r, type: "symlink", mode: 0o777, size: 0, linkname });
@@ -63,7 +86,8 @@ export async function listSourceTree(dir: string | undefined): Promise<SourceTre
   };
   await walk(root, "");
   entries.sort((a, b) => comparePaths(a.path, b.path));
-  return { root, entries };
+  excluded.sort((a, b) => comparePaths(a.path, b.path));
+  return { root, entries, excluded };
 }
 
 /**
@@ -76,6 +100,7 @@ export async function sourceTreeDigest(tree: SourceTree): Promise<string> {
   for (const e of tree.entries) {
     let detail = "";
     if (e.type === "symlink") detail = e.linkname ?? "";
+    else if (e.type === "file" && e.sha256) detail = e.sha256;
     else if (e.type === "file") {
       const fh = newHash("sha256");
       for await (const chunk of createReadStream(path.join(tree.root!, e.path), { highWaterMark: 1 << 20 })) {

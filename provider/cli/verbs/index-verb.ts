@@ -8,7 +8,15 @@ import { compareVersions } from "../../apk/version";
 import { DistrolessError } from "../../util/errors";
 import { writeFileAtomic } from "../../util/fs";
 import { ociDigest } from "../../util/hash";
-import { boolFlag, type CliContext, output, parseVerbArgs, stringFlag, type Verb } from "../command";
+import {
+  boolFlag,
+  type CliContext,
+  output,
+  parseVerbArgs,
+  passphraseFlag,
+  stringFlag,
+  type Verb,
+} from "../command";
 
 export const verb: Verb = {
   summary: "write an APKINDEX.tar.gz for apk files, optionally signed",
@@ -26,12 +34,8 @@ export const verb: Verb = {
     if (!out) throw new DistrolessError("E_CONFIG", "index needs -o APKINDEX.tar.gz");
     if (args.positionals.length === 0) throw new DistrolessError("E_CONFIG", "index needs at least one APK");
     const keyFile = stringFlag(args, "signing-key");
-    const passEnv = stringFlag(args, "passphrase-env");
     const signingKey = keyFile
-      ? await loadPrivateKey(
-          path.resolve(ctx.cwd, keyFile),
-          passEnv ? { passphrase: ctx.env[passEnv] ?? "" } : {},
-        )
+      ? await loadPrivateKey(path.resolve(ctx.cwd, keyFile), passphraseFlag(args, ctx.env))
       : undefined;
     const entries = [];
     for (const apk of args.positionals)

@@ -9,6 +9,7 @@ import {
   type CliContext,
   output,
   parseVerbArgs,
+  passphraseFlag,
   sourceDateEpochFlag,
   stringFlag,
   stringsFlag,
@@ -60,9 +61,8 @@ export const verb: Verb = {
       vars[kv.slice(0, eq)] = kv.slice(eq + 1);
     }
     const keyFile = stringFlag(args, "signing-key");
-    const passEnv = stringFlag(args, "passphrase-env");
     const signingKey = keyFile
-      ? await loadPrivateKey(abs(keyFile), passEnv ? { passphrase: ctx.env[passEnv] ?? "" } : {})
+      ? await loadPrivateKey(abs(keyFile), passphraseFlag(args, ctx.env))
       : undefined;
     const archs = stringsFlag(args, "arch");
     const outDir = abs(stringFlag(args, "out") ?? "packages");

@@ -7,6 +7,7 @@ import {
   type CliContext,
   output,
   parseVerbArgs,
+  passphraseFlag,
   stringFlag,
   stringsFlag,
   type Verb,
@@ -36,11 +37,7 @@ export const verb: Verb = {
     const keyFile = stringFlag(args, "signing-key");
     if (!keyFile)
       throw new DistrolessError("E_CONFIG", "publish needs --signing-key KEY (the index is always signed)");
-    const passEnv = stringFlag(args, "passphrase-env");
-    const signingKey = await loadPrivateKey(
-      path.resolve(ctx.cwd, keyFile),
-      passEnv ? { passphrase: ctx.env[passEnv] ?? "" } : {},
-    );
+    const signingKey = await loadPrivateKey(path.resolve(ctx.cwd, keyFile), passphraseFlag(args, ctx.env));
     const description = stringFlag(args, "description");
     // Packages must be signed by the signing key's public half or one of these to be indexed.
     const trustedFiles = stringsFlag(args, "trusted-key").map((f) => path.resolve(ctx.cwd, f));

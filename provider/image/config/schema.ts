@@ -20,6 +20,7 @@ import {
   str,
   transform,
 } from "../../config";
+import { worldEntryProblem } from "../../resolve/constraint";
 import { ALL_ARCHS, type ApkArch, ARCH_NAMES, hostArch, parseArch } from "./arch";
 import { type ShellWordsError, splitShellWords } from "./shell-words";
 
@@ -32,6 +33,12 @@ const shellWords: Schema<string[]> = transform(str(), (text, at) => {
   } catch (err) {
     return at.fail(`cannot split into words: ${(err as ShellWordsError).message}`);
   }
+});
+
+/** A world entry (`name[@tag][op version]`), checked here so a bad one names its line. */
+const worldEntry: Schema<string> = refine(nonEmpty(), (text) => {
+  const problem = worldEntryProblem(text);
+  return problem === undefined ? undefined : `invalid package constraint "${text}": ${problem}`;
 });
 
 const namedContent = object({ name: req(nonEmpty()), content: req(nonEmpty()) });
@@ -47,7 +54,7 @@ const contents = object({
   runtime_repositories: opt(list(nonEmpty())),
   keyring: opt(list(nonEmpty())),
   runtime_keyring: opt(list(namedContent)),
-  packages: opt(list(nonEmpty())),
+  packages: opt(list(worldEntry)),
   baseimage: opt(unsupported("contents.baseimage (building on top of a base image, experimental in apko)")),
 });
 
