@@ -93,7 +93,7 @@ describe("pulumi-distroless push", needsTools("htpasswd"), () => {
   test("usage errors: no repository; --username without --password-stdin", async () => {
     const none = await cli(["push", image.layoutDir]);
     assert.equal(none.code, 1);
-    assert.match(none.stderr, /usage: pulumi-distroless push OCI_LAYOUT REPO\[:TAG\]/);
+    assert.match(none.stderr, /usage: pulumi-distroless push OCI_LAYOUT\[:REF\] REPO\[:TAG\]/);
     const noStdin = await cli(["push", image.layoutDir, `${registry.host}/cli/app:v1`, "--username", USER]);
     assert.equal(noStdin.code, 1);
     assert.match(noStdin.stderr, /--username needs --password-stdin/);
