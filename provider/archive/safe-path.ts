@@ -60,6 +60,8 @@ export function printableName(s: string, max = 200): string {
     else if (ch === "\n") out += "\\n";
     else if (ch === "\t") out += "\\t";
     else if (c < 0x20 || (c >= 0x7f && c < 0xa0)) out += `\\x${c.toString(16).padStart(2, "0")}`;
+    else if (c >= 0xdc80 && c <= 0xdcff)
+      out += `\\x${(c - 0xdc00).toString(16)}`; // a raw byte (raw-names.ts)
     else out += ch;
   }
   return out;

@@ -1,4 +1,5 @@
 import { DistrolessError } from "../util/errors";
+import { decodeName, encodeName, nameByteLength } from "./raw-names";
 
 /**
  * Tar header codec (POSIX ustar + PAX extensions, reading GNU long names and base-256 numbers too).
@@ -64,11 +65,6 @@ export interface TarHeader {
   devminor: number;
   /** PAX records that applied to this entry (path/linkpath/size... already folded in). */
   pax: Record<string, string>;
-  /**
-   * Set by the decoder when the header block's name (or link name) bytes are not valid UTF-8; the
-   * reader refuses the entry unless a PAX record or GNU long name replaced that field.
-   */
-  notUtf8?: { name?: boolean; linkname?: boolean };
 }
 
 export function newHeader(fields: Partial<TarHeader> & { name: string; type: EntryType }): TarHeader {
@@ -100,29 +96,6 @@ export function cbytes(buf: Uint8Array, start: number, len: number): Buffer {
   const max = start + len;
   while (end < max && buf[end] !== 0) end++;
   return Buffer.from(buf.buffer, buf.byteOffset + start, end - start);
-}
-
-/**
- * Decodes a path field as UTF-8, or returns undefined when the bytes are not UTF-8. Names are
- * never decoded lossily: two different non-UTF-8 names would both become U+FFFD and silently merge
- * into one file, so the reader refuses them instead (see `nonUtf8NameError`).
- */
-export function strictUtf8(bytes: Buffer): string | undefined {
-  const s = bytes.toString("utf8");
-  return s.includes("\uFFFD") && !Buffer.from(s, "utf8").equals(bytes) ? undefined : s;
-}
-
-/** The refusal for a name that is not UTF-8, showing its bytes (never raw on a terminal). */
-export function nonUtf8NameError(field: string, bytes: Buffer): DistrolessError {
-  const shown = [...bytes.subarray(0, 120)]
-    .map((b) =>
-      b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, "0")}`,
-    )
-    .join("");
-  return new DistrolessError(
-    "E_HOSTILE",
-    `tar entry ${field} "${shown}" is not valid UTF-8 (refused: such names cannot round-trip into the image's layer and installed db)`,
-  );
 }
 
 function parseNumber(buf: Uint8Array, start: number, len: number, field: string): number {
@@ -182,28 +155,21 @@ export function decodeHeader(block: Uint8Array): TarHeader {
     if (prefix.length > 0 && block[257 + 5] === 0 /* POSIX ustar, not GNU */)
       nameBytes = Buffer.concat([prefix, Buffer.from("/"), nameBytes]);
   }
-  const name = strictUtf8(nameBytes);
-  const linkname = strictUtf8(cbytes(block, 157, 100));
   const header: TarHeader = {
-    name: name ?? nameBytes.toString("utf8"),
+    name: decodeName(nameBytes),
     type: TYPE_BY_FLAG[flag] ?? "unknown",
     mode: parseNumber(block, 100, 8, "mode") & 0o7777,
     uid: parseNumber(block, 108, 8, "uid"),
     gid: parseNumber(block, 116, 8, "gid"),
     size: parseNumber(block, 124, 12, "size"),
     mtime: parseNumber(block, 136, 12, "mtime"),
-    linkname: linkname ?? cstr(block, 157, 100),
+    linkname: decodeName(cbytes(block, 157, 100)),
     uname: cstr(block, 265, 32),
     gname: cstr(block, 297, 32),
     devmajor: parseNumber(block, 329, 8, "devmajor"),
     devminor: parseNumber(block, 337, 8, "devminor"),
     pax: {},
   };
-  if (name === undefined || linkname === undefined) {
-    header.notUtf8 = {};
-    if (name === undefined) header.notUtf8.name = true;
-    if (linkname === undefined) header.notUtf8.linkname = true;
-  }
   return header;
 }
 
@@ -225,11 +191,9 @@ export function parsePaxRecords(data: Uint8Array): Record<string, string> {
     const eq = record.indexOf(61);
     if (eq < 0) throw new DistrolessError("E_FORMAT", "malformed PAX record (no '=')");
     const key = record.toString("utf8", 0, eq);
-    if (key === "path" || key === "linkpath") {
-      const value = strictUtf8(record.subarray(eq + 1));
-      if (value === undefined) throw nonUtf8NameError(key, record.subarray(eq + 1));
-      out[key] = value;
-    } else out[key] = record.toString("utf8", eq + 1);
+    // Names keep their bytes (see raw-names.ts); other values are text.
+    if (key === "path" || key === "linkpath") out[key] = decodeName(record.subarray(eq + 1));
+    else out[key] = record.toString("utf8", eq + 1);
     pos += len;
   }
   return out;
@@ -278,7 +242,7 @@ function paxNumber(value: string, key: string): number {
 // ---- encoding ----
 
 function writeString(block: Buffer, value: string, start: number, len: number): void {
-  block.write(value, start, len, "utf8");
+  encodeName(value).copy(block, start, 0, len);
 }
 
 function writeOctal(block: Buffer, value: number, start: number, len: number): void {
@@ -294,14 +258,14 @@ function fitsOctal(value: number, len: number): boolean {
 
 /** Splits a long name into ustar prefix (<= 155) + name (<= 100) at a slash, if possible. */
 function splitUstarPath(name: string): [string, string] | undefined {
-  const bytes = Buffer.byteLength(name);
+  const bytes = nameByteLength(name);
   if (bytes <= 100) return ["", name];
   if (bytes > 256) return undefined;
   for (let i = name.length - 1; i > 0; i--) {
     if (name[i] !== "/") continue;
     const prefix = name.slice(0, i);
     const rest = name.slice(i + 1);
-    if (Buffer.byteLength(prefix) <= 155 && Buffer.byteLength(rest) <= 100 && rest.length > 0)
+    if (nameByteLength(prefix) <= 155 && nameByteLength(rest) <= 100 && rest.length > 0)
       return [prefix, rest];
   }
   return undefined;
@@ -316,10 +280,10 @@ function encodeBlock(h: TarHeader, name: string, prefix: string, flag: string): 
   writeOctal(block, fitsOctal(h.size, 12) ? h.size : 0, 124, 12);
   writeOctal(block, fitsOctal(h.mtime, 12) ? h.mtime : 0, 136, 12);
   block.write(flag, 156, 1, "latin1");
-  writeString(block, Buffer.byteLength(h.linkname) <= 100 ? h.linkname : "", 157, 100);
+  writeString(block, nameByteLength(h.linkname) <= 100 ? h.linkname : "", 157, 100);
   block.write("ustar\u000000", 257, 8, "latin1");
-  writeString(block, Buffer.byteLength(h.uname) <= 32 ? h.uname : "", 265, 32);
-  writeString(block, Buffer.byteLength(h.gname) <= 32 ? h.gname : "", 297, 32);
+  writeString(block, nameByteLength(h.uname) <= 32 ? h.uname : "", 265, 32);
+  writeString(block, nameByteLength(h.gname) <= 32 ? h.gname : "", 297, 32);
   writeOctal(block, fitsOctal(h.devmajor, 8) ? h.devmajor : 0, 329, 8);
   writeOctal(block, fitsOctal(h.devminor, 8) ? h.devminor : 0, 337, 8);
   writeString(block, prefix, 345, 155);
@@ -333,13 +297,13 @@ function encodeBlock(h: TarHeader, name: string, prefix: string, flag: string): 
 export function encodePaxRecords(records: Record<string, string>): Buffer {
   const parts: Buffer[] = [];
   for (const key of Object.keys(records).sort()) {
-    const body = ` ${key}=${records[key]}\n`;
-    const bodyLen = Buffer.byteLength(body);
+    const body = encodeName(` ${key}=${records[key]}\n`);
+    const bodyLen = body.length;
     // The length counts its own digits: grow the digit count until it is self-consistent.
     let digits = String(bodyLen).length;
     while (String(bodyLen + digits).length !== digits) digits++;
     const len = bodyLen + digits;
-    parts.push(Buffer.from(`${len}${body}`, "utf8"));
+    parts.push(Buffer.from(String(len), "latin1"), body);
   }
   return Buffer.concat(parts);
 }
@@ -349,7 +313,7 @@ function paxHeaderName(name: string): string {
   const dir = slash >= 0 ? name.slice(0, slash) : "";
   const base = slash >= 0 ? name.slice(slash + 1) : name;
   const full = dir ? `${dir}/PaxHeaders.0/${base}` : `PaxHeaders.0/${base}`;
-  return Buffer.byteLength(full) <= 100 ? full : Buffer.from(full).subarray(0, 100).toString("utf8");
+  return nameByteLength(full) <= 100 ? full : decodeName(encodeName(full).subarray(0, 100));
 }
 
 export function paddingFor(size: number): number {
@@ -370,15 +334,15 @@ export function encodeHeader(h: TarHeader): Buffer {
   if (split) [prefix, name] = split;
   else {
     records.path = h.name;
-    name = Buffer.from(h.name).subarray(0, 100).toString("utf8");
+    name = decodeName(encodeName(h.name).subarray(0, 100));
   }
-  if (Buffer.byteLength(h.linkname) > 100) records.linkpath = h.linkname;
+  if (nameByteLength(h.linkname) > 100) records.linkpath = h.linkname;
   if (!fitsOctal(h.size, 12)) records.size = String(h.size);
   if (!fitsOctal(h.uid, 8)) records.uid = String(h.uid);
   if (!fitsOctal(h.gid, 8)) records.gid = String(h.gid);
   if (!fitsOctal(h.mtime, 12)) records.mtime = String(h.mtime);
-  if (Buffer.byteLength(h.uname) > 32) records.uname = h.uname;
-  if (Buffer.byteLength(h.gname) > 32) records.gname = h.gname;
+  if (nameByteLength(h.uname) > 32) records.uname = h.uname;
+  if (nameByteLength(h.gname) > 32) records.gname = h.gname;
   const main = encodeBlock(h, name, prefix, flag);
   if (Object.keys(records).length === 0) return main;
   const body = encodePaxRecords(records);

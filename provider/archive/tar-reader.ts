@@ -1,15 +1,13 @@
 import { DistrolessError } from "../util/errors";
 import { ByteQueue } from "./byte-queue";
+import { decodeName } from "./raw-names";
 import {
   applyPax,
   BLOCK,
-  cbytes,
   decodeHeader,
   isZeroBlock,
-  nonUtf8NameError,
   paddingFor,
   parsePaxRecords,
-  strictUtf8,
   type TarHeader,
 } from "./tar-header";
 
@@ -87,14 +85,6 @@ export class TarReader {
       if (Object.keys(records).length) applyPax(header, records);
       if (longName !== undefined && !pax.path) header.name = longName;
       if (longLink !== undefined && !pax.linkpath) header.linkname = longLink;
-      if (header.notUtf8) {
-        // Only a name that is still the header block's own bytes is refused.
-        if (header.notUtf8.name && records.path === undefined && longName === undefined)
-          throw nonUtf8NameError("name", cbytes(block, 0, 100));
-        if (header.notUtf8.linkname && records.linkpath === undefined && longLink === undefined)
-          throw nonUtf8NameError("link name", cbytes(block, 157, 100));
-        delete header.notUtf8;
-      }
       // Only regular files (and unknown types, by the spec) carry data.
       const hasBody = header.type === "file" || header.type === "unknown";
       this.remaining = hasBody ? header.size : 0;
@@ -154,9 +144,7 @@ export class TarReader {
 function cString(buf: Buffer): string {
   const nul = buf.indexOf(0);
   const bytes = buf.subarray(0, nul < 0 ? buf.length : nul);
-  const s = strictUtf8(bytes);
-  if (s === undefined) throw nonUtf8NameError("long name", bytes);
-  return s;
+  return decodeName(bytes);
 }
 
 /** Reads a whole small tar held in memory: every entry with its content. */

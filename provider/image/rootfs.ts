@@ -1,4 +1,5 @@
 import type { ApkHead } from "../apk/apk-reader";
+import { encodeName } from "../archive/raw-names";
 import { DistrolessError } from "../util/errors";
 import type { Progress } from "../util/log";
 import { applyAccounts } from "./accounts";
@@ -80,7 +81,8 @@ export async function buildRootfs(input: RootfsInput): Promise<Rootfs> {
   progress.info(`${arch}: installed ${installed.length} packages`);
 
   const records = installed.map((p) => packageRecord(p, ownedEntries(tree, p)));
-  rewriteFile(tree, INSTALLED_PATH, formatInstalledDb(records));
+  // Names keep their bytes (raw-names.ts): the database is written as the bytes they stand for.
+  rewriteFile(tree, INSTALLED_PATH, encodeName(formatInstalledDb(records)));
   rewriteFile(tree, SCRIPTS_PATH, buildScriptsTar(installed, epoch));
   rewriteFile(tree, TRIGGERS_PATH, buildTriggers(installed));
   linkLibApk(tree);

@@ -1,13 +1,18 @@
 import * as assert from "node:assert/strict";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, test } from "node:test";
+import * as zlib from "node:zlib";
 import { readApkHead, scanApkData } from "../../provider/apk/apk-reader";
 import { writeApk } from "../../provider/apk/apk-writer";
+import { decodeName } from "../../provider/archive/raw-names";
 import { MAX_ENTRY_NAME_BYTES } from "../../provider/archive/safe-path";
 import { encodeHeader, newHeader, paddingFor } from "../../provider/archive/tar-header";
 import { assembleImage } from "../../provider/image/assemble";
 import { validateApkoConfig } from "../../provider/image/config";
+import { OciLayout } from "../../provider/image/oci-layout";
+import type { ImageIndex, ImageManifest } from "../../provider/image/oci-types";
 import {
   assertNothingInstalled,
   dataTar,
@@ -21,9 +26,9 @@ import { dir, directPlan, file, fileText, pkgInfo, readLayer, withParents } from
 
 /**
  * Issue #9 items 3 and 12: file names are refused when they could forge installed-db records
- * (control characters, as apk-tools does), when they are not UTF-8 (they would not round-trip as
- * bytes; two of them used to merge into one file), or when apk-tools says "File name too long".
- * Names that pass round-trip exactly, and package owners reach the layer as the db records them.
+ * (control characters, as apk-tools does) or when apk-tools says "File name too long". Names that
+ * are not UTF-8 keep their bytes (two of them used to merge into one file). Names round-trip
+ * exactly, and package owners reach the layer as the db records them.
  */
 
 function writeRaw(root: string, entries: RawEntry[] | Buffer): string {
@@ -102,23 +107,42 @@ describe("hostile file names", () => {
     });
   }
 
-  test("names that are not UTF-8 are refused instead of merging into one U+FFFD file", async () => {
+  test("names that are not UTF-8 keep their bytes: two stay two files, in the layer and the installed db", async () => {
     const latin1 = (s: string) => Buffer.from(s, "latin1");
-    await refusedEverywhere(
-      [
+    const root = tempDir();
+    // Two Latin-1 names (a lossy decode made both "usr/caf\uFFFD"), and one through a PAX path record.
+    const tar = Buffer.concat([
+      dataTar([
         { name: "usr", type: "directory" },
         { name: latin1("usr/caf\u00e9"), body: "first" },
         { name: latin1("usr/caf\u00e8"), body: "second" },
-      ],
-      /tar entry name "usr\/caf\\xe9" is not valid UTF-8/,
-      ["usr"],
-    );
-    // The same through a PAX path record.
-    const tar = Buffer.concat([
+      ]).subarray(0, -1024),
       paxPathEntry(latin1("usr/na\u00efve")),
-      dataTar([{ name: "placeholder", body: "x" }]),
+      dataTar([{ name: "placeholder", body: "third" }]),
     ]);
-    await refusedEverywhere(tar, /tar entry path "usr\/na\\xefve" is not valid UTF-8/, []);
+    const apk = writeRaw(root, tar);
+    await assemble(root, apk);
+    const layer = await readLayer(path.join(root, "oci"), "amd64");
+    const gz = readFileSync(
+      path.join(root, "oci", "blobs", "sha256", (await layerDigest(path.join(root, "oci"))).slice(7)),
+    );
+    const layerFile = path.join(root, "layer.tar");
+    writeFileSync(layerFile, zlib.gunzipSync(gz));
+    // GNU tar, an independent reader, lists the exact bytes (it shows them as octal escapes).
+    const listed = spawnSync("tar", ["-tf", layerFile, "--quoting-style=escape"], {
+      encoding: "utf8",
+    }).stdout;
+    for (const name of ["usr/caf\\351", "usr/caf\\350", "usr/na\\357ve"]) {
+      assert.ok(listed.split("\n").includes(name), `${name} in:\n${listed}`);
+    }
+    const body = (name: Buffer) => layer.find((e) => e.header.name === decodeName(name))?.data.toString();
+    assert.equal(body(latin1("usr/caf\u00e9")), "first");
+    assert.equal(body(latin1("usr/caf\u00e8")), "second");
+    assert.equal(body(latin1("usr/na\u00efve")), "third");
+    const db = spawnSync("tar", ["-xOf", layerFile, "usr/lib/apk/db/installed"]).stdout as Buffer;
+    for (const n of ["caf\u00e9", "caf\u00e8", "na\u00efve"]) {
+      assert.ok(db.includes(latin1(`\nR:${n}\n`)), `R:${n} as its bytes in the installed db`);
+    }
   });
 
   test("a 5,000-character path is refused as apk-tools does (File name too long)", async () => {
@@ -174,3 +198,12 @@ describe("hostile file names", () => {
     assert.match(db, /\nF:var\/lib\/app\nM:1000:1000:0750\n/);
   });
 });
+
+async function layerDigest(layoutDir: string): Promise<string> {
+  const layout = new OciLayout(layoutDir);
+  const top = await layout.readIndex();
+  const ref = top.manifests.find((m) => m.annotations?.["org.opencontainers.image.ref.name"] === "latest")!;
+  const index = await layout.readJsonBlob<ImageIndex>(ref.digest);
+  const manifest = await layout.readJsonBlob<ImageManifest>(index.manifests[0]!.digest);
+  return manifest.layers[0]!.digest;
+}

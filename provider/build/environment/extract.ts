@@ -12,6 +12,8 @@ import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { readApkHead, scanApkData } from "../../apk/apk-reader";
+import { hasRawBytes } from "../../archive/raw-names";
+import { printableName } from "../../archive/safe-path";
 import { DistrolessError } from "../../util/errors";
 
 const MAX_LINK_HOPS = 40;
@@ -76,6 +78,15 @@ export async function extractApkInto(
     head,
     async (entry, body) => {
       const h = entry.header;
+      // The host's file API takes names as UTF-8 strings: a name with raw bytes cannot be created as
+      // itself (and two could land on one file), so a build environment refuses it.
+      if (hasRawBytes(entry.path) || hasRawBytes(h.linkname)) {
+        throw new DistrolessError(
+          "E_HOSTILE",
+          `file name "${printableName(entry.path)}" is not UTF-8; a build environment cannot hold it`,
+          { subject: apkFile },
+        );
+      }
       const target = await resolveInRoot(root, entry.path);
       await fsp.mkdir(path.dirname(target), { recursive: true });
       switch (h.type) {
