@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+import { statSync } from "node:fs";
+import * as path from "node:path";
 import { DistrolessError, errorMessage } from "../util/errors";
 import type { CliContext, Verb } from "./command";
 
@@ -64,7 +66,16 @@ export async function main(argv: string[], ctx?: Partial<CliContext>): Promise<n
     env: ctx?.env ?? process.env,
   };
   const name = argv[0];
-  if (!name || name === "help" || name === "--help" || name === "-h") return help(full, argv[1]);
+  if (name === "--version" || name === "-V" || name === "version") {
+    full.stdout(`pulumi-distroless ${packageVersion()}\n`);
+    return 0;
+  }
+  if (!name) {
+    // No command is a usage error: the help goes to stderr and the exit code says it failed.
+    help({ ...full, stdout: full.stderr });
+    return 2;
+  }
+  if (name === "help" || name === "--help" || name === "-h") return help(full, argv[1]);
   const verb = loadVerb(name);
   if (!verb) {
     full.stderr(`pulumi-distroless: unknown command "${name}" (try \`pulumi-distroless help\`)\n`);
@@ -75,14 +86,69 @@ export async function main(argv: string[], ctx?: Partial<CliContext>): Promise<n
     return await verb.run(full);
   } catch (err) {
     const code = err instanceof DistrolessError ? err.code : "E_INTERNAL";
+    const message = describeError(err, full);
+    if (full.argv.includes("--json")) {
+      // Under --json the failure is JSON too, on stdout where the result would have been.
+      full.stdout(`${JSON.stringify({ error: { code, message } }, null, 2)}\n`);
+    }
     full.stderr(
-      `pulumi-distroless ${name}: ${errorMessage(err)}${code === "E_INTERNAL" && err instanceof Error && err.stack && process.env.PD_DEBUG ? `\n${err.stack}` : ""}\n`,
+      `pulumi-distroless ${name}: ${message}${code === "E_INTERNAL" && err instanceof Error && err.stack && process.env.PD_DEBUG ? `\n${err.stack}` : ""}\n`,
     );
     return 1;
   }
 }
 
+/** The package's own version (package.json sits two levels above dist/provider/cli). */
+function packageVersion(): string {
+  try {
+    return (require("../../../package.json") as { version: string }).version;
+  } catch {
+    return "unknown";
+  }
+}
+
+const ERRNO_TEXT: Record<string, string> = {
+  ENOENT: "no such file or directory",
+  EISDIR: "is a directory, not a file",
+  ENOTDIR: "a part of the path is not a directory",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  ENOSPC: "no space left on the device",
+  EEXIST: "already exists",
+};
+
+/** An error as a user reads it: a file system error names its path and what is wrong, no stack. */
+function describeError(err: unknown, ctx: CliContext): string {
+  const e = err as NodeJS.ErrnoException;
+  if (err instanceof DistrolessError || typeof e?.code !== "string") return errorMessage(err);
+  const what = ERRNO_TEXT[e.code] ?? e.code.toLowerCase();
+  if (typeof e.path === "string") return `${e.path}: ${what}`;
+  // Node leaves the path out of some errors (a read of a directory): name the argument it must be.
+  if (e.code === "EISDIR") {
+    const dir = ctx.argv.find((a) => !a.startsWith("-") && isDirectory(path.resolve(ctx.cwd, a)));
+    if (dir) return `${dir}: ${what}`;
+  }
+  return `${what} (${e.code})`;
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** A reader that went away (`… | head`) is not an error: stop quietly. */
+function exitQuietlyOnEpipe(stream: NodeJS.WriteStream): void {
+  stream.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+}
+
 if (require.main === module) {
+  exitQuietlyOnEpipe(process.stdout);
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
