@@ -106,7 +106,10 @@ export async function prepareBuild(inputs: BuildInputs): Promise<PreparedBuild> 
     inputs.sourceDir ?? (inputs.recipeFile ? path.dirname(path.resolve(inputs.recipeFile)) : undefined);
   const signingKey =
     typeof inputs.signingKey === "string" ? await loadPrivateKey(inputs.signingKey) : inputs.signingKey;
-  const source = await listSourceTree(sourceDir, signingKey ? { signingKey } : {});
+  const source = await listSourceTree(sourceDir, {
+    ...(signingKey ? { signingKey } : {}),
+    onLarge: (m) => progress.warn(m),
+  });
   if (source.excluded.length > 0) {
     progress.warn(
       `not copied into the build workspace (private key material): ${source.excluded

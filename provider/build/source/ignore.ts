@@ -13,6 +13,27 @@ interface Rule {
 
 export const IGNORE_FILE = ".melangeignore";
 
+/**
+ * Left out of every source tree before `.melangeignore` is read (its `!` lines can take any back).
+ * The default source directory is the recipe's, which in a Pulumi project is often the project
+ * itself: dependencies, VCS data, Pulumi's own state and stack config (which changes with every
+ * `config set`), and what the resources write (packages, repositories, the build cache) would
+ * otherwise feed the input digest and rebuild the package after every change to them.
+ */
+export const DEFAULT_IGNORES = [
+  "node_modules/",
+  ".git/",
+  ".hg/",
+  ".svn/",
+  ".pulumi/",
+  ".distroless/",
+  "/Pulumi.*.yaml",
+  "*.apk",
+  "APKINDEX.tar.gz",
+  ".publish.lock",
+  ".publish.lock.*",
+].join("\n");
+
 function globToRegex(glob: string): string {
   let out = "";
   for (let i = 0; i < glob.length; i++) {

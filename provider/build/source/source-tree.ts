@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { comparePaths } from "../../archive/safe-path";
 import { DistrolessError } from "../../util/errors";
 import { newHash } from "../../util/hash";
-import { IGNORE_FILE, IgnoreRules } from "./ignore";
+import { DEFAULT_IGNORES, IGNORE_FILE, IgnoreRules } from "./ignore";
 import { type ExclusionReason, KeyMaterialFilter, type SigningKeyIdentity } from "./key-material";
 
 export interface SourceEntry {
@@ -36,7 +36,12 @@ export interface SourceTree {
 export interface ListSourceOptions {
   /** The key packages are signed with: never copied into the workspace. */
   signingKey?: SigningKeyIdentity;
+  /** Told when the tree is large enough to slow every build (a notice, not an error). */
+  onLarge?: (message: string) => void;
 }
+
+const LARGE_TREE_FILES = 10_000;
+const LARGE_TREE_BYTES = 100 * 2 ** 20;
 
 /** Lists the source directory; a missing directory is an empty tree (recipes that fetch everything). */
 export async function listSourceTree(
@@ -56,7 +61,7 @@ export async function listSourceTree(
   if (!st.isDirectory())
     throw new DistrolessError("E_CONFIG", "the source directory is not a directory", { subject: dir });
   const ignoreText = await fsp.readFile(path.join(root, IGNORE_FILE), "utf8").catch(() => "");
-  const rules = new IgnoreRules(ignoreText);
+  const rules = new IgnoreRules(`${DEFAULT_IGNORES}\n${ignoreText}`);
   const keys = await KeyMaterialFilter.create(options.signingKey);
   const entries: SourceEntry[] = [];
   const excluded: SourceTree["excluded"] = [];
@@ -86,6 +91,12 @@ export async function listSourceTree(
   };
   await walk(root, "");
   entries.sort((a, b) => comparePaths(a.path, b.path));
+  const bytes = entries.reduce((n, e) => n + e.size, 0);
+  if (entries.length > LARGE_TREE_FILES || bytes > LARGE_TREE_BYTES) {
+    options.onLarge?.(
+      `the source directory ${root} holds ${entries.length} files (${Math.round(bytes / 2 ** 20)} MiB), all copied into each build and hashed into its input digest: set sourceDir, or list what the build does not need in ${IGNORE_FILE}`,
+    );
+  }
   excluded.sort((a, b) => comparePaths(a.path, b.path));
   return { root, entries, excluded };
 }
