@@ -218,6 +218,22 @@ describe("image signatures where cosign looks for them", needsFixtures(), () => 
       assert.equal(ok.code, 0, ok.out);
       const wrongKey = cosign("verify", "--key", otherPub, ...flags, `${repo}@${indexDigest}`);
       assert.notEqual(wrongKey.code, 0, wrongKey.out);
+      // A tampered image: the tag moved to another image (another epoch), which nobody signed.
+      const other = await runCli([
+        "build",
+        fixture("configs", "apko", "apko.yaml"),
+        "--push",
+        `${repo}:v1`,
+        "--cache-dir",
+        work,
+        "--source-date-epoch",
+        "1",
+        "--json",
+      ]);
+      assert.equal(other.code, 0, other.stderr);
+      const tampered = cosign("verify", "--key", pubFile, ...flags, `${repo}:v1`);
+      assert.notEqual(tampered.code, 0, tampered.out);
+      assert.match(tampered.out, /no signatures found|no matching signatures/i);
       const attested = cosign(
         "verify-attestation",
         "--key",
