@@ -219,7 +219,7 @@ describe("image signatures where cosign looks for them", needsFixtures(), () => 
       const wrongKey = cosign("verify", "--key", otherPub, ...flags, `${repo}@${indexDigest}`);
       assert.notEqual(wrongKey.code, 0, wrongKey.out);
       // A tampered image: the tag moved to another image (another epoch), which nobody signed.
-      const other = await runCli([
+      const moved = await runCli([
         "build",
         fixture("configs", "apko", "apko.yaml"),
         "--push",
@@ -230,7 +230,7 @@ describe("image signatures where cosign looks for them", needsFixtures(), () => 
         "1",
         "--json",
       ]);
-      assert.equal(other.code, 0, other.stderr);
+      assert.equal(moved.code, 0, moved.stderr);
       const tampered = cosign("verify", "--key", pubFile, ...flags, `${repo}:v1`);
       assert.notEqual(tampered.code, 0, tampered.out);
       assert.match(tampered.out, /no signatures found|no matching signatures/i);
