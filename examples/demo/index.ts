@@ -51,7 +51,9 @@ const apps = new ApkRepository("apps", {
 const image = new DistrolessImage("hello", {
   configFile: path.join(here, "apko.yaml"),
   repositories: [base, apps],
-  packages: [busybox, hello],
+  // hello is pinned to exactly the version built; busybox (apko.yaml) floats: the newest in the base
+  // repository, so a busybox published there outside this program is a visible change in preview.
+  packages: [hello],
   repository: `${registry}/demo/hello`,
   tags: ["latest"],
 });
