@@ -76,6 +76,10 @@ build_tool() {
       *) echo "replace $from => $to $to_version" >>go.mod ;;
       esac
     done < <(sed -n 's/^replace[[:space:]]*//p' "$gomod")
+    # Modules the proxy refuses, replaced by our stand-ins (scripts/go-stubs/*; each says why).
+    case "$name" in
+    apko | melange) echo "replace chainguard.dev/sdk => $root/scripts/go-stubs/chainguard-sdk" >>go.mod ;;
+    esac
     go get "$module@$version" "${siblings[@]}" >/dev/null || exit 1
     go mod tidy >/dev/null || exit 1
     CGO_ENABLED=0 go build -trimpath -ldflags="-s -w $(version_ldflags "$name" "$version")" \
