@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepares a fresh Debian machine for pulumi-distroless: the system tools the tests and the demo
-# use, then the npm dependencies and the compiled output. Idempotent: it installs only what is
+# use, the npm dependencies, the compiled output, then the pinned Go tools (`scripts/setup.sh
+# [TOOL... | all]`, default: the pulumi CLI). Idempotent: it installs only what is
 # missing, so running it before every command costs a second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,3 +44,9 @@ fi
 ln -sfn .. node_modules/pulumi-distroless
 
 npm run --silent build
+
+# Pinned Go tools into .cache/tools/bin (scripts/tools.sh; each built once per version): by default
+# what the demo needs (the pulumi CLI; its dynamic-provider plugin is a script), or the tools named
+# as arguments (scripts/test.sh passes `all`: apko, melange, crane and cosign too). Without Go it
+# says what it skipped, and the demo falls back to its local engine.
+scripts/tools.sh "${@:-pulumi}"

@@ -13,6 +13,11 @@ const here = [__dirname, path.resolve(__dirname, "..", "..", "..", "examples", "
 const config = new pulumi.Config();
 const work = path.resolve(config.get("workDir") ?? ".cache/demo");
 const registry = config.get("registry") ?? "127.0.0.1:5115";
+// An optional upstream repository (a path or URL) and its public key file: its packages float, so
+// a newer busybox published there, outside this program, is a visible change of the image's lock in
+// `pulumi preview --diff`.
+const upstream = config.get("upstream");
+const upstreamKey = config.get("upstreamKey");
 const signingKey =
   config.getSecret("signingKey") ?? pulumi.secret(fs.readFileSync(path.join(work, "demo.rsa"), "utf8"));
 
@@ -50,8 +55,11 @@ const apps = new ApkRepository("apps", {
 
 const image = new DistrolessImage("hello", {
   configFile: path.join(here, "apko.yaml"),
-  repositories: [base, apps],
-  packages: [busybox, hello],
+  repositories: [base, apps, ...(upstream ? [upstream] : [])],
+  keyring: upstreamKey ? [upstreamKey] : [],
+  // hello is pinned to exactly the version built; busybox (apko.yaml) floats: the newest in base or
+  // upstream.
+  packages: [hello],
   repository: `${registry}/demo/hello`,
   tags: ["latest"],
 });

@@ -1,5 +1,3 @@
-import { spawnSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
 import * as path from "node:path";
 import { generateSigningKey, writeKeyPair } from "../../apk/keys";
 import { DistrolessError } from "../../util/errors";
@@ -7,6 +5,7 @@ import { pathExists } from "../../util/fs";
 import { findOnPath } from "../../util/which";
 import { type CliContext, parseVerbArgs, stringFlag, type Verb } from "../command";
 import { runProgramLocally } from "../demo/local-engine";
+import { upWithPulumi } from "../demo/pulumi-engine";
 import { startDemoRegistry } from "../demo/registry";
 import { runPushedImage } from "../demo/run-image";
 
@@ -22,9 +21,10 @@ const PROJECT = "pulumi-distroless-demo";
 /**
  * The main job: `examples/demo` (a busybox package from the host's static busybox, a `hello` package
  * built in the bubblewrap sandbox, two signed repositories, an image pushed to a local registry).
- * With a `pulumi` CLI on PATH it runs `pulumi up` on a local file backend; otherwise it runs the same
- * program through the local engine (setMocks + the serialized providers, by the engine's rules). A
- * second run shows every resource unchanged: nothing rebuilt, nothing pushed.
+ * With a `pulumi` CLI (.cache/tools/bin, built by scripts/tools.sh, or PATH) it runs the real
+ * `pulumi up` on a local file backend; otherwise the same program through the local engine (setMocks
+ * + the serialized providers, by the engine's rules). A second run shows every resource unchanged:
+ * nothing rebuilt, nothing pushed.
  */
 export const verb: Verb = {
   summary: "run the offline demo (examples/demo): package, repository, image, pushed to a local registry",
@@ -41,8 +41,18 @@ export const verb: Verb = {
     const engine = stringFlag(args, "engine") ?? "auto";
     if (!["auto", "pulumi", "local"].includes(engine))
       throw new DistrolessError("E_CONFIG", `--engine ${engine}: auto, pulumi or local`);
-    const usePulumi =
-      engine === "pulumi" || (engine === "auto" && (await findOnPath("pulumi", ctx.env.PATH)) !== undefined);
+    // The pinned CLI scripts/tools.sh builds, else one on PATH.
+    const found =
+      engine === "local"
+        ? undefined
+        : ((await findOnPath("pulumi", path.join(root, ".cache", "tools", "bin"))) ??
+          (await findOnPath("pulumi", ctx.env.PATH)));
+    if (engine === "pulumi" && !found)
+      throw new DistrolessError(
+        "E_MISSING",
+        "--engine pulumi: no pulumi CLI in .cache/tools/bin or on PATH (scripts/tools.sh pulumi builds it; it needs Go)",
+      );
+    const pulumiCli = found;
     const say = (m: string) => ctx.stdout(`${m}\n`);
 
     if (!(await pathExists(path.join(work, "demo.rsa")))) {
@@ -52,42 +62,36 @@ export const verb: Verb = {
     const registry = await startDemoRegistry(work, port);
     say(`registry on ${registry.host} (storage in ${path.join(work, "registry")})`);
     try {
-      if (usePulumi) {
-        say("engine: the pulumi CLI (local file backend)");
-        const env = {
-          ...ctx.env,
-          PULUMI_BACKEND_URL: `file://${path.join(work, "pulumi-state")}`,
-          PULUMI_CONFIG_PASSPHRASE: ctx.env.PULUMI_CONFIG_PASSPHRASE ?? "demo",
-          PULUMI_SKIP_UPDATE_CHECK: "true",
-        };
-        const pulumi = (argv: string[]) =>
-          spawnSync("pulumi", argv, { cwd: root, env, stdio: "inherit" }).status ?? 1;
-        mkdirSync(path.join(work, "pulumi-state"), { recursive: true });
-        if (pulumi(["stack", "select", "demo", "--create", "--non-interactive"]) !== 0) return 1;
-        pulumi(["config", "set", "workDir", work, "--stack", "demo"]);
-        pulumi(["config", "set", "registry", registry.host, "--stack", "demo"]);
-        return pulumi(["up", "--yes", "--stack", "demo", "--non-interactive"]);
+      const started = Date.now();
+      let outputs: Record<string, unknown>;
+      let counts: { changed: number; total: number };
+      if (pulumiCli) {
+        say(
+          "engine: the pulumi CLI (local file backend); the program runs as an automation-API inline program (the CLI's --client path: no Node.js language host is built here)",
+        );
+        ({ outputs, counts } = await upWithPulumi(pulumiCli, root, work, registry.host, ctx));
+      } else {
+        say(
+          "engine: local (no pulumi CLI: scripts/tools.sh builds one when Go is installed): examples/demo runs under setMocks, each resource through its serialized provider by the engine's rules",
+        );
+        const run = await runProgramLocally({
+          program: path.join(root, "dist", "examples", "demo", "index.js"),
+          project: PROJECT,
+          stack: "demo",
+          stateFile: path.join(work, "local-state.json"),
+          config: { workDir: work, registry: registry.host },
+          onStep: (s) =>
+            say(
+              `  ${s.op === "same" ? "=" : s.op === "create" ? "+" : "~"} ${s.type.padEnd(16)} ${s.name.padEnd(8)} ${s.op.padEnd(6)} ${(s.ms / 1000).toFixed(1)} s`,
+            ),
+        });
+        outputs = run.outputs;
+        counts = { changed: run.steps.filter((s) => s.op !== "same").length, total: run.steps.length };
       }
       say(
-        "engine: local (no pulumi CLI on PATH): examples/demo runs under setMocks, each resource through its serialized provider by the engine's rules",
-      );
-      const started = Date.now();
-      const { steps, outputs } = await runProgramLocally({
-        program: path.join(root, "dist", "examples", "demo", "index.js"),
-        project: PROJECT,
-        stack: "demo",
-        stateFile: path.join(work, "local-state.json"),
-        config: { workDir: work, registry: registry.host },
-        onStep: (s) =>
-          say(
-            `  ${s.op === "same" ? "=" : s.op === "create" ? "+" : "~"} ${s.type.padEnd(16)} ${s.name.padEnd(8)} ${s.op.padEnd(6)} ${(s.ms / 1000).toFixed(1)} s`,
-          ),
-      });
-      const changed = steps.filter((s) => s.op !== "same").length;
-      say(
-        changed === 0
-          ? `nothing changed: ${steps.length} resources unchanged, nothing built, nothing pushed (${Date.now() - started} ms)`
-          : `${changed} of ${steps.length} resources created or updated (${((Date.now() - started) / 1000).toFixed(1)} s); run again to see nothing rebuilt`,
+        counts.changed === 0
+          ? `nothing changed: ${counts.total} resources unchanged, nothing built, nothing pushed (${Date.now() - started} ms)`
+          : `${counts.changed} of ${counts.total} resources created or updated (${((Date.now() - started) / 1000).toFixed(1)} s); run again to see nothing rebuilt`,
       );
       say(`image: ${String(outputs.imageRef)}`);
       say(`hello package: ${String(outputs.helloRef)}; image packages: ${describeLock(outputs.lock)}`);

@@ -1,0 +1,3 @@
+module chainguard.dev/sdk
+
+go 1.26
