@@ -24,33 +24,28 @@ test("a Pulumi project as the source directory: dependencies, VCS, state, stack 
     "repo/x86_64/APKINDEX.tar.gz",
     "repo/x86_64/app-1.0-r0.apk",
     "repo/.publish.lock",
+    "repo/distroless-0123abcd.rsa.pub",
     "docs/notes.apk.md",
   ])
     put(root, rel);
   const listed = (await listSourceTree(root)).entries.map((e) => e.path);
-  assert.deepEqual(listed, [
-    "Pulumi.yaml",
-    "docs",
-    "docs/notes.apk.md",
-    "melange.yaml",
-    "repo",
-    "repo/x86_64",
-    "src",
-    "src/main.c",
-  ]);
+  assert.deepEqual(listed, ["Pulumi.yaml", "docs", "docs/notes.apk.md", "melange.yaml", "src", "src/main.c"]);
 
   // What the resources write, and `npm install`, no longer change the digest.
   const before = await sourceTreeDigest(await listSourceTree(root));
   put(root, "node_modules/left-pad/index.js");
   put(root, "repo/x86_64/app-1.1-r0.apk");
   put(root, "Pulumi.dev.yaml", "config: changed");
+  put(root, "out/aarch64/APKINDEX.tar.gz"); // a new repository directory: only ignored files in it
   assert.equal(await sourceTreeDigest(await listSourceTree(root)), before);
   put(root, "src/main.c", "changed");
   assert.notEqual(await sourceTreeDigest(await listSourceTree(root)), before);
 
   // .melangeignore can take a default back.
   put(root, ".melangeignore", "!node_modules/\n");
+  mkdirSync(path.join(root, "empty-on-purpose"));
   const back = (await listSourceTree(root)).entries.map((e) => e.path);
+  assert.ok(back.includes("empty-on-purpose"), "a directory that is empty by itself is still a source");
   assert.ok(back.includes("node_modules/left-pad/index.js"), back.join(", "));
 });
 

@@ -7,6 +7,7 @@
 import { constants, createReadStream } from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
+import { isKnownArch } from "../../apk/names";
 import { comparePaths } from "../../archive/safe-path";
 import { DistrolessError } from "../../util/errors";
 import { newHash } from "../../util/hash";
@@ -65,16 +66,32 @@ export async function listSourceTree(
   const keys = await KeyMaterialFilter.create(options.signingKey);
   const entries: SourceEntry[] = [];
   const excluded: SourceTree["excluded"] = [];
-  const walk = async (abs: string, rel: string) => {
-    for (const name of await fsp.readdir(abs)) {
+  /** Lists a directory; false when everything in it was ignored (so it is left out too). */
+  const walk = async (abs: string, rel: string): Promise<boolean> => {
+    let ignoredAny = false;
+    const listedBefore = entries.length;
+    const names = await fsp.readdir(abs);
+    // An apk repository (`<arch>/APKINDEX.tar.gz` inside) is an output, not a source: an
+    // ApkRepository publishing into the project would otherwise change the next build's digest.
+    if (rel && !rules.reincludes(rel, true) && (await isApkRepository(abs, names))) return false;
+    for (const name of names) {
       const r = rel ? `${rel}/${name}` : name;
       const p = path.join(abs, name);
       const s = await fsp.lstat(p);
       const isDir = s.isDirectory();
-      if (rules.ignores(r, isDir)) continue;
+      if (rules.ignores(r, isDir)) {
+        ignoredAny = true;
+        continue;
+      }
       if (isDir) {
+        const at = entries.length;
         entries.push({ path: r, type: "directory", mode: s.mode & 0o7777, size: 0 });
-        await walk(p, r);
+        // A directory that holds only ignored things (a repository of built apks) is not a source:
+        // as in git, it leaves no trace, so publishing into it cannot change the digest.
+        if (!(await walk(p, r))) {
+          entries.splice(at, 1);
+          ignoredAny = true;
+        }
       } else if (s.isFile()) {
         const { reason, content } = await keys.check(p, r, s, rules.reincludes(r, false));
         if (reason) excluded.push({ path: r, reason });
@@ -88,6 +105,7 @@ export async function listSourceTree(
         entries.push({ path: r, type: "symlink", mode: 0o777, size: 0, linkname });
       }
     }
+    return entries.length > listedBefore || !ignoredAny;
   };
   await walk(root, "");
   entries.sort((a, b) => comparePaths(a.path, b.path));
@@ -99,6 +117,14 @@ export async function listSourceTree(
   }
   excluded.sort((a, b) => comparePaths(a.path, b.path));
   return { root, entries, excluded };
+}
+
+async function isApkRepository(dir: string, names: readonly string[]): Promise<boolean> {
+  for (const n of names) {
+    if (isKnownArch(n) && (await fsp.stat(path.join(dir, n, "APKINDEX.tar.gz")).catch(() => undefined)))
+      return true;
+  }
+  return false;
 }
 
 /**
