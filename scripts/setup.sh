@@ -30,13 +30,13 @@ fi
 
 node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a===20&&b<19)) { console.error("setup: Node >= 20.19 is required, this is "+process.version); process.exit(1) }'
 
-# npm dependencies, at the lock file's versions; reinstalled only when the lock changed since the
-# last install. (`npm install` rather than `npm ci`: npm 11 leaves other platforms' optional
-# packages, e.g. biome's binaries, out of the lock, which `npm ci` then calls out of sync.)
+# npm dependencies, exactly the lock file's (`npm ci`: the committed lock lists every platform's
+# optional packages, so it never rewrites the lock); reinstalled only when the lock changed since the
+# last install.
 stamp=node_modules/.package-lock.json
 if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
-  echo "setup: npm install (locked versions)" >&2
-  npm install --no-audit --no-fund --loglevel=error
+  echo "setup: npm ci (the locked versions)" >&2
+  npm ci --no-audit --no-fund --loglevel=error
 fi
 
 # The package itself, as a program's node_modules would hold it: the Pulumi dynamic provider (and the
