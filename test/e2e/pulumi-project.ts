@@ -1,9 +1,10 @@
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import type { InlineResult } from "../../provider/cli/demo/inline-program";
+import { runProcess } from "../helpers/cli";
 import { projectRoot } from "../helpers/fixtures";
 import { tool, toolsEnv } from "../helpers/tools";
 
@@ -81,33 +82,15 @@ export function packedTarball(): Promise<string> {
   return packed;
 }
 
-function spawnCollect(
+async function spawnCollect(
   command: string,
   args: string[],
   options: { cwd: string; env: NodeJS.ProcessEnv; input?: string },
   transcript: Transcript,
 ): Promise<CommandResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd: options.cwd,
-      env: options.env,
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => {
-      transcript.text += `$ ${path.basename(command)} ${args.join(" ")}\n${stdout}${stderr}\n`;
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-    child.stdin.end(options.input ?? "");
-  });
+  const r = await runProcess(command, args, options);
+  transcript.text += `$ ${path.basename(command)} ${args.join(" ")}\n${r.stdout}${r.stderr}\n`;
+  return r;
 }
 
 /**

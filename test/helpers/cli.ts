@@ -8,16 +8,16 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the real `pulumi-distroless` binary (compiled) as a child process. */
-export function runCli(
+/** Runs a program to completion, collecting its output; `input` is written to its stdin. */
+export function runProcess(
+  command: string,
   args: string[],
   options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {},
 ): Promise<CliResult> {
-  const bin = path.join(projectRoot, "dist", "provider", "cli", "main.js");
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], {
-      cwd: options.cwd ?? projectRoot,
-      env: { ...process.env, ...options.env },
+    const child = spawn(command, args, {
+      ...(options.cwd ? { cwd: options.cwd } : {}),
+      env: options.env ?? process.env,
       stdio: ["pipe", "pipe", "pipe"],
     });
     let stdout = "";
@@ -31,5 +31,18 @@ export function runCli(
     child.on("error", reject);
     child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
     child.stdin.end(options.input ?? "");
+  });
+}
+
+/** Runs the real `pulumi-distroless` binary (compiled) as a child process. */
+export function runCli(
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {},
+): Promise<CliResult> {
+  const bin = path.join(projectRoot, "dist", "provider", "cli", "main.js");
+  return runProcess(process.execPath, [bin, ...args], {
+    cwd: options.cwd ?? projectRoot,
+    env: { ...process.env, ...options.env },
+    ...(options.input !== undefined ? { input: options.input } : {}),
   });
 }

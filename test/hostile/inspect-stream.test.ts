@@ -1,12 +1,11 @@
 import * as assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { describe, test } from "node:test";
 import { writeApk } from "../../provider/apk/apk-writer";
 import { hashFile } from "../../provider/util/hash";
-import { runCli } from "../helpers/cli";
+import { runCli, runProcess } from "../helpers/cli";
 import { projectRoot } from "../helpers/fixtures";
 import { pkginfoText, rawApk } from "../helpers/hostile-apk";
 import { tempDir } from "../helpers/tmp";
@@ -18,30 +17,17 @@ import { pkgInfo } from "../image/image-helpers";
  */
 
 /** Runs `inspect` in a child process; returns its output and its peak resident memory in bytes. */
-function inspectWithPeakRss(file: string): Promise<{ code: number; stdout: string; peakRss: number }> {
+async function inspectWithPeakRss(file: string): Promise<{ code: number; stdout: string; peakRss: number }> {
   const main = path.join(projectRoot, "dist", "provider", "cli", "main.js");
   // resourceUsage().maxRSS is the child's own high-water mark (KiB), whatever the machine is doing.
   const script = `require(${JSON.stringify(main)}).main(["inspect", ${JSON.stringify(file)}, "--json"]).then((c) => {
     process.exitCode = c;
     process.stderr.write("MAXRSS " + process.resourceUsage().maxRSS + "\\n");
   });`;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["-e", script], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => {
-      const m = /MAXRSS (\d+)/.exec(stderr);
-      if (!m) return reject(new Error(`no MAXRSS from the child: ${stderr}`));
-      resolve({ code: code ?? -1, stdout, peakRss: Number(m[1]) * 1024 });
-    });
-  });
+  const r = await runProcess(process.execPath, ["-e", script]);
+  const m = /MAXRSS (\d+)/.exec(r.stderr);
+  if (!m) throw new Error(`no MAXRSS from the child: ${r.stderr}`);
+  return { code: r.code, stdout: r.stdout, peakRss: Number(m[1]) * 1024 };
 }
 
 describe("inspect", () => {

@@ -49,22 +49,25 @@ describe("image signatures where cosign looks for them", needsFixtures(), () => 
   writeFileSync(otherPub, other.publicKeyPem);
   let repo: string;
   let indexDigest: string;
+  /** `build` of the fixture config pushed to `repo:tag` at an epoch (another epoch, another image). */
+  const buildArgs = (tag: string, epoch: number, ...extra: string[]) => [
+    "build",
+    fixture("configs", "apko", "apko.yaml"),
+    "--push",
+    `${repo}:${tag}`,
+    ...extra,
+    "--cache-dir",
+    work,
+    "--source-date-epoch",
+    String(epoch),
+    "--json",
+  ];
 
   before(async () => {
     if (needsTools().skip !== undefined) return;
     registry = await startRegistry();
     repo = `${registry.host}/signed/app`;
-    const built = await runCli([
-      "build",
-      fixture("configs", "apko", "apko.yaml"),
-      "--push",
-      `${repo}:v1`,
-      "--cache-dir",
-      work,
-      "--source-date-epoch",
-      "0",
-      "--json",
-    ]);
+    const built = await runCli(buildArgs("v1", 0));
     assert.equal(built.code, 0, built.stderr);
     indexDigest = (JSON.parse(built.stdout) as { indexDigest: string }).indexDigest;
   });
@@ -125,19 +128,7 @@ describe("image signatures where cosign looks for them", needsFixtures(), () => 
     needsTools(),
     async () => {
       const env = { COSIGN_PASSWORD: password };
-      const args = [
-        "build",
-        fixture("configs", "apko", "apko.yaml"),
-        "--push",
-        `${repo}:v2`,
-        "--sign-key",
-        keyFile,
-        "--cache-dir",
-        work,
-        "--source-date-epoch",
-        "0",
-        "--json",
-      ];
+      const args = buildArgs("v2", 0, "--sign-key", keyFile);
       const first = await runCli(args, { env });
       assert.equal(first.code, 0, first.stderr);
       type Out = {
@@ -219,17 +210,7 @@ describe("image signatures where cosign looks for them", needsFixtures(), () => 
       const wrongKey = cosign("verify", "--key", otherPub, ...flags, `${repo}@${indexDigest}`);
       assert.notEqual(wrongKey.code, 0, wrongKey.out);
       // A tampered image: the tag moved to another image (another epoch), which nobody signed.
-      const moved = await runCli([
-        "build",
-        fixture("configs", "apko", "apko.yaml"),
-        "--push",
-        `${repo}:v1`,
-        "--cache-dir",
-        work,
-        "--source-date-epoch",
-        "1",
-        "--json",
-      ]);
+      const moved = await runCli(buildArgs("v1", 1));
       assert.equal(moved.code, 0, moved.stderr);
       const tampered = cosign("verify", "--key", pubFile, ...flags, `${repo}:v1`);
       assert.notEqual(tampered.code, 0, tampered.out);
