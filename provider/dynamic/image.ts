@@ -75,9 +75,13 @@ async function resolveInputs(
   const previous = (olds?.resolved as Partial<ResolvedImageInputs> | undefined)?.lock;
   const before = previous && typeof previous === "object" ? previous : undefined;
   const changes = before ? versionChanges(before, r.solutions) : [];
-  const key = imageSigningKey(news);
   const resolved: ResolvedImageInputs = { inputDigest, lock, checksums, archs: config.archs };
-  if (key) resolved.signer = signerFingerprint(key);
+  // A key not known yet (preview, from another resource) may be a new signer: say so, load nothing.
+  if (containsUnknown([news.signKey, news.signKeyPassword])) resolved.signer = UNKNOWN;
+  else {
+    const key = imageSigningKey(news);
+    if (key) resolved.signer = signerFingerprint(key);
+  }
   const security = await securityDbOf(news);
   const notes = security ? securityNotes(security, lock, before) : undefined;
   if (notes && Object.keys(notes.fixes).length > 0) resolved.fixes = notes.fixes;

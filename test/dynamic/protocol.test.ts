@@ -203,6 +203,11 @@ describe("provider protocol: package -> repository -> image", needsTools("htpass
 
   test("3b. a signing key signs the index and its platform manifest and attests the SBOMs; a re-run signs nothing", async () => {
     const image = program.find((r) => r.name === "image")!;
+    // A key another resource computes is unknown in preview: a possible new signer, nothing loaded.
+    image.inputs.signKey = UNKNOWN;
+    const unknownKey = await engine.preview(program);
+    assert.equal(byName(unknownKey, "image").op, "update");
+    assert.equal((byName(unknownKey, "image").checkedInputs.resolved as { signer: string }).signer, UNKNOWN);
     image.inputs.signKey = secret(cosignPair.privateKeyPem);
     image.inputs.signKeyPassword = secret(COSIGN_PASSWORD);
     const preview = await engine.preview(program);
