@@ -82,6 +82,10 @@ function applyOne(tree: FsTree, m: PathMutation, subject: string): void {
       const found = tree.stat(target, subject);
       if (!found) throw new DistrolessError("E_CONFIG", `/${target} does not exist in the image`);
       setPerms(found.node, m);
+      // apko (since v1.2.19) applies a recursive permissions mutation to everything below too.
+      if (m.recursive && found.node.kind === "dir") {
+        for (const [, node] of walkTree(found.node)) setPerms(node, m);
+      }
       return;
     }
   }

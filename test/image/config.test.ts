@@ -130,10 +130,15 @@ describe("apko config", () => {
       { groupname: "svc", gid: 101, members: ["svc"] },
       { groupname: "nonroot", gid: 65532, members: [] },
     ]);
-    assert.match(
-      configError(() => parse("accounts:\n  groups:\n    - {groupname: g, gid: 0}\n")).message,
-      /gid 0 is refused/,
+    // apko allows a group with gid 0.
+    assert.deepEqual(
+      parse("accounts:\n  groups:\n    - {groupname: wheel, gid: 0, members: [a]}\n").accounts.groups,
+      [{ groupname: "wheel", gid: 0, members: ["a"] }],
     );
+    // format: tar is what we write; erofs is refused by name.
+    parse("format: tar\n");
+    assert.match(configError(() => parse("format: erofs\n")).message, /format "erofs" is not supported/);
+    assert.match(configError(() => parse("format: zip\n")).message, /format/);
     assert.match(
       configError(() =>
         parse("accounts:\n  users:\n    - {username: a, uid: 5}\n    - {username: a, uid: 6}\n"),

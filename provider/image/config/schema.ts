@@ -91,7 +91,8 @@ const user = object({
 
 const group = object({
   groupname: req(nonEmpty()),
-  gid: req(refine(uint32(), (gid) => (gid === 0 ? "gid 0 is refused (it is root's group)" : undefined))),
+  // gid 0 is allowed, as apko allows it (a group named for root's, or root's group with members).
+  gid: req(uint32()),
   members: opt(list(nonEmpty())),
 });
 
@@ -174,6 +175,16 @@ const layering = custom("layering", (node, at) => {
   return at.fail("multi-layer images (layering) are not supported: pulumi-distroless writes a single layer");
 });
 
+/** apko's `format`: a tar layer is what we write; erofs images are not supported. */
+const format = custom("format", (node, at) => {
+  const value = oneOf(["tar", "erofs"]).parse(node, at);
+  if (value === "erofs")
+    return at.fail(
+      'format "erofs" is not supported: pulumi-distroless writes tar layers (use format: tar, or leave it out)',
+    );
+  return value;
+});
+
 export const apkoRawSchema = object({
   contents: opt(contents),
   entrypoint: opt(entrypoint),
@@ -189,6 +200,7 @@ export const apkoRawSchema = object({
   include: opt(nonEmpty()),
   volumes: opt(list(nonEmpty())),
   layering: opt(layering),
+  format: opt(format),
   certificates: opt(
     object({
       additional: opt(list(namedContent)),
