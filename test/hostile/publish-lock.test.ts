@@ -40,7 +40,7 @@ function childPublish(root: string, apk: string, keyFile: string, log: string, s
     const fs = require("node:fs");
     const publish = require(${JSON.stringify(mod)}).publishPackages;
     // Every publisher reaches the lock at the same moment: the race is for real.
-    while (Date.now() < ${startAt}) {}
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.max(0, ${startAt} - Date.now()));
     publish({
       root: ${JSON.stringify(root)},
       packages: [${JSON.stringify(apk)}],
