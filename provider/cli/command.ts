@@ -81,15 +81,26 @@ export function sourceDateEpochFlag(args: ParsedVerbArgs, env: NodeJS.ProcessEnv
  * the message names the variable, never its value.
  */
 export function passphraseFlag(args: ParsedVerbArgs, env: NodeJS.ProcessEnv): { passphrase?: string } {
-  const name = stringFlag(args, "passphrase-env");
-  if (name === undefined) return {};
+  const value = envNamedByFlag(args, "passphrase-env", env);
+  return value === undefined ? {} : { passphrase: value };
+}
+
+/**
+ * The value of the environment variable a flag names (`--sign-password-env VAR`); undefined when the
+ * flag is absent, an error naming the variable (never a value) when it is not set.
+ */
+export function envNamedByFlag(
+  args: ParsedVerbArgs,
+  flag: string,
+  env: NodeJS.ProcessEnv,
+): string | undefined {
+  const name = stringFlag(args, flag);
+  if (name === undefined) return undefined;
   const value = env[name];
   if (value === undefined) {
-    throw new DistrolessError(
-      "E_CONFIG",
-      `--passphrase-env ${name}: the environment variable ${name} is not set`,
-      { subject: name },
-    );
+    throw new DistrolessError("E_CONFIG", `--${flag} ${name}: the environment variable ${name} is not set`, {
+      subject: name,
+    });
   }
-  return { passphrase: value };
+  return value;
 }

@@ -91,15 +91,17 @@ export function cacheDirOf(inputs: Props): string {
 }
 
 /** The `securityDb` input (a file or URL, or several) loaded; undefined when not given. */
-export async function securityDbOf(inputs: Props): Promise<SecurityDb | undefined> {
+export async function securityDbOf(
+  inputs: Props,
+  client: RepositoryClient = repositoryClient(inputs),
+): Promise<SecurityDb | undefined> {
   const raw = inputs.securityDb;
   if (raw === undefined || raw === null) return undefined;
   const list = Array.isArray(raw) ? raw : [raw];
   if (!list.every((x): x is string => typeof x === "string")) {
     throw new DistrolessError("E_CONFIG", "securityDb must be a file path or URL, or a list of them");
   }
-  const locations = list.map((x) => (/^https?:\/\//i.test(x) ? x : path.resolve(x)));
-  return loadSecurityDbs(locations, { cacheDir: cacheDirOf(inputs), offline: inputs.offline === true });
+  return loadSecurityDbs(list, client);
 }
 
 export function repositoryClient(inputs: Props, progress?: Progress): RepositoryClient {

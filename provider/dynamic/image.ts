@@ -82,7 +82,7 @@ async function resolveInputs(
     const key = imageSigningKey(news);
     if (key) resolved.signer = signerFingerprint(key);
   }
-  const security = await securityDbOf(news);
+  const security = await securityDbOf(news, client);
   const notes = security ? securityNotes(security, lock, before) : undefined;
   if (notes && Object.keys(notes.fixes).length > 0) resolved.fixes = notes.fixes;
   return { resolved, notices: [...changes, ...(notes?.notices ?? []), ...r.notices] };

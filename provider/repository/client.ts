@@ -12,7 +12,8 @@ import {
   fetchPackage,
   type PackageRef,
 } from "./package-fetcher";
-import type { RepositorySource } from "./source";
+import { fetchRevalidated } from "./revalidated";
+import { type RepositorySource, redactUrl } from "./source";
 
 /**
  * The fetch side of repositories: indexes (verified, cached, revalidated), keys, and packages
@@ -61,6 +62,21 @@ export class RepositoryClient {
     const ring = await loadKeyring(this.ctx, keys, this.ctx.options.keyring);
     this.ctx.options = { ...this.ctx.options, keyring: ring };
     return ring;
+  }
+
+  /**
+   * A document from a URL (a security database, say), cached and revalidated like an index, with
+   * the same credentials, retries and offline rules. Its content is not verified: callers use it
+   * for what needs no signature.
+   */
+  async fetchDocument(url: string, what: string, maxBytes: number): Promise<Buffer> {
+    const shown = redactUrl(url);
+    const got = await fetchRevalidated(this.ctx, url, shown, what, maxBytes, false);
+    const data = got.data ?? (await this.ctx.cache.readBlob(got.sha256));
+    if (data) return data;
+    // The metadata outlived its body (a damaged or cleaned cache): fetch it whole again.
+    const again = await fetchRevalidated(this.ctx, url, shown, what, maxBytes, true);
+    return again.data ?? (await this.ctx.cache.readBlob(again.sha256))!;
   }
 
   /** Waits for background cache writes (parsed indexes) to finish. */

@@ -7,6 +7,7 @@ import { sha256Hex } from "../util/hash";
 import { DEFAULT_MAX_INDEX_BYTES, type RepositoryContext, shared } from "./context";
 import { stillTrusted, type TrustRecord, verifyIndexSignature } from "./index-trust";
 import { decodeParsed, encodeParsed, type ParsedRecord } from "./parsed-index";
+import { fetchRevalidated } from "./revalidated";
 import { displayLocation, indexLocation, type RepositorySource } from "./source";
 
 /** One repository's index for one arch, verified and parsed. */
@@ -26,14 +27,6 @@ export interface LoadedIndex {
   parse: "memory" | "cache" | "parsed";
   /** How the archive was obtained. */
   fetch: "local" | "downloaded" | "not-modified" | "offline-cache";
-}
-
-interface IndexMeta {
-  url: string;
-  sha256: string;
-  etag?: string;
-  lastModified?: string;
-  fetchedAt: string;
 }
 
 /**
@@ -86,7 +79,7 @@ async function loadIndexUncached(
     sha256 = sha256Hex(data);
     fetch = "local";
   } else {
-    ({ data, sha256, fetch } = await fetchRemoteIndex(ctx, location, shown, what, maxBytes, refetch));
+    ({ data, sha256, fetch } = await fetchRevalidated(ctx, location, shown, what, maxBytes, refetch));
   }
 
   let parse: LoadedIndex["parse"] = "memory";
@@ -106,7 +99,7 @@ async function loadIndexUncached(
     if (!data) {
       // Only a remote index comes without its bytes (a 304): the cached archive went missing or was
       // corrupt, so fetch it again, unconditionally. Content that changed meanwhile is parsed afresh.
-      const again = await fetchRemoteIndex(ctx, location, shown, what, maxBytes, true);
+      const again = await fetchRevalidated(ctx, location, shown, what, maxBytes, true);
       data = again.data!; // an unconditional fetch always carries the bytes
       fetch = again.fetch;
       if (again.sha256 !== sha256) {
@@ -198,50 +191,6 @@ function untrustedReason(record: ParsedRecord, ctx: RepositoryContext, err: unkn
   return ctx.options.keyring
     ? `signed with ${names}`
     : `signed with ${names}, but no trusted keys were given`;
-}
-
-/**
- * One conditional GET when the cache knows the index (If-None-Match / If-Modified-Since), a plain
- * GET otherwise. On 304 the archive is not read at all: its digest comes from the cache metadata.
- */
-async function fetchRemoteIndex(
-  ctx: RepositoryContext,
-  url: string,
-  shown: string,
-  what: string,
-  maxBytes: number,
-  force: boolean,
-): Promise<{ data?: Buffer; sha256: string; fetch: LoadedIndex["fetch"] }> {
-  const metaFile = ctx.cache.metaPath(shown);
-  const meta = force ? undefined : await ctx.cache.readJson<IndexMeta>(metaFile);
-  if (ctx.options.offline) {
-    const cached = meta ?? (await ctx.cache.readJson<IndexMeta>(metaFile));
-    const data = cached ? await ctx.cache.readBlob(cached.sha256) : undefined;
-    if (!cached || !data) {
-      throw new DistrolessError(
-        "E_MISSING",
-        `offline, and the cache (${ctx.cache.dir}) holds no ${what}${cached ? " (its cached copy was missing or corrupt)" : ""}`,
-        { subject: shown },
-      );
-    }
-    return { data, sha256: cached.sha256, fetch: "offline-cache" };
-  }
-  const headers: Record<string, string> = {};
-  if (meta?.etag) headers["if-none-match"] = meta.etag;
-  if (meta?.lastModified) headers["if-modified-since"] = meta.lastModified;
-  const res = await ctx.http.getBuffer(url, { headers, maxBytes, what });
-  if (res.status === 304 && meta) return { sha256: meta.sha256, fetch: "not-modified" };
-  if (!res.value) {
-    // A 304 we did not ask for: start over without conditions.
-    return fetchRemoteIndex(ctx, url, shown, what, maxBytes, true);
-  }
-  const data = res.value;
-  const sha256 = await ctx.cache.writeBlob(data);
-  const next: IndexMeta = { url: shown, sha256, fetchedAt: new Date().toISOString() };
-  if (res.etag) next.etag = res.etag;
-  if (res.lastModified) next.lastModified = res.lastModified;
-  await ctx.cache.writeJson(metaFile, next);
-  return { data, sha256, fetch: "downloaded" };
 }
 
 function warnOnForeignArch(ctx: RepositoryContext, entries: IndexEntry[], arch: string, shown: string): void {

@@ -102,9 +102,8 @@ export function search<T>(
 
 /**
  * The smallest set of world entries that still cannot be installed together (deletion-based: an
- * entry stays only when the world fails without it), or undefined when that cannot be settled within
- * `limit` steps per trial. Entries whose removal cannot be proven harmless are kept, so the set
- * returned always fails.
+ * entry stays only when the world fails without it). `fails` answers undefined when a trial runs
+ * out of steps; such an entry is kept, so the set returned always fails.
  */
 export function minimalConflict(
   world: readonly string[],

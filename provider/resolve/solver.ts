@@ -63,17 +63,13 @@ export function solve(index: PackageIndex, world: readonly string[], options: So
     );
   }
   const conflict = conflictingEntries(index, entries, options);
-  if (!conflict) return rethrow(err);
+  if (!conflict) throw err;
   throw new ResolveError(
     index.arch,
     err.kind,
     `${err.detail}; these requests cannot be installed together (each set without one of them resolves): ${conflict.join(", ")}`,
     err.about,
   );
-}
-
-function rethrow(err: ResolveError): never {
-  throw err;
 }
 
 /** The smallest set (two or more) of world entries that fails, when that says more than the error. */

@@ -2,6 +2,7 @@ import * as assert from "node:assert/strict";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { describe, test } from "node:test";
+import { RepositoryClient } from "../../provider/repository/client";
 import { securityNotes } from "../../provider/security/drift";
 import { loadSecurityDbs } from "../../provider/security/load";
 import { fixedBetween, missingFixes, parseSecurityDb } from "../../provider/security/secdb";
@@ -83,9 +84,9 @@ describe("security databases (secdb)", () => {
       .start();
     const cacheDir = tempDir();
     const url = `${server.url}/v3.19/main.json`;
-    const first = await loadSecurityDbs([url], { cacheDir });
+    const first = await loadSecurityDbs([url], new RepositoryClient({ cacheDir, env: {} }));
     assert.deepEqual(fixedBetween(first, "musl", "1.2.4-r0", "1.2.4-r1"), ["CVE-2024-1"]);
-    await loadSecurityDbs([url], { cacheDir });
+    await loadSecurityDbs([url], new RepositoryClient({ cacheDir, env: {} }));
     assert.deepEqual(
       server.requests.map((r) => [r.conditional, r.status]),
       [
@@ -93,11 +94,11 @@ describe("security databases (secdb)", () => {
         [true, 304],
       ],
     );
-    const offline = await loadSecurityDbs([url], { cacheDir, offline: true });
+    const offline = await loadSecurityDbs([url], new RepositoryClient({ cacheDir, env: {}, offline: true }));
     assert.deepEqual(fixedBetween(offline, "musl", "1.2.4-r0", "1.2.4-r1"), ["CVE-2024-1"]);
     await assert.rejects(
-      loadSecurityDbs([url], { cacheDir: tempDir(), offline: true }),
-      /offline, and the cache .* holds no copy/,
+      loadSecurityDbs([url], new RepositoryClient({ cacheDir: tempDir(), env: {}, offline: true })),
+      /offline, and the cache .* holds no security database/,
     );
   });
 

@@ -89,11 +89,7 @@ export const verb: Verb = {
     const temporary = tarball || !outPath;
     const layoutDir = temporary ? await fsp.mkdtemp(path.join(os.tmpdir(), "pd-build-")) : outPath!;
     const sbomFlag = stringFlag(args, "sbom-path");
-    const signKey = await signingKeyFromArgs(
-      ctx,
-      stringFlag(args, "sign-key"),
-      stringFlag(args, "sign-password-env"),
-    );
+    const signKey = await signingKeyFromArgs(ctx, args, "sign-key");
     if (signKey && pushTo.length === 0) {
       throw new DistrolessError("E_CONFIG", "--sign-key signs what --push uploads: give --push REPO[:TAG]");
     }

@@ -1,6 +1,6 @@
 import * as path from "node:path";
 import { loadApkoConfig, requireArch } from "../../image/config";
-import { defaultCacheDir } from "../../repository/cache";
+import { RepositoryClient } from "../../repository/client";
 import { readApkoLockFile, toApkoLock, writeApkoLockFile } from "../../resolve/apko-lock";
 import { lockSummary } from "../../resolve/lock";
 import { resolvePackages } from "../../resolve/resolve";
@@ -52,6 +52,13 @@ export const verb: Verb = {
       archFlags.length > 0 ? [...new Set(archFlags.map((a) => requireArch(a, "--arch")))] : config.archs;
     const lockFile = stringFlag(args, "lock");
     const cacheDir = stringFlag(args, "cache-dir");
+    const client = new RepositoryClient({
+      allowUntrusted: boolFlag(args, "allow-untrusted"),
+      offline: boolFlag(args, "offline"),
+      env: ctx.env,
+      progress: ctx.progress,
+      ...(cacheDir ? { cacheDir: path.resolve(ctx.cwd, cacheDir) } : {}),
+    });
     const result = await resolvePackages(
       {
         // apko resolves from both; build repositories just are not written into the image.
@@ -61,13 +68,7 @@ export const verb: Verb = {
         archs,
         ...(lockFile ? { lock: await readApkoLockFile(path.resolve(ctx.cwd, lockFile)) } : {}),
       },
-      {
-        allowUntrusted: boolFlag(args, "allow-untrusted"),
-        offline: boolFlag(args, "offline"),
-        env: ctx.env,
-        progress: ctx.progress,
-        ...(cacheDir ? { cacheDir: path.resolve(ctx.cwd, cacheDir) } : {}),
-      },
+      { client },
     );
     for (const n of result.notices) ctx.progress.warn(n);
     const out = stringFlag(args, "output");
@@ -91,13 +92,7 @@ export const verb: Verb = {
     const summary: Record<string, LockSummaryEntry[]> = lockSummary(result.lock);
     const dbs = stringsFlag(args, "security-db");
     if (dbs.length > 0) {
-      const db = await loadSecurityDbs(
-        dbs.map((d) => (/^https?:\/\//i.test(d) ? d : path.resolve(ctx.cwd, d))),
-        {
-          cacheDir: cacheDir ? path.resolve(ctx.cwd, cacheDir) : defaultCacheDir(ctx.env),
-          offline: boolFlag(args, "offline"),
-        },
-      );
+      const db = await loadSecurityDbs(dbs, client, ctx.cwd);
       for (const pkgs of Object.values(summary)) {
         for (const p of pkgs) {
           const missing = missingFixes(db, p.name, p.version);

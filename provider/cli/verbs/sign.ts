@@ -4,7 +4,16 @@ import { parseReference } from "../../registry";
 import { type SignedObject, signImage, signingTargets } from "../../sign/attach";
 import { type ImageSigningKey, loadImageSigningKey } from "../../sign/keys";
 import { DistrolessError } from "../../util/errors";
-import { boolFlag, type CliContext, output, parseVerbArgs, stringFlag, type Verb } from "../command";
+import {
+  boolFlag,
+  type CliContext,
+  envNamedByFlag,
+  output,
+  type ParsedVerbArgs,
+  parseVerbArgs,
+  stringFlag,
+  type Verb,
+} from "../command";
 import { registryFlagOptions, registryOptionsFromArgs } from "./push";
 
 /** The flags of any verb that signs (`build --push` spreads these into its own options). */
@@ -19,9 +28,10 @@ export const signFlagOptions = {
  */
 export async function signingKeyFromArgs(
   ctx: CliContext,
-  file: string | undefined,
-  passwordEnv: string | undefined,
+  args: ParsedVerbArgs,
+  keyFlag: "sign-key" | "key",
 ): Promise<ImageSigningKey | undefined> {
+  const file = stringFlag(args, keyFlag);
   if (!file) return undefined;
   const keyFile = path.resolve(ctx.cwd, file);
   const pem = await fsp.readFile(keyFile, "utf8").catch((err: NodeJS.ErrnoException) => {
@@ -29,17 +39,7 @@ export async function signingKeyFromArgs(
       subject: keyFile,
     });
   });
-  let password: string | undefined;
-  if (passwordEnv !== undefined) {
-    password = ctx.env[passwordEnv];
-    if (password === undefined) {
-      throw new DistrolessError("E_CONFIG", `the environment variable ${passwordEnv} is not set`, {
-        subject: "--sign-password-env",
-      });
-    }
-  } else {
-    password = ctx.env.COSIGN_PASSWORD;
-  }
+  const password = envNamedByFlag(args, "sign-password-env", ctx.env) ?? ctx.env.COSIGN_PASSWORD;
   return loadImageSigningKey(pem, password, keyFile);
 }
 
@@ -57,7 +57,7 @@ export const verb: Verb = {
       json: { type: "boolean" },
     });
     if (args.positionals.length === 0) throw new DistrolessError("E_CONFIG", `usage: ${verb.usage}`);
-    const key = await signingKeyFromArgs(ctx, stringFlag(args, "key"), stringFlag(args, "sign-password-env"));
+    const key = await signingKeyFromArgs(ctx, args, "key");
     if (!key)
       throw new DistrolessError("E_CONFIG", "--key KEY is required (a cosign.key or a PEM private key)");
     const registryOptions = await registryOptionsFromArgs(args, ctx);
