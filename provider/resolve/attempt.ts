@@ -6,6 +6,14 @@ import type { Candidate, PackageIndex, ProviderRef } from "./package-index";
 import { unsatisfiable } from "./rejections";
 import { type Decisions, RETRY } from "./search";
 import type { Reason, Rejection, Solution, SolveOptions } from "./solver";
+import { excludeByWorld } from "./world";
+
+/** One attempt's outcome: the solution, and the install_if packages it had to leave out. */
+export interface Attempt {
+  solution: Solution;
+  /** Per triggered name whose every version failed: its versions, best first. */
+  skippedInstallIf: Candidate[][];
+}
 
 interface Pending {
   c: Constraint;
@@ -45,6 +53,7 @@ export class Solver {
   private undo: (() => void)[] | undefined;
   /** How many chosen packages install_if has already looked at. */
   private iifScanned = 0;
+  private skippedInstallIf: Candidate[][] = [];
 
   constructor(
     private readonly index: PackageIndex,
@@ -54,9 +63,15 @@ export class Solver {
     this.dq = new Map(options.exclude ?? []);
   }
 
-  run(world: readonly Constraint[]): Solution {
+  /**
+   * `promoted`: install_if packages an earlier attempt had to leave out, now chosen up front (their
+   * dependencies before the world's) so that providers they need win over the world's defaults, as
+   * apk-tools' whole-solution search finds (its installif10 case). The attempt fails unless their
+   * install_if conditions still hold at the end.
+   */
+  run(world: readonly Constraint[], promoted: readonly Candidate[] = []): Attempt {
     const wanted = world.filter((c) => !c.conflict);
-    for (const c of world) this.constrainFromWorld(c);
+    for (const c of world) excludeByWorld(this.index, c, this.dq);
 
     // Top level first, fewest candidates first (apko), so narrow choices shape the wide ones. The
     // counts are taken once, before any choice: recounting after each one costs quadratic time
@@ -70,6 +85,7 @@ export class Solver {
       const ref = this.choose(c, WORLD, c.tag);
       if (ref) this.select(ref, WORLD, c.tag);
     }
+    for (const cand of promoted) this.promote(cand);
     const roots = [...wanted].sort((a, b) => (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
     for (const c of roots) {
       const s = this.satisfiedBy(c);
@@ -78,6 +94,9 @@ export class Solver {
     this.addInstallIf();
     this.checkPending();
     this.checkConflicts(world);
+    for (const cand of promoted) {
+      if (!cand.installIf().every((t) => this.conditionHolds(t))) throw RETRY;
+    }
 
     const packages = installOrder(
       roots.map((c) => this.satisfiedBy(c)).filter((c): c is Candidate => c !== undefined),
@@ -86,7 +105,21 @@ export class Solver {
     );
     const chains = this.chains;
     const why = (cand: Candidate) => chainText(chains.get(cand)!, cand.label);
-    return { arch: this.index.arch, packages, why, notices: this.notices };
+    return {
+      solution: { arch: this.index.arch, packages, why, notices: this.notices },
+      skippedInstallIf: this.skippedInstallIf,
+    };
+  }
+
+  private promote(cand: Candidate): void {
+    if (this.selected.get(cand.name) === cand) return;
+    if (this.selected.has(cand.name) || this.dq.has(cand) || cand.selfConflict !== undefined) throw RETRY;
+    this.select(
+      { cand, version: cand.version, own: true },
+      { label: `install_if[${cand.entry.installIf.join(" ")}]` },
+      cand.repo.tag,
+    );
+    this.resolveDeps(cand);
   }
 
   private mset<K, V>(m: Map<K, V>, k: K, v: V): void {
@@ -103,39 +136,17 @@ export class Solver {
     a.push(v);
   }
 
-  /** World-level `!name`, versions and `@tag` pins apply to every candidate of the name (apko). */
-  private constrainFromWorld(c: Constraint): void {
-    // `name@tag` prefers the tagged repository and falls back to untagged ones (apk-tools, apko);
-    // repositories under another tag stay closed to it.
-    for (const ref of this.index.providers(c.name)) {
-      if (this.dq.has(ref.cand)) continue;
-      if (c.conflict) {
-        if (versionMatches(c, ref.version, ref.cand.entry.checksum)) {
-          this.dq.set(ref.cand, `excluded by world[${c.text}]`);
-        }
-        continue;
-      }
-      if (
-        c.op &&
-        (ref.own || ref.version !== undefined) &&
-        !versionMatches(c, ref.version, ref.cand.entry.checksum)
-      ) {
-        this.dq.set(ref.cand, `does not satisfy world[${c.text}]`);
-      } else if (c.tag && ref.cand.repo.tag !== undefined && ref.cand.repo.tag !== c.tag) {
-        this.dq.set(
-          ref.cand,
-          `world[${c.text}] takes ${c.name} from @${c.tag} or an untagged repository, and this one is in @${ref.cand.repo.tag}`,
-        );
-      }
-    }
-  }
-
   /** The chosen package that satisfies `c`, if any. */
   private satisfiedBy(c: Constraint): Candidate | undefined {
     const claim = this.claims.get(c.name);
     if (claim) return versionMatches(c, claim.version, claim.cand.entry.checksum) ? claim.cand : undefined;
     if (!c.op) return this.virtuals.get(c.name)?.[0];
     return undefined;
+  }
+
+  /** An install_if condition: `name` holds when a chosen package satisfies it, `!name` when none does. */
+  private conditionHolds(t: Constraint): boolean {
+    return t.conflict ? this.satisfiedBy(t) === undefined : this.satisfiedBy(t) !== undefined;
   }
 
   rejection(ref: ProviderRef, c: Constraint, allowTag: string | undefined): Rejection | undefined {
@@ -363,6 +374,7 @@ export class Solver {
       }
     }
     this.notices.push(`${this.index.arch}: not adding (install_if): ${failures.join("; ")}`);
+    this.skippedInstallIf.push(ranked.map((r) => r.cand));
   }
 
   /** install_if packages of `name` whose every condition now holds, grouped by package name. */
@@ -375,7 +387,7 @@ export class Solver {
       if (this.selected.has(iif.name) || this.dq.has(iif)) continue;
       // A tagged repository opens to a triggered package only through a trigger pinned to that tag.
       if (iif.repo.tag !== undefined && iif.repo.tag !== tag) continue;
-      if (!iif.installIf().every((t) => this.satisfiedBy(t))) continue;
+      if (!iif.installIf().every((t) => this.conditionHolds(t))) continue;
       const group = into.get(iif.name);
       const ref: ProviderRef = { cand: iif, version: iif.version, own: true };
       if (!group) into.set(iif.name, { refs: [ref], tag: iif.repo.tag ?? tag });

@@ -1,6 +1,7 @@
 import * as assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { fails, installs, repo } from "./scenario";
+import { solve } from "../../provider/resolve/solver";
+import { fails, indexOf, installs, repo } from "./scenario";
 
 describe("a complete search (backtracking)", () => {
   test("a newest version whose dependencies cannot be met gives way to an older one", () => {
@@ -161,6 +162,58 @@ describe("install_if", () => {
     assert.deepEqual(installs([main, edge], ["git@edge", "docs"]), ["docs-1-r0", "git-3-r0", "git-doc-3-r0"]);
     // git from the untagged repository does not open @edge to git-doc.
     assert.deepEqual(installs([main, edge], ["git", "docs"]), ["docs-1-r0", "git-2-r0"]);
+  });
+  test("`!name` conditions hold while nothing provides the name (apk-tools installif8)", () => {
+    const r = repo(`
+      P:foo
+      V:1
+      i:bar=1 !baz !nonexistent
+
+      P:bar
+      V:1
+
+      P:baz
+      V:1`);
+    assert.deepEqual(installs([r], ["bar"]), ["bar-1", "foo-1"]);
+    assert.deepEqual(installs([r], ["bar", "baz"]), ["bar-1", "baz-1"]);
+  });
+
+  test("a triggered package whose dependency provides an already-chosen name replaces that provider (apk-tools installif10)", () => {
+    const r = repo(`
+      P:gnome
+      V:1
+      D:polkit
+
+      P:openrc
+      V:1
+
+      P:gnome-openrc
+      V:1
+      i:gnome=1 openrc
+      D:polkit-elogind
+
+      P:polkit
+      V:1
+
+      P:polkit-elogind
+      V:1
+      p:polkit=1`);
+    assert.deepEqual(installs([r], ["gnome", "openrc"]), [
+      "gnome-1",
+      "gnome-openrc-1",
+      "openrc-1",
+      "polkit-elogind-1",
+    ]);
+    const { notices } = solve(indexOf([r]), ["gnome", "openrc"]);
+    assert.deepEqual(notices, [
+      "x86_64: adding gnome-openrc-1 (install_if[gnome=1 openrc]) takes polkit-elogind-1 in place of polkit-1",
+    ]);
+    // A world that rules polkit-elogind out keeps polkit; the triggered package is left out, and the
+    // notice says why.
+    const world = ["gnome", "openrc", "!polkit-elogind"];
+    assert.deepEqual(installs([r], world), ["gnome-1", "openrc-1", "polkit-1"]);
+    const kept = solve(indexOf([r]), world).notices.join("\n");
+    assert.match(kept, /not adding \(install_if\): gnome-openrc-1: .*polkit-elogind/);
   });
 });
 
