@@ -39,6 +39,8 @@ export class Solver {
   private origins = new Map<string, string>();
   private pins = new Map<Candidate, string | undefined>();
   private depsDone = new Set<Candidate>();
+  /** Per package, its dependencies in the order resolveDeps chose them (apko installs them so). */
+  private depOrder = new Map<Candidate, Constraint[]>();
   private pending: Pending[] = [];
   private notices: string[] = [];
   /** While set, every state change records how to undo it (install_if tries). */
@@ -82,7 +84,13 @@ export class Solver {
     const packages = installOrder(
       roots.map((c) => this.satisfiedBy(c)).filter((c): c is Candidate => c !== undefined),
       this.order,
-      (cand) => cand.depends().map((d) => this.satisfiedBy(d)),
+      // Children in the order they were chosen, then those already met, in `D:` order: apko's
+      // install order is its resolution order (each dependency after its own, before its parent).
+      (cand) => {
+        const chosen = this.depOrder.get(cand) ?? [];
+        const rest = cand.depends().filter((d) => !chosen.includes(d));
+        return [...chosen, ...rest].map((d) => this.satisfiedBy(d));
+      },
     );
     const chains = this.chains;
     const why = (cand: Candidate) => chainText(chains.get(cand)!, cand.label);
@@ -301,6 +309,7 @@ export class Solver {
         }
       }
       remaining = remaining.filter((d) => d !== next);
+      this.mset(this.depOrder, cand, [...(this.depOrder.get(cand) ?? []), next]);
       const ref = this.choose(next, chain, allowTag);
       if (!ref) continue;
       this.select(ref, chain, allowTag);
