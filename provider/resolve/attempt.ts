@@ -39,8 +39,6 @@ export class Solver {
   private origins = new Map<string, string>();
   private pins = new Map<Candidate, string | undefined>();
   private depsDone = new Set<Candidate>();
-  /** Per package, its dependencies in the order resolveDeps chose them (apko installs them so). */
-  private depOrder = new Map<Candidate, Constraint[]>();
   private pending: Pending[] = [];
   private notices: string[] = [];
   /** While set, every state change records how to undo it (install_if tries). */
@@ -84,12 +82,16 @@ export class Solver {
     const packages = installOrder(
       roots.map((c) => this.satisfiedBy(c)).filter((c): c is Candidate => c !== undefined),
       this.order,
-      // Children in the order they were chosen, then those already met, in `D:` order: apko's
-      // install order is its resolution order (each dependency after its own, before its parent).
+      // Children in apko's resolution order (fewest candidates first, then by constraint text),
+      // met ones included: apko installs each dependency (after its own) in the order it
+      // resolves them, and checked against `apko lock` by test/conformance.
       (cand) => {
-        const chosen = this.depOrder.get(cand) ?? [];
-        const rest = cand.depends().filter((d) => !chosen.includes(d));
-        return [...chosen, ...rest].map((d) => this.satisfiedBy(d));
+        const allowTag = this.pins.get(cand);
+        const ranked = cand
+          .depends()
+          .map((d) => ({ d, n: candidateCount(this.pool(d, allowTag).length) }))
+          .sort((a, b) => a.n - b.n || (a.d.text < b.d.text ? -1 : a.d.text > b.d.text ? 1 : 0));
+        return ranked.map(({ d }) => this.satisfiedBy(d));
       },
     );
     const chains = this.chains;
@@ -309,7 +311,6 @@ export class Solver {
         }
       }
       remaining = remaining.filter((d) => d !== next);
-      this.mset(this.depOrder, cand, [...(this.depOrder.get(cand) ?? []), next]);
       const ref = this.choose(next, chain, allowTag);
       if (!ref) continue;
       this.select(ref, chain, allowTag);

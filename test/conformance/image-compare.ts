@@ -22,9 +22,22 @@ export interface Difference {
 
 type EntryView = Record<string, string>;
 
+/** For a small text file, the first line that differs (what a failure should show); else the hash. */
+function firstDifference(a: Buffer, b: Buffer): [string, string] | undefined {
+  if (a.length > 64 << 10 || b.length > 64 << 10 || a.includes(0) || b.includes(0)) return undefined;
+  const la = a.toString("utf8").split("\n");
+  const lb = b.toString("utf8").split("\n");
+  const i = la.findIndex((l, n) => l !== lb[n]);
+  const at = i < 0 ? la.length : i;
+  return [`line ${at + 1}: ${la[at] ?? "(end)"}`, `line ${at + 1}: ${lb[at] ?? "(end)"}`];
+}
+
+let bodies = new Map<string, Buffer>();
+
 async function entriesOf(layer: Buffer): Promise<Map<string, EntryView>> {
   const out = new Map<string, EntryView>();
   for (const { header: h, data } of await readTarBuffer(layer, { maxEntryBytes: 1 << 30 })) {
+    bodies.set(h.name, data);
     out.set(h.name, {
       type: h.type,
       mode: `0${h.mode.toString(8)}`,
@@ -76,8 +89,12 @@ export async function compareBuilds(
       add(`image:${platform}`, "present", a ? "yes" : "no", o ? "yes" : "no");
       continue;
     }
+    bodies = new Map();
     const ae = await entriesOf(a.layer);
+    const aBodies = bodies;
+    bodies = new Map();
     const oe = await entriesOf(o.layer);
+    const oBodies = bodies;
     const aNames = [...ae.keys()];
     const oNames = [...oe.keys()];
     for (const name of new Set([...aNames, ...oNames])) {
@@ -87,7 +104,12 @@ export async function compareBuilds(
         add(name, "present", x ? x.type : "absent", y ? y.type : "absent");
         continue;
       }
-      for (const field of Object.keys(x)) if (x[field] !== y[field]) add(name, field, x[field], y[field]);
+      for (const field of Object.keys(x)) {
+        if (x[field] === y[field]) continue;
+        const text =
+          field === "content" ? firstDifference(aBodies.get(name)!, oBodies.get(name)!) : undefined;
+        add(name, field, text ? text[0] : x[field], text ? text[1] : y[field]);
+      }
     }
     const common = aNames.filter((n) => oe.has(n));
     const commonOurs = oNames.filter((n) => ae.has(n));

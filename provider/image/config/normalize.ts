@@ -185,7 +185,8 @@ export function normalizeApkoConfig(raw: RawApkoConfig, source: SourceInfo, base
       uid: u.uid,
       ...(u.gid !== undefined ? { gid: u.gid } : {}),
       ...(u.shell !== undefined ? { shell: u.shell } : {}),
-      ...(u.homedir !== undefined ? { homedir: u.homedir } : {}),
+      // apko's validation fills the home directory in (not the shell), before etc/apko.json.
+      homedir: u.homedir ?? `/home/${u.username}`,
     })),
   };
   if (raw.environment !== undefined)
