@@ -125,10 +125,12 @@ export async function installPackage(
 
   const consume = async (entry: ApkDataEntry, body: AsyncIterable<Buffer>): Promise<void> => {
     const h = entry.header;
-    // Owners come from the package, as apk-tools and apko keep them (apko's installer writes the
-    // apk's own tar headers, uid/gid included, into the layer); image-layout.md's "apko drops them
-    // to 0:0" was wrong. The installed db records the same owner, so layer and db agree.
-    const meta: NodeMeta = { mode: h.mode & 0o7777, uid: h.uid, gid: h.gid, mtime: h.mtime };
+    // The layer takes apko's ownership and modes, checked against the real apko by
+    // test/conformance: apko's installer creates every package entry owned by root (0:0), and
+    // directories with their permission bits only (it makes them with MkdirAll(mode.Perm()), so
+    // setuid/setgid/sticky on a package directory are dropped; docs/conformance.md says why we keep
+    // those). The installed db keeps the package's own owner and mode (`a:`/`M:`), as apko's does.
+    const meta: NodeMeta = { mode: h.mode & 0o7777, uid: 0, gid: 0, mtime: h.mtime };
     if (Object.keys(entry.xattrs).length > 0) meta.xattrs = entry.xattrs;
     const dbBase = { path: entry.path, mode: h.mode & 0o7777, uid: h.uid, gid: h.gid };
     // Resolve parents first: this is where a write through an escaping symlink is refused.
@@ -137,7 +139,12 @@ export async function installPackage(
     switch (h.type) {
       case "directory": {
         if (!existing) at.dir.children.set(at.name, { kind: "dir", meta, children: new Map() });
-        else if (existing.kind !== "dir") {
+        else if (existing.kind === "dir") {
+          // apko keeps the first mode and owner of a directory but stamps every package's mtime and
+          // xattrs on it (Chtimes/SetXattr after its MkdirAll), so the last package listing it wins.
+          existing.meta.mtime = h.mtime;
+          if (meta.xattrs) existing.meta.xattrs = { ...(existing.meta.xattrs ?? {}), ...meta.xattrs };
+        } else {
           // apk accepts a directory entry where a symlink to a directory already is (usr-merge).
           const followed =
             existing.kind === "symlink" ? tree.stat(at.path, `${subject}: ${entry.path}`) : undefined;

@@ -9,6 +9,7 @@ import { DistrolessError } from "../util/errors";
 import { formatBytes, type Progress, silentProgress } from "../util/log";
 import { type ApkArch, requireArch } from "./config/arch";
 import type { ApkoConfig, KeyRef } from "./config/types";
+import { apkoInstallOrder } from "./install-order";
 import type { InstallPlan, KeyContent } from "./install-plan";
 
 /**
@@ -127,7 +128,7 @@ export async function fetchInstallPlans(
   ];
   const plans: InstallPlan[] = [];
   for (const arch of resolved.config.archs) {
-    const locked = resolved.lock.archs[arch] ?? [];
+    const locked = await apkoInstallOrder(resolved.config, arch, resolved.lock.archs[arch] ?? [], client);
     const bytes = locked.reduce((n, p) => n + p.size, 0);
     progress.info(`${arch}: fetching ${locked.length} packages (${formatBytes(bytes)})`);
     const fetched = await Promise.all(

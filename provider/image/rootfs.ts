@@ -95,6 +95,7 @@ export async function buildRootfs(input: RootfsInput): Promise<Rootfs> {
       config,
       arch,
       installed.map((p) => ({ name: p.pkginfo.pkgname, version: p.pkginfo.pkgver })),
+      user,
     ),
     0o444,
   );

@@ -101,7 +101,17 @@ export class Solver {
     const packages = installOrder(
       roots.map((c) => this.satisfiedBy(c)).filter((c): c is Candidate => c !== undefined),
       this.order,
-      (cand) => cand.depends().map((d) => this.satisfiedBy(d)),
+      // Children in apko's resolution order (fewest candidates first, then by constraint text),
+      // met ones included: apko installs each dependency (after its own) in the order it
+      // resolves them, and checked against `apko lock` by test/conformance.
+      (cand) => {
+        const allowTag = this.pins.get(cand);
+        const ranked = cand
+          .depends()
+          .map((d) => ({ d, n: candidateCount(this.pool(d, allowTag).length) }))
+          .sort((a, b) => a.n - b.n || (a.d.text < b.d.text ? -1 : a.d.text > b.d.text ? 1 : 0));
+        return ranked.map(({ d }) => this.satisfiedBy(d));
+      },
     );
     const chains = this.chains;
     const why = (cand: Candidate) => chainText(chains.get(cand)!, cand.label);

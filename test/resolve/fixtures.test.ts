@@ -76,12 +76,15 @@ describe("real indexes", needsFixtures(), () => {
     assert.equal(res.code, 0, res.stderr);
     const lock = JSON.parse(res.stdout) as Summary;
     assert.deepEqual(Object.keys(lock), ["x86_64"]);
+    // apko's install order: alpine-baselayout's dependencies in the order apko resolves them (one
+    // candidate each, so by constraint text: `/bin/sh` < `alpine-baselayout-data=...` < `so:libc...`),
+    // each after its own (busybox after musl); the rule test/conformance checks against `apko lock`.
     assert.deepEqual(
       lock.x86_64!.map((p) => `${p.name}-${p.version}`),
       [
-        "alpine-baselayout-data-3.2.0-r23",
         "musl-1.2.3-r2",
         "busybox-1.35.0-r17",
+        "alpine-baselayout-data-3.2.0-r23",
         "alpine-baselayout-3.2.0-r23",
       ],
     );

@@ -179,6 +179,20 @@ export function normalizeApkoConfig(raw: RawApkoConfig, source: SourceInfo, base
       providers: [...(raw.certificates?.providers ?? [])],
     },
   };
+  config.written = {
+    users: (raw.accounts?.users ?? []).map((u) => ({
+      username: u.username,
+      uid: u.uid,
+      ...(u.gid !== undefined ? { gid: u.gid } : {}),
+      ...(u.shell !== undefined ? { shell: u.shell } : {}),
+      // apko's validation fills the home directory in (not the shell), before etc/apko.json.
+      homedir: u.homedir ?? `/home/${u.username}`,
+    })),
+  };
+  if (raw.environment !== undefined)
+    config.written.environment = sortedRecord(Object.entries(raw.environment));
+  if (e.shellFragment !== undefined) config.written.shellFragment = e.shellFragment;
+  if (raw.layering !== undefined) config.written.layering = { ...raw.layering };
   if (e.type !== undefined) config.entrypoint.type = e.type;
   if (raw.stopSignal !== undefined) config.stopSignal = raw.stopSignal;
   if (raw.workDir !== undefined) config.workDir = raw.workDir;

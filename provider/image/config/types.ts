@@ -110,11 +110,26 @@ export interface ApkoConfig {
   volumes: string[];
   /** `vcs-url: <url>@<commit>`, split (apko turns these into source/revision annotations). */
   vcs?: { url: string; commit?: string };
+  /** As written, for etc/apko.json (absent in configs built by hand: the normalized values serve). */
+  written?: WrittenApko;
   certificates: {
     additional: NamedContent[];
     /** Virtual package names whose providers' certificates form the CA bundle. */
     providers: string[];
   };
+}
+
+/**
+ * The parts of the config apko keeps as written in etc/apko.json, where we normalize or default
+ * them: the environment without defaults, users without default gid/shell/homedir, the
+ * shell-fragment and whether cmd/command were given at all.
+ */
+export interface WrittenApko {
+  environment?: Record<string, string>;
+  users: { username: string; uid: number; gid?: number; shell?: string; homedir?: string }[];
+  shellFragment?: string;
+  /** An empty `layering` block (the only one accepted) still shows in etc/apko.json. */
+  layering?: { strategy?: string; budget?: number };
 }
 
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/bin:/usr/sbin:/sbin:/bin";
