@@ -190,7 +190,7 @@ subpackages:
     assert.match(step.script, /^out='\/home\/build\/melange-out\/app\/usr\/bin\/app'$/m);
     assert.match(
       step.script,
-      /go build -o "\$out" -tags '' -ldflags '-X main\.version=2\.0\.0' -trimpath {2}\.\/cmd\/app$/m,
+      /go build -o "\$out" -tags 'netgo,osusergo,' \\\n {2}-ldflags '-w -X main\.version=2\.0\.0' -trimpath -buildmode 'default' \\\n {3}\.\/cmd\/app$/m,
     );
     assert.deepEqual(step.needsPackages, ["go-1.23"]);
     assert.ok(plan.environment.contents.packages.includes("go-1.23"));
