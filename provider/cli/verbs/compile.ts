@@ -1,6 +1,12 @@
 import * as path from "node:path";
 import { stringify } from "yaml";
-import { type BuildPlan, type BuildStep, compileRecipe, loadRecipe } from "../../build/recipe";
+import {
+  type BuildPlan,
+  type BuildStep,
+  checkScriptSyntax,
+  compileRecipe,
+  loadRecipe,
+} from "../../build/recipe";
 import { hostArch } from "../../image/config/arch";
 import { DistrolessError } from "../../util/errors";
 import {
@@ -48,8 +54,10 @@ export const verb: Verb = {
         options: stringsFlag(args, "build-option"),
         pipelineDirs: stringsFlag(args, "pipeline-dir").map(abs),
         sourceDateEpoch: sourceDateEpochFlag(args, ctx.env) ?? 0,
+        checkVersion: false,
       }),
     );
+    for (const plan of plans) checkScriptSyntax(plan);
     const docs = plans.map(compiledDocument);
     if (boolFlag(args, "json"))
       ctx.stdout(`${JSON.stringify(docs.length === 1 ? docs[0] : docs, null, 2)}\n`);
