@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: melange substitutions are written ${{name}} in plain strings
 /**
  * The built-in pipelines against melange v0.59.1's own (pkg/build/pipelines): the same set, and for
  * each the same inputs with the same `required` flags and defaults. The table below was written by
