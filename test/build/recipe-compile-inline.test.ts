@@ -139,12 +139,20 @@ subpackages:
 
   test("subpackage if: decided with range values; false drops the subpackage", () => {
     const plan = compileText(
-      "package: {name: a, version: 1}\ndata:\n  - name: d\n    items: {x: keep, y: drop}\nsubpackages:\n  - name: a-${{range.key}}\n    range: d\n    if: ${{range.value}} == 'keep'\n",
+      "package: {name: a, version: 1}\ndata:\n  - name: d\n    items: {x: keep, y: drop}\nsubpackages:\n  - name: a-${{range.key}}\n    range: d\n    if: \"'${{range.value}}' == 'keep'\"\n",
     );
     assert.deepEqual(
       plan.subpackages.map((s) => s.name),
       ["a-x"],
     );
+    // Like melange, range values are substituted as text before the condition is parsed: unquoted,
+    // they are bare words, which a condition refuses.
+    const bare = configError(() =>
+      compileText(
+        "package: {name: a, version: 1}\ndata:\n  - name: d\n    items: {x: keep}\nsubpackages:\n  - name: a-${{range.key}}\n    range: d\n    if: ${{range.value}} == 'keep'\n",
+      ),
+    );
+    assert.match(bare.message, /subpackages\[0\]\.if: unexpected "k" .* of "keep == 'keep'"/);
   });
 
   test("uses: unknown with keys, missing required inputs, malformed checksums name the line", () => {
@@ -190,7 +198,7 @@ subpackages:
     assert.match(step.script, /^out='\/home\/build\/melange-out\/app\/usr\/bin\/app'$/m);
     assert.match(
       step.script,
-      /go build -o "\$out" -tags '' -ldflags '-X main\.version=2\.0\.0' -trimpath {2}\.\/cmd\/app$/m,
+      /go build -o "\$out" -tags 'netgo,osusergo,' \\\n {2}-ldflags '-w -X main\.version=2\.0\.0' -trimpath -buildmode 'default' \\\n {3}\.\/cmd\/app$/m,
     );
     assert.deepEqual(step.needsPackages, ["go-1.23"]);
     assert.ok(plan.environment.contents.packages.includes("go-1.23"));

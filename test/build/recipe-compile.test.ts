@@ -1,6 +1,6 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: melange substitutions are written ${{name}} in plain strings
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, test } from "node:test";
 import { compileRecipe, loadRecipe, recipeTargetsArch } from "../../provider/build/recipe";
@@ -181,7 +181,23 @@ describe("compiling fixture recipes", needsFixtures(), () => {
   });
 
   test("if: steps are kept per arch; required-steps is checked before anything runs", async () => {
-    const recipe = await loadRecipe(melange("examples", "conditional.yaml"));
+    // As in melange, ${{package.name}} is substituted as text before the condition is parsed, so
+    // the example's unquoted `${{package.name}} == 'hello'` is a bare word: melange compile refuses it.
+    const asIs = await loadRecipe(melange("examples", "conditional.yaml"));
+    assert.match(
+      configError(() => compileRecipe(asIs, { arch: "x86_64" })).message,
+      /conditional\.yaml:34:9: pipeline\[1\]\.if: if: unexpected "h" .* of "hello == 'hello'"/,
+    );
+    // Quoted, the same conditions work.
+    const quoted = path.join(tempDir(), "conditional.yaml");
+    writeFileSync(
+      quoted,
+      readFileSync(melange("examples", "conditional.yaml"), "utf8").replace(
+        /if: (\$\{\{package\.name\}\}) (.=) 'hello'/g,
+        `if: "'$1' $2 'hello'"`,
+      ),
+    );
+    const recipe = await loadRecipe(quoted);
     const scripts = (arch: string) => compileRecipe(recipe, { arch }).steps.map((s) => s.script);
     assert.deepEqual(scripts("x86_64"), [
       'echo "build arch is x86_64!"\n',

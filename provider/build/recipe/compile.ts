@@ -44,6 +44,11 @@ export interface CompileOptions {
   sourceDateEpoch?: number;
   /** Base for relative local paths in `environment` (default: the recipe's directory). */
   baseDir?: string;
+  /**
+   * Refuse versions apk cannot parse (default true). `melange compile` does not check (its build
+   * does, before anything runs), so the compile verb turns this off to accept what melange accepts.
+   */
+  checkVersion?: boolean;
 }
 
 /** Whether the recipe builds for `arch` (`package.target-architecture`, default all). */
@@ -137,7 +142,7 @@ export function compileRecipe(recipe: Recipe, options: CompileOptions): BuildPla
   const expanded = expandSubpackages(recipe, values, source);
   checkPackageNames(pkg.name, expanded, source);
   // The version names the output file (`<name>-<version>-r<epoch>.apk`): apk's grammar or nothing.
-  if (!isValidPackageVersion(`${pkg.version}-r${pkg.epoch}`)) {
+  if (options.checkVersion !== false && !isValidPackageVersion(`${pkg.version}-r${pkg.epoch}`)) {
     throw source.error(
       "package.version",
       `${JSON.stringify(pkg.version)} is not a valid apk version (like 1.2.3 or 1.2.3_rc1; no / or spaces)`,

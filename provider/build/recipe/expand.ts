@@ -8,8 +8,11 @@ import type { SourceInfo } from "../../config";
 import { PACKAGE_NAME, type Recipe, type RecipeSubpackage } from "./schema";
 import { mapStrings, replaceKnown } from "./substitute";
 
-/** melange's first pass leaves conditions and pipeline names alone (they are looked up later). */
-const NOT_SUBSTITUTED = new Set(["if", "uses", "range"]);
+/**
+ * melange's first pass leaves pipeline names and ranges alone; conditions are substituted like any
+ * other text (so `${{package.name}} == 'x'` becomes a bare word, which melange's `if` refuses).
+ */
+const NOT_SUBSTITUTED = new Set(["uses", "range"]);
 
 export interface ExpandedSubpackage {
   /** Index in the recipe's `subpackages` list (for error paths). */

@@ -31,4 +31,5 @@ export {
   type PipelineStep,
   pipelineDefinition,
 } from "./schema-pipeline";
+export { checkScriptSyntax } from "./script-syntax";
 export { replaceKnown, SubstitutionError, substitute } from "./substitute";
