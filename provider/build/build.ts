@@ -19,6 +19,7 @@ import { renderMelangeYaml } from "./emit/melange-yaml";
 import { type BuildCache, harvestBuildCache, prepareBuildCache } from "./environment/build-cache";
 import { type GuestInstaller, prepareGuestRoot } from "./environment/guest-root";
 import type { EnvironmentLock } from "./environment/lock";
+import { type LintSettings, lintPackages } from "./lint/lint";
 import { type BuildInputs, type PreparedBuild, prepareBuild } from "./prepare";
 import { BUILD_ID } from "./recipe/environment";
 import type { BuildStep } from "./recipe/plan";
@@ -27,6 +28,7 @@ import { hostRunner } from "./runners/host";
 import { buildWithMelange } from "./runners/melange";
 import type { StepRunner } from "./runners/runner";
 import { copySourceTree } from "./source/source-tree";
+import { testUsesOf } from "./test/compile-tests";
 
 export interface BuildPackageOptions extends BuildInputs {
   /** Packages go to `<outDir>/<arch>/`. */
@@ -39,6 +41,8 @@ export interface BuildPackageOptions extends BuildInputs {
   guestInstaller?: GuestInstaller;
   /** Receives every output line of every step (default: progress.info). */
   onStepOutput?: (line: string) => void;
+  /** Which linters fail the build and which warn (melange's --lint-require / --lint-warn). */
+  lint?: LintSettings;
 }
 
 /** A package the build wrote: what emission reports. */
@@ -153,6 +157,18 @@ export async function buildPackage(options: BuildPackageOptions): Promise<BuildR
 
     const outDirOf = (n: string) => path.join(workspace, "melange-out", n);
     const relatives = names.map((n) => ({ name: n, fs: directoryPackageFs(outDirOf(n)) }));
+    // Linted before anything is packaged: a required linter's finding leaves no apk behind.
+    await lintPackages(
+      [plan.package, ...plan.subpackages].map((meta, i) => ({
+        name: meta.name,
+        dir: outDirOf(meta.name),
+        fs: relatives[i]!.fs,
+        disabled: meta.checks.disabled,
+        testUses: testUsesOf(plan, meta.name),
+      })),
+      options.lint ?? {},
+      progress,
+    );
     const melangeYaml = renderMelangeYaml(plan, prepared.environment);
     const ids = runAsIds(plan.environment);
     const rootIds = {
