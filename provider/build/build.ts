@@ -29,6 +29,7 @@ import { buildWithMelange } from "./runners/melange";
 import type { StepRunner } from "./runners/runner";
 import { copySourceTree } from "./source/source-tree";
 import { testUsesOf } from "./test/compile-tests";
+import { runPackageTests } from "./test/run-tests";
 
 export interface BuildPackageOptions extends BuildInputs {
   /** Packages go to `<outDir>/<arch>/`. */
@@ -43,6 +44,8 @@ export interface BuildPackageOptions extends BuildInputs {
   onStepOutput?: (line: string) => void;
   /** Which linters fail the build and which warn (melange's --lint-require / --lint-warn). */
   lint?: LintSettings;
+  /** Do not run the recipe's `test:` sections (melange's build never does; `package` does by default). */
+  skipTests?: boolean;
 }
 
 /** A package the build wrote: what emission reports. */
@@ -112,6 +115,7 @@ export async function buildPackage(options: BuildPackageOptions): Promise<BuildR
   // sandboxed build gets its own, seeded read-only from the shared one (build-cache.ts).
   const sharedCache = path.join(prepared.cacheDir, "melange-cache");
   let buildCache: BuildCache | undefined;
+  let stagingDir: string | undefined;
   let keep = false;
   try {
     await fsp.mkdir(workspace, { recursive: true });
@@ -176,6 +180,11 @@ export async function buildPackage(options: BuildPackageOptions): Promise<BuildR
       gids: [BUILD_ID, ids.gid, process.getgid?.() ?? 0],
     };
     const outDir = path.resolve(options.outDir);
+    // Packages are written to a staging directory beside their destination and moved into place
+    // only once every test passed: a package whose tests fail is never in --out.
+    await fsp.mkdir(outDir, { recursive: true });
+    const staging = await fsp.mkdtemp(path.join(outDir, ".pd-staging-"));
+    stagingDir = staging;
     const packages: BuiltPackage[] = [];
     for (const meta of [plan.package, ...plan.subpackages]) {
       const emitted = await emitPackage({
@@ -186,7 +195,7 @@ export async function buildPackage(options: BuildPackageOptions): Promise<BuildR
         fs: relatives.find((r) => r.name === meta.name)!.fs,
         relatives,
         // Named from checked parts only: a recipe's name or version never leaves --out.
-        output: packageFilePath(outDir, plan.arch, meta.name, plan.package.fullVersion),
+        output: packageFilePath(staging, plan.arch, meta.name, plan.package.fullVersion),
         melangeYaml,
         sourceDateEpoch: prepared.sourceDateEpoch,
         rootIds,
@@ -196,6 +205,34 @@ export async function buildPackage(options: BuildPackageOptions): Promise<BuildR
         ...(prepared.recipeFile ? { recipeFile: path.basename(prepared.recipeFile) } : {}),
       });
       packages.push(emitted);
+    }
+    if (plan.tests.length > 0 && options.skipTests) {
+      progress.info(`tests of ${plan.tests.map((t) => t.pkg).join(", ")} skipped`);
+    } else if (plan.tests.length > 0) {
+      await runPackageTests({
+        plan,
+        runner: prepared.runner,
+        apks: packages.map((p) => p.file),
+        sources: {
+          ...(options.repositories ? { repositories: options.repositories } : {}),
+          ...(options.keyring ? { keyring: options.keyring } : {}),
+          ...(options.baseDir ? { baseDir: options.baseDir } : {}),
+          ...(options.offline ? { offline: true } : {}),
+          ...(options.allowUntrusted ? { allowUntrusted: true } : {}),
+        },
+        cacheDir: prepared.cacheDir,
+        source: prepared.source,
+        onStepOutput: onLine,
+        progress,
+        ...(options.network === false ? { network: false } : {}),
+        ...(options.guestInstaller ? { guestInstaller: options.guestInstaller } : {}),
+      });
+    }
+    for (const p of packages) {
+      const final = packageFilePath(outDir, plan.arch, p.name, plan.package.fullVersion);
+      await fsp.mkdir(path.dirname(final), { recursive: true });
+      await fsp.rename(p.file, final);
+      p.file = final;
     }
     keep = options.keepWorkspace === true;
     const result: BuildResult = {
@@ -213,6 +250,7 @@ export async function buildPackage(options: BuildPackageOptions): Promise<BuildR
     }
     throw err;
   } finally {
+    if (stagingDir) await fsp.rm(stagingDir, { recursive: true, force: true }).catch(() => {});
     if (!keep) await fsp.rm(scratch, { recursive: true, force: true }).catch(() => {});
   }
 }

@@ -17,6 +17,7 @@ const verbs: Record<string, () => Verb> = {
   build: () => require("./verbs/build").verb,
   push: () => require("./verbs/push").verb,
   package: () => require("./verbs/package").verb,
+  test: () => require("./verbs/test").verb,
   publish: () => require("./verbs/publish").verb,
   sign: () => require("./verbs/sign").verb,
   demo: () => require("./verbs/demo").verb,

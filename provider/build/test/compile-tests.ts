@@ -93,6 +93,8 @@ export function compileTestSection(input: TestSectionInput): PackageTestPlan | u
   );
   env.contents.packages = sortedUnique([...packages, input.pkg, ...compiler.needs]);
   env.environment = Object.fromEntries(Object.entries(variables).sort(([a], [b]) => (a < b ? -1 : 1)));
+  // melange leaves run-as unset for tests, and its runners then run the steps as root.
+  env.accounts.runAs ??= "root";
   if (!env.accounts.groups.some((g) => g.groupname === BUILD_USER)) {
     env.accounts.groups.push({ groupname: BUILD_USER, gid: BUILD_ID, members: [BUILD_USER] });
   }
