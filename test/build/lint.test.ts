@@ -258,10 +258,7 @@ describe("linters", () => {
   });
 
   test("an unknown linter in checks.disabled is refused by name", async () => {
-    const err = await failingBuild(
-      `touch ${D}/x`,
-      "  checks:\n    disabled:\n      - no-such-linter",
-    );
+    const err = await failingBuild(`touch ${D}/x`, "  checks:\n    disabled:\n      - no-such-linter");
     assert.match(err.message, /linted: checks\.disabled: unknown linter "no-such-linter"/);
   });
 
