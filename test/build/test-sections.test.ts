@@ -8,8 +8,10 @@ import * as assert from "node:assert/strict";
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { before, describe, test } from "node:test";
+import { generateSigningKey } from "../../provider/apk/keys";
 import { buildPackage } from "../../provider/build/build";
 import { compileRecipe, parseRecipe } from "../../provider/build/recipe";
+import { provider as apkPackageProvider } from "../../provider/dynamic/package";
 import { hostArch } from "../../provider/image/config/arch";
 import { runCli } from "../helpers/cli";
 import { fixture, needsFixtures } from "../helpers/fixtures";
@@ -208,6 +210,40 @@ describe("test sections: host runner", () => {
       path.join(dir, "c"),
     ]);
     assert.equal(skipped.code, 0, skipped.stderr);
+  });
+});
+
+describe("test sections: the ApkPackage resource", () => {
+  test("a failing test fails create with the step's output; skipTests creates, and changes the digest", async () => {
+    const dir = tempDir("pd-tests-res-");
+    const { privateKeyPem } = await generateSigningKey(2048);
+    const file = writeRecipe(
+      path.join(dir, "src"),
+      recipe({ mainTest: "- name: resource check\n  runs: echo nope; exit 4" }),
+    );
+    const inputs = (extra: Record<string, unknown>) => ({
+      resourceName: "tool",
+      configFile: file,
+      signingKey: privateKeyPem,
+      runner: "host",
+      archs: [hostArch()],
+      outDir: path.join(dir, "out"),
+      cacheDir: path.join(dir, "cache"),
+      ...extra,
+    });
+    const checked = (await apkPackageProvider.check({}, inputs({}))).inputs;
+    await assert.rejects(apkPackageProvider.create(checked), (err: Error) => {
+      assert.match(err.message, /ApkPackage "tool" \(create\): .*tool: test failed: .*resource check/s);
+      assert.match(err.message, /nope/);
+      assert.ok(!err.message.includes("PRIVATE KEY"));
+      return true;
+    });
+    assert.deepEqual(apksIn(path.join(dir, "out"), hostArch()), []);
+    const skipping = (await apkPackageProvider.check({}, inputs({ skipTests: true }))).inputs;
+    const created = await apkPackageProvider.create(skipping);
+    assert.equal((created.outs.packages as unknown[]).length, 2);
+    const digest = (i: Record<string, unknown>) => (i.resolved as { inputDigest: string }).inputDigest;
+    assert.notEqual(digest(skipping), digest(checked));
   });
 });
 
