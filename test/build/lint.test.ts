@@ -257,6 +257,30 @@ describe("linters", () => {
     assert.equal(ok.apks.length, 2);
   });
 
+  test("pkgconf and lddcheck stay quiet when the package's tests use test/pkgconf and test/ldd-check", async () => {
+    const dir = tempDir("pd-lint-");
+    const pipelines = path.join(dir, "pipelines", "test");
+    mkdirSync(pipelines, { recursive: true });
+    for (const name of ["pkgconf", "ldd-check"]) {
+      writeFileSync(path.join(pipelines, `${name}.yaml`), `name: ${name}\npipeline:\n  - runs: "true"\n`);
+    }
+    writeFileSync(
+      path.join(dir, "melange.yaml"),
+      `package:\n  name: linted\n  version: 1.0.0\n  epoch: 0\npipeline:\n  - runs: |\n      ${TRIPS.pkgconf!.script}\n      ${TRIPS.lddcheck!.script}\ntest:\n  pipeline:\n    - uses: test/pkgconf\n    - uses: test/ldd-check\n`,
+    );
+    const warnings: string[] = [];
+    await buildPackage({
+      recipeFile: path.join(dir, "melange.yaml"),
+      arch: hostArch(),
+      runner: "host",
+      outDir: path.join(dir, "out"),
+      cacheDir: path.join(dir, "cache"),
+      pipelineDirs: [path.join(dir, "pipelines")],
+      progress: { info: () => {}, warn: (m) => warnings.push(m) },
+    });
+    assert.deepEqual(warnings, []);
+  });
+
   test("an unknown linter in checks.disabled is refused by name", async () => {
     const err = await failingBuild(`touch ${D}/x`, "  checks:\n    disabled:\n      - no-such-linter");
     assert.match(err.message, /linted: checks\.disabled: unknown linter "no-such-linter"/);
