@@ -36,6 +36,11 @@ export interface ApkPackageArgs {
   outDir?: pulumi.Input<string>;
   /** Cache directory (indexes, packages, build environments). Default: the user cache. */
   cacheDir?: pulumi.Input<string>;
+  /**
+   * Do not run the recipe's `test:` sections. By default they run after the build and a failing
+   * test fails the resource (create/update) with the step's output; no apk is written then.
+   */
+  skipTests?: pulumi.Input<boolean>;
 }
 
 /**

@@ -19,6 +19,7 @@ import { renderMelangeYaml } from "./emit/melange-yaml";
 import { type BuildCache, harvestBuildCache, prepareBuildCache } from "./environment/build-cache";
 import { type GuestInstaller, prepareGuestRoot } from "./environment/guest-root";
 import type { EnvironmentLock } from "./environment/lock";
+import { type LintSettings, lintPackages } from "./lint/lint";
 import { type BuildInputs, type PreparedBuild, prepareBuild } from "./prepare";
 import { BUILD_ID } from "./recipe/environment";
 import type { BuildStep } from "./recipe/plan";
@@ -27,6 +28,8 @@ import { hostRunner } from "./runners/host";
 import { buildWithMelange } from "./runners/melange";
 import type { StepRunner } from "./runners/runner";
 import { copySourceTree } from "./source/source-tree";
+import { testUsesOf } from "./test/compile-tests";
+import { runPackageTests } from "./test/run-tests";
 
 export interface BuildPackageOptions extends BuildInputs {
   /** Packages go to `<outDir>/<arch>/`. */
@@ -39,6 +42,10 @@ export interface BuildPackageOptions extends BuildInputs {
   guestInstaller?: GuestInstaller;
   /** Receives every output line of every step (default: progress.info). */
   onStepOutput?: (line: string) => void;
+  /** Which linters fail the build and which warn (melange's --lint-require / --lint-warn). */
+  lint?: LintSettings;
+  /** Do not run the recipe's `test:` sections (melange's build never does; `package` does by default). */
+  skipTests?: boolean;
 }
 
 /** A package the build wrote: what emission reports. */
@@ -108,6 +115,7 @@ export async function buildPackage(options: BuildPackageOptions): Promise<BuildR
   // sandboxed build gets its own, seeded read-only from the shared one (build-cache.ts).
   const sharedCache = path.join(prepared.cacheDir, "melange-cache");
   let buildCache: BuildCache | undefined;
+  let stagingDir: string | undefined;
   let keep = false;
   try {
     await fsp.mkdir(workspace, { recursive: true });
@@ -153,6 +161,18 @@ export async function buildPackage(options: BuildPackageOptions): Promise<BuildR
 
     const outDirOf = (n: string) => path.join(workspace, "melange-out", n);
     const relatives = names.map((n) => ({ name: n, fs: directoryPackageFs(outDirOf(n)) }));
+    // Linted before anything is packaged: a required linter's finding leaves no apk behind.
+    await lintPackages(
+      [plan.package, ...plan.subpackages].map((meta, i) => ({
+        name: meta.name,
+        dir: outDirOf(meta.name),
+        fs: relatives[i]!.fs,
+        disabled: meta.checks.disabled,
+        testUses: testUsesOf(plan, meta.name),
+      })),
+      options.lint ?? {},
+      progress,
+    );
     const melangeYaml = renderMelangeYaml(plan, prepared.environment);
     const ids = runAsIds(plan.environment);
     const rootIds = {
@@ -160,6 +180,11 @@ export async function buildPackage(options: BuildPackageOptions): Promise<BuildR
       gids: [BUILD_ID, ids.gid, process.getgid?.() ?? 0],
     };
     const outDir = path.resolve(options.outDir);
+    // Packages are written to a staging directory beside their destination and moved into place
+    // only once every test passed: a package whose tests fail is never in --out.
+    await fsp.mkdir(outDir, { recursive: true });
+    const staging = await fsp.mkdtemp(path.join(outDir, ".pd-staging-"));
+    stagingDir = staging;
     const packages: BuiltPackage[] = [];
     for (const meta of [plan.package, ...plan.subpackages]) {
       const emitted = await emitPackage({
@@ -170,7 +195,7 @@ export async function buildPackage(options: BuildPackageOptions): Promise<BuildR
         fs: relatives.find((r) => r.name === meta.name)!.fs,
         relatives,
         // Named from checked parts only: a recipe's name or version never leaves --out.
-        output: packageFilePath(outDir, plan.arch, meta.name, plan.package.fullVersion),
+        output: packageFilePath(staging, plan.arch, meta.name, plan.package.fullVersion),
         melangeYaml,
         sourceDateEpoch: prepared.sourceDateEpoch,
         rootIds,
@@ -180,6 +205,34 @@ export async function buildPackage(options: BuildPackageOptions): Promise<BuildR
         ...(prepared.recipeFile ? { recipeFile: path.basename(prepared.recipeFile) } : {}),
       });
       packages.push(emitted);
+    }
+    if (plan.tests.length > 0 && options.skipTests) {
+      progress.info(`tests of ${plan.tests.map((t) => t.pkg).join(", ")} skipped`);
+    } else if (plan.tests.length > 0) {
+      await runPackageTests({
+        plan,
+        runner: prepared.runner,
+        apks: packages.map((p) => p.file),
+        sources: {
+          ...(options.repositories ? { repositories: options.repositories } : {}),
+          ...(options.keyring ? { keyring: options.keyring } : {}),
+          ...(options.baseDir ? { baseDir: options.baseDir } : {}),
+          ...(options.offline ? { offline: true } : {}),
+          ...(options.allowUntrusted ? { allowUntrusted: true } : {}),
+        },
+        cacheDir: prepared.cacheDir,
+        source: prepared.source,
+        onStepOutput: onLine,
+        progress,
+        ...(options.network === false ? { network: false } : {}),
+        ...(options.guestInstaller ? { guestInstaller: options.guestInstaller } : {}),
+      });
+    }
+    for (const p of packages) {
+      const final = packageFilePath(outDir, plan.arch, p.name, plan.package.fullVersion);
+      await fsp.mkdir(path.dirname(final), { recursive: true });
+      await fsp.rename(p.file, final);
+      p.file = final;
     }
     keep = options.keepWorkspace === true;
     const result: BuildResult = {
@@ -197,6 +250,7 @@ export async function buildPackage(options: BuildPackageOptions): Promise<BuildR
     }
     throw err;
   } finally {
+    if (stagingDir) await fsp.rm(stagingDir, { recursive: true, force: true }).catch(() => {});
     if (!keep) await fsp.rm(scratch, { recursive: true, force: true }).catch(() => {});
   }
 }

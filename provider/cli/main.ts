@@ -18,6 +18,7 @@ const verbs: Record<string, () => Verb> = {
   push: () => require("./verbs/push").verb,
   package: () => require("./verbs/package").verb,
   compile: () => require("./verbs/compile").verb,
+  test: () => require("./verbs/test").verb,
   publish: () => require("./verbs/publish").verb,
   sign: () => require("./verbs/sign").verb,
   demo: () => require("./verbs/demo").verb,

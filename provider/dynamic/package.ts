@@ -109,8 +109,10 @@ async function resolve(news: Props): Promise<Resolved> {
     name = prepared.plan.package.name;
     version = prepared.plan.package.fullVersion;
   }
+  // Skipping tests changes what a build vouches for: turning them back on builds (and tests) again.
+  const skipTests = news.skipTests === true ? { skipTests: true } : {};
   return {
-    inputDigest: digestOf({ perArch, outDir: outDirOf(news) }),
+    inputDigest: digestOf({ perArch, outDir: outDirOf(news), ...skipTests }),
     name,
     version,
     archs: Object.keys(perArch),
@@ -127,7 +129,12 @@ async function build(inputs: Props, ctx: OperationContext): Promise<Props> {
   const settings = await buildSettings(inputs, key, ctx);
   for (const arch of archsOf(inputs)) {
     ctx.progress.info(`building for ${arch}`);
-    const result = await buildPackage({ ...settings, arch, outDir });
+    const result = await buildPackage({
+      ...settings,
+      arch,
+      outDir,
+      ...(inputs.skipTests === true ? { skipTests: true } : {}),
+    });
     for (const p of result.packages) {
       packages.push({
         arch: p.arch,

@@ -14,6 +14,7 @@ import {
   requireArch,
   rustTriplet,
 } from "../../image/config/arch";
+import { compileTestSection, type PackageTestPlan } from "../test/compile-tests";
 import { ConditionError, evaluateCondition } from "./condition";
 import { buildEnvironment } from "./environment";
 import {
@@ -229,6 +230,33 @@ export function compileRecipe(recipe: Recipe, options: CompileOptions): BuildPla
   for (const p of compiler.needs)
     if (!environment.contents.packages.includes(p)) environment.contents.packages.push(p);
 
+  // Test sections: their own guests and steps (provider/build/test/compile-tests.ts).
+  const testInput = {
+    source,
+    baseDir: options.baseDir ?? dir,
+    loader,
+    buildEnvironment: environment.environment,
+    arch,
+  };
+  const tests = [
+    compileTestSection({
+      ...testInput,
+      pkg: pkg.name,
+      test: firstPass(recipe.test, values),
+      at: "test",
+      values: main,
+    }),
+    ...built.map((e) =>
+      compileTestSection({
+        ...testInput,
+        pkg: e.subpackage.name,
+        test: e.subpackage.test,
+        at: `subpackages[${e.index}].test`,
+        values: subpackageValues(main, e.subpackage.name, e.range),
+      }),
+    ),
+  ].filter((t): t is PackageTestPlan => t !== undefined);
+
   const plan: BuildPlan = {
     arch,
     sourceDateEpoch,
@@ -248,6 +276,7 @@ export function compileRecipe(recipe: Recipe, options: CompileOptions): BuildPla
     subpackages,
     capabilities: { add: recipe.capabilities?.add ?? [], drop: recipe.capabilities?.drop ?? [] },
     options: enabled,
+    tests,
     vars: Object.fromEntries([...vars].map(([k, v]) => [k.slice("vars.".length), v])),
   };
   if (pkg.timeout !== undefined) plan.package.timeoutSeconds = pkg.timeout;

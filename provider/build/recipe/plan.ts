@@ -16,6 +16,7 @@
  */
 import type { ApkArch } from "../../image/config/arch";
 import type { ApkoConfig } from "../../image/config/types";
+import type { PackageTestPlan } from "../test/compile-tests";
 import type { Copyright } from "./schema";
 
 /** The workspace inside the guest, and where package contents are assembled. */
@@ -132,6 +133,8 @@ export interface BuildPlan {
   capabilities: { add: string[]; drop: string[] };
   /** Build options that were enabled. */
   options: string[];
+  /** The `test:` sections of the main package and built subpackages that have test steps. */
+  tests: PackageTestPlan[];
   /** The resolved `vars.*` (after options, caller overrides and var-transforms). */
   vars: Record<string, string>;
 }

@@ -21,7 +21,7 @@ const RUNNERS = ["auto", "bubblewrap", "host", "melange"];
 export const verb: Verb = {
   summary: "build apk packages from a melange recipe",
   usage:
-    "pulumi-distroless package MELANGE_YAML [--arch A]... [--signing-key KEY] [--passphrase-env VAR] [--out DIR] [--runner auto|bubblewrap|host|melange] [--source-dir DIR] [--source-date-epoch N] [--repository R]... [--keyring KEY]... [--build-option O]... [--var K=V]... [--pipeline-dir D]... [--namespace NS] [--cache-dir DIR] [--no-network] [--keep-workspace] [--json]",
+    "pulumi-distroless package MELANGE_YAML [--arch A]... [--signing-key KEY] [--passphrase-env VAR] [--out DIR] [--runner auto|bubblewrap|host|melange] [--source-dir DIR] [--source-date-epoch N] [--repository R]... [--keyring KEY]... [--build-option O]... [--var K=V]... [--pipeline-dir D]... [--namespace NS] [--cache-dir DIR] [--no-network] [--keep-workspace] [--skip-tests] [--lint-require L,...] [--lint-warn L,...] [--json]",
   async run(ctx: CliContext): Promise<number> {
     const args = parseVerbArgs("package", ctx.argv, {
       arch: { type: "string", multiple: true },
@@ -40,6 +40,9 @@ export const verb: Verb = {
       "cache-dir": { type: "string" },
       "no-network": { type: "boolean" },
       "keep-workspace": { type: "boolean" },
+      "skip-tests": { type: "boolean" },
+      "lint-require": { type: "string", multiple: true },
+      "lint-warn": { type: "string", multiple: true },
       json: { type: "boolean" },
     });
     if (args.positionals.length !== 1)
@@ -70,6 +73,13 @@ export const verb: Verb = {
     const cacheDir = stringFlag(args, "cache-dir");
     const namespace = stringFlag(args, "namespace");
 
+    // melange's --lint-require / --lint-warn: comma-separated, repeatable; given, they replace the defaults.
+    const lintList = (name: string) =>
+      args.values[name] === undefined
+        ? undefined
+        : stringsFlag(args, name).flatMap((v) => v.split(",").filter((x) => x !== ""));
+    const lintRequire = lintList("lint-require");
+    const lintWarn = lintList("lint-warn");
     const results = [];
     for (const arch of archs.length ? archs : [hostArch()]) {
       const r = await buildPackage({
@@ -91,6 +101,8 @@ export const verb: Verb = {
         ...(namespace ? { namespace } : {}),
         ...(boolFlag(args, "no-network") ? { network: false } : {}),
         ...(boolFlag(args, "keep-workspace") ? { keepWorkspace: true } : {}),
+        ...(boolFlag(args, "skip-tests") ? { skipTests: true } : {}),
+        lint: { ...(lintRequire ? { require: lintRequire } : {}), ...(lintWarn ? { warn: lintWarn } : {}) },
       });
       results.push(r);
     }

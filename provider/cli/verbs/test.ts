@@ -1,0 +1,109 @@
+/**
+ * `pulumi-distroless test`: runs a recipe's `test:` sections against apks built before, as
+ * `melange test` does (the packages under test are the APK arguments; with none, or for
+ * packages not given, they are resolved from --repository like any other package).
+ */
+import * as path from "node:path";
+import { chooseRunner } from "../../build/prepare";
+import { compileRecipe, loadRecipe } from "../../build/recipe";
+import { recipeTargetsArch } from "../../build/recipe/compile";
+import type { RunnerName } from "../../build/runners/runner";
+import { listSourceTree } from "../../build/source/source-tree";
+import { runPackageTests } from "../../build/test/run-tests";
+import { hostArch } from "../../image/config/arch";
+import { defaultCacheDir } from "../../repository/cache";
+import { DistrolessError } from "../../util/errors";
+import {
+  boolFlag,
+  type CliContext,
+  output,
+  parseVerbArgs,
+  stringFlag,
+  stringsFlag,
+  type Verb,
+} from "../command";
+
+const RUNNERS = ["auto", "bubblewrap", "host"];
+
+export const verb: Verb = {
+  summary: "run a melange recipe's tests against built apks",
+  usage:
+    "pulumi-distroless test MELANGE_YAML [APK...] [--arch A] [--runner auto|bubblewrap|host] [--repository R]... [--keyring KEY]... [--source-dir DIR] [--pipeline-dir D]... [--test-option O]... [--var K=V]... [--cache-dir DIR] [--allow-untrusted] [--no-network] [--json]",
+  async run(ctx: CliContext): Promise<number> {
+    const args = parseVerbArgs("test", ctx.argv, {
+      arch: { type: "string" },
+      runner: { type: "string" },
+      repository: { type: "string", multiple: true },
+      keyring: { type: "string", multiple: true },
+      "source-dir": { type: "string" },
+      "pipeline-dir": { type: "string", multiple: true },
+      "test-option": { type: "string", multiple: true },
+      var: { type: "string", multiple: true },
+      "cache-dir": { type: "string" },
+      "allow-untrusted": { type: "boolean" },
+      "no-network": { type: "boolean" },
+      json: { type: "boolean" },
+    });
+    if (args.positionals.length < 1) {
+      throw new DistrolessError("E_CONFIG", "test needs a MELANGE_YAML (and optionally the APKs to test)");
+    }
+    const abs = (p: string) => path.resolve(ctx.cwd, p);
+    const [recipeArg, ...apkArgs] = args.positionals as [string, ...string[]];
+    const runnerFlag = stringFlag(args, "runner") ?? "auto";
+    if (!RUNNERS.includes(runnerFlag)) {
+      throw new DistrolessError(
+        "E_CONFIG",
+        `--runner must be one of ${RUNNERS.join(", ")} (got "${runnerFlag}")`,
+      );
+    }
+    const runner = await chooseRunner(runnerFlag as RunnerName | "auto");
+    if (runner === "melange") {
+      throw new DistrolessError(
+        "E_MISSING",
+        "tests run in bubblewrap (not available here) or, for trusted recipes, with --runner host",
+      );
+    }
+    const vars: Record<string, string> = {};
+    for (const kv of stringsFlag(args, "var")) {
+      const eq = kv.indexOf("=");
+      if (eq <= 0) throw new DistrolessError("E_CONFIG", `--var needs KEY=VALUE (got "${kv}")`);
+      vars[kv.slice(0, eq)] = kv.slice(eq + 1);
+    }
+    const arch = stringFlag(args, "arch") ?? hostArch();
+    const recipe = await loadRecipe(abs(recipeArg));
+    if (!recipeTargetsArch(recipe, arch)) {
+      ctx.progress.warn(`${recipe.package.name} is not built for ${arch}; no tests to run`);
+      output(ctx, boolFlag(args, "json"), { tested: [] }, () => "");
+      return 0;
+    }
+    const plan = compileRecipe(recipe, {
+      arch,
+      vars,
+      options: stringsFlag(args, "test-option"),
+      pipelineDirs: stringsFlag(args, "pipeline-dir").map(abs),
+    });
+    const sourceDir = stringFlag(args, "source-dir");
+    const cacheDir = stringFlag(args, "cache-dir");
+    const report = await runPackageTests({
+      plan,
+      runner,
+      apks: apkArgs.map(abs),
+      sources: {
+        repositories: stringsFlag(args, "repository"),
+        keyring: stringsFlag(args, "keyring").map(abs),
+        baseDir: ctx.cwd,
+        ...(boolFlag(args, "allow-untrusted") ? { allowUntrusted: true } : {}),
+      },
+      cacheDir: cacheDir ? abs(cacheDir) : defaultCacheDir(),
+      progress: ctx.progress,
+      ...(sourceDir ? { source: await listSourceTree(abs(sourceDir)) } : {}),
+      ...(boolFlag(args, "no-network") ? { network: false } : {}),
+    });
+    output(ctx, boolFlag(args, "json"), report, () =>
+      report.tested.length === 0
+        ? `${plan.package.name}: no tests`
+        : report.tested.map((p) => `${p}: passed`).join("\n"),
+    );
+    return 0;
+  },
+};
