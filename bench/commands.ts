@@ -5,9 +5,10 @@
  *
  *   npm run build && node dist/bench/commands.js [--row NAME]... [--rounds N] [--keep DIR]
  *   rows: lock-small, repush, lock-big, package, build-image (all by default)
+ *   PD_BENCH_CLI=.../dist/provider/cli/main.js times another build (e.g. main's, for a before figure)
  *   sizes: --packages N (lock-big, 150000), --mb N and --files N (package, build-image: 100, 4400)
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { buildImageRow } from "./commands/build-image";
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
   for (const r of chosen)
     if (!ROWS[r]) throw new Error(`unknown row ${r} (rows: ${Object.keys(ROWS).join(", ")})`);
   const keep = argv.includes("--keep") ? argv[argv.indexOf("--keep") + 1] : undefined;
+  if (keep) mkdirSync(keep, { recursive: true });
   const work = keep ?? mkdtempSync(path.join(os.tmpdir(), "pd-bench-commands-"));
   try {
     for (const [name, row] of Object.entries(ROWS)) {

@@ -10,7 +10,8 @@ import * as path from "node:path";
 import { projectRoot } from "../../test/helpers/fixtures";
 import { median, rng } from "../_common";
 
-export const CLI = path.join(projectRoot, "dist", "provider", "cli", "main.js");
+/** PD_BENCH_CLI=/other/checkout/dist/provider/cli/main.js times another build (a "before" figure). */
+export const CLI = process.env.PD_BENCH_CLI ?? path.join(projectRoot, "dist", "provider", "cli", "main.js");
 
 export interface Run {
   seconds: number;
