@@ -46,7 +46,8 @@ export function prepareTree(work: string): {
     mkdirSync(keys);
     timeCommand(cli("keygen", "--out", keys, "--name", "bench", "--bits", "2048"));
   }
-  const key = path.join(keys, readdirSync(keys).find((f) => f.endsWith(".rsa"))!);
+  // keygen --name bench writes bench (private) and bench.pub.
+  const key = path.join(keys, "bench");
   return { source, recipe, key, publicKey: `${key}.pub` };
 }
 
