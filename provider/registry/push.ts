@@ -66,6 +66,9 @@ export interface PushResult {
   requests: RequestStats;
 }
 
+/** HEAD requests in flight at once (the transport keeps 8 connections per registry). */
+const HEAD_CONCURRENCY = 8;
+
 /**
  * Pushes an OCI layout so the registry is never inconsistent: blobs first (HEAD, skipping those
  * present; mounting from known repositories; uploading the rest a few at a time, streamed from
@@ -100,8 +103,34 @@ export async function pushLayout(options: PushLayoutOptions): Promise<PushResult
     const uploaded: ByteCount = { blobs: 0, bytes: 0 };
     const skipped: ByteCount = { blobs: 0, bytes: 0 };
     const mounted: ByteCount = { blobs: 0, bytes: 0 };
-    await mapLimit(plan.blobs, options.concurrency ?? 3, async (blob) => {
-      if (await blobExists(repo, blob.digest, blob.size)) {
+    const uploads = options.concurrency ?? 3;
+
+    // Every HEAD goes out at once (bounded; they are tiny) before any write: a no-op re-push costs
+    // one round of requests, not one per blob and manifest. Writes keep their order below (blobs,
+    // then manifests children first, then tags), so a push cut off midway moves no tag. The first
+    // tag's HEAD doubles as the root's: a tag already on the root proves the root is there.
+    const firstTag = tags[0] !== undefined ? headManifest(repo, tags[0]) : Promise.resolve(undefined);
+    firstTag.catch(() => {}); // awaited below; a failure is not unhandled meanwhile
+    const probes: (() => Promise<boolean>)[] = [
+      ...plan.blobs.map((b) => () => blobExists(repo, b.digest, b.size)),
+      ...plan.manifests.map((m) => async () => (await headManifest(repo, m.digest)) !== undefined),
+    ];
+    // Failures are collected, and the first in order (blobs first) is thrown: the same error for
+    // the same fault whichever answer comes back first.
+    const outcomes = await mapLimit(probes, Math.max(uploads, HEAD_CONCURRENCY), (probe) =>
+      probe().then(
+        (ok) => ({ ok }),
+        (err: unknown) => ({ err }),
+      ),
+    );
+    const failed = outcomes.find((o) => "err" in o);
+    if (failed && "err" in failed) throw failed.err;
+    const present = outcomes.map((o) => "ok" in o && o.ok);
+    const blobPresent = present.slice(0, plan.blobs.length);
+    const manifestPresent = new Set(plan.manifests.filter((_, i) => present[plan.blobs.length + i]));
+
+    await mapLimit(plan.blobs, uploads, async (blob, i) => {
+      if (blobPresent[i]) {
         skipped.blobs++;
         skipped.bytes += blob.size;
         client.rememberBlob(blob.digest, ref.repository);
@@ -130,7 +159,7 @@ export async function pushLayout(options: PushLayoutOptions): Promise<PushResult
 
     let manifestsPushed = 0;
     const ensureManifest = async (m: PlannedManifest): Promise<void> => {
-      if (await headManifest(repo, m.digest)) {
+      if (manifestPresent.has(m) || (m === plan.root && (await headManifest(repo, m.digest)))) {
         emit({ type: "manifest", digest: m.digest, outcome: "present" });
         return;
       }
@@ -139,12 +168,9 @@ export async function pushLayout(options: PushLayoutOptions): Promise<PushResult
       emit({ type: "manifest", digest: m.digest, outcome: "pushed" });
     };
     // Children before parents: the registry checks that what an index lists exists.
-    for (const level of levels(plan.manifests))
-      await mapLimit(level, options.concurrency ?? 3, ensureManifest);
-    // The first tag's HEAD doubles as the root's: a tag already on the root proves the root is there,
-    // so a no-op re-push costs one HEAD per blob and manifest and nothing else.
+    for (const level of levels(plan.manifests)) await mapLimit(level, uploads, ensureManifest);
     const tagDigests = new Map<string, string | undefined>();
-    if (tags[0] !== undefined) tagDigests.set(tags[0], (await headManifest(repo, tags[0]))?.digest);
+    if (tags[0] !== undefined) tagDigests.set(tags[0], (await firstTag)?.digest);
     if (tagDigests.get(tags[0] ?? "") !== plan.root.digest) await ensureManifest(plan.root);
 
     for (const tag of tags) {

@@ -1,8 +1,9 @@
 import type { Readable } from "node:stream";
 import { rootCertificates } from "node:tls";
-import { Agent, request } from "undici";
+import type { Agent } from "undici";
 import { DistrolessError } from "../util/errors";
 import type { Progress } from "../util/log";
+import { newAgent, request } from "../util/undici-lean";
 import { type AuthMode, basicHeader, challengeScopes, modeFromChallenges, TokenCache } from "./auth";
 import { parseChallenges } from "./challenge";
 import type { ResolvedCredentials } from "./credentials";
@@ -116,7 +117,7 @@ export class RegistryTransport {
     this.host = apiHost(options.registry.toLowerCase());
     this.urlHost = new URL(`http://${this.host}`).host;
     const ca = options.caBundle ? [...rootCertificates, options.caBundle.toString()] : undefined;
-    this.agent = new Agent({
+    this.agent = newAgent({
       connect: { ...(ca ? { ca } : {}), rejectUnauthorized: !options.insecure },
       connections: 8,
       keepAliveTimeout: 10_000,

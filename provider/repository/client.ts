@@ -6,12 +6,7 @@ import type { RepositoryContext, RepositoryOptions } from "./context";
 import { HttpClient } from "./http";
 import { type LoadedIndex, loadIndex } from "./index-loader";
 import { type KeySource, loadKeyring } from "./keys";
-import {
-  type FetchedPackage,
-  type FetchPackageOptions,
-  fetchPackage,
-  type PackageRef,
-} from "./package-fetcher";
+import type { FetchedPackage, FetchPackageOptions, PackageRef } from "./package-fetcher";
 import { fetchRevalidated } from "./revalidated";
 import { type RepositorySource, redactUrl } from "./source";
 
@@ -85,6 +80,8 @@ export class RepositoryClient {
   }
 
   fetchPackage(ref: PackageRef, options?: FetchPackageOptions): Promise<FetchedPackage> {
+    // Loaded on first use: resolving (`lock`, preview) reads indexes only, never a package.
+    const { fetchPackage } = require("./package-fetcher") as typeof import("./package-fetcher");
     return fetchPackage(this.ctx, ref, options);
   }
 }

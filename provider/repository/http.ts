@@ -1,5 +1,6 @@
-import { type Dispatcher, request } from "undici";
+import type { Dispatcher } from "undici";
 import { DistrolessError, errorMessage } from "../util/errors";
+import { request } from "../util/undici-lean";
 import { basicAuthHeader, credentialsFor, type HostCredentials } from "./auth";
 import { redactUrl } from "./source";
 

@@ -1,13 +1,20 @@
 import * as path from "node:path";
 import { loadApkoConfig, requireArch } from "../../image/config";
 import { RepositoryClient } from "../../repository/client";
-import { readApkoLockFile, toApkoLock, writeApkoLockFile } from "../../resolve/apko-lock";
 import { lockSummary } from "../../resolve/lock";
 import { resolvePackages } from "../../resolve/resolve";
-import { explainWhy } from "../../resolve/why";
-import { securityNotes } from "../../security/drift";
-import { loadSecurityDbs } from "../../security/load";
-import { missingFixes } from "../../security/secdb";
+
+/*
+ * Loaded only when a flag asks for them (--lock/--output, --why, --security-db): a plain `lock`
+ * starts without them.
+ */
+const apkoLock = () => require("../../resolve/apko-lock") as typeof import("../../resolve/apko-lock");
+const why = () => require("../../resolve/why") as typeof import("../../resolve/why");
+const security = () => ({
+  ...(require("../../security/drift") as typeof import("../../security/drift")),
+  ...(require("../../security/load") as typeof import("../../security/load")),
+  ...(require("../../security/secdb") as typeof import("../../security/secdb")),
+});
 
 /** One package of the printed lock; `belowFix` with --security-db. */
 type LockSummaryEntry = ReturnType<typeof lockSummary>[string][number] & {
@@ -66,13 +73,14 @@ export const verb: Verb = {
         keys: config.contents.keyring,
         packages: config.contents.packages,
         archs,
-        ...(lockFile ? { lock: await readApkoLockFile(path.resolve(ctx.cwd, lockFile)) } : {}),
+        ...(lockFile ? { lock: await apkoLock().readApkoLockFile(path.resolve(ctx.cwd, lockFile)) } : {}),
       },
       { client },
     );
     for (const n of result.notices) ctx.progress.warn(n);
     const out = stringFlag(args, "output");
     if (out) {
+      const { toApkoLock, writeApkoLockFile } = apkoLock();
       await writeApkoLockFile(
         path.resolve(ctx.cwd, out),
         toApkoLock(result.lock, {
@@ -82,9 +90,9 @@ export const verb: Verb = {
         }),
       );
     }
-    const why = stringFlag(args, "why");
-    if (why !== undefined) {
-      const lines = explainWhy(why, result.solutions);
+    const whyName = stringFlag(args, "why");
+    if (whyName !== undefined) {
+      const lines = why().explainWhy(whyName, result.solutions);
       output(ctx, boolFlag(args, "json"), lines, () => lines.join("\n"));
       return 0;
     }
@@ -92,6 +100,7 @@ export const verb: Verb = {
     const summary: Record<string, LockSummaryEntry[]> = lockSummary(result.lock);
     const dbs = stringsFlag(args, "security-db");
     if (dbs.length > 0) {
+      const { loadSecurityDbs, missingFixes, securityNotes } = security();
       const db = await loadSecurityDbs(dbs, client, ctx.cwd);
       for (const pkgs of Object.values(summary)) {
         for (const p of pkgs) {

@@ -1,0 +1,136 @@
+/**
+ * `lock` on a generated, signed 150,000-package index in a local repository, fresh cache every
+ * run (the index is verified, parsed and cached), beside `apko lock` of the same config.
+ */
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { writeApk } from "../../provider/apk/apk-writer";
+import { writeIndexArchive } from "../../provider/apk/index-archive";
+import { emptyIndexEntry, type IndexEntry } from "../../provider/apk/index-text";
+import { generateSigningKey, parsePrivateKey } from "../../provider/apk/keys";
+import { emptyPkgInfo } from "../../provider/apk/pkginfo";
+import { q1Encode, sha1 } from "../../provider/util/hash";
+import { tool } from "../../test/helpers/tools";
+import { rng } from "../_common";
+import { alternate, argValue, cli, report, timeCommand } from "./_shared";
+
+const KEY_NAME = "bench-big.rsa.pub";
+
+/** The packages the config asks for: low numbers, so the closure (apko reads its apks) stays small. */
+function wanted(count: number): string[] {
+  const top = Math.min(60, Math.floor(count / 3) - 1);
+  return [`pkg${top}`, `pkg${top - 7}-dev`, `pkg${Math.floor(top / 2)}`];
+}
+
+/**
+ * apko reads the apk of every package it locks (not just the index), so the packages in the
+ * closure of the wanted ones exist as real (empty) apks, and their index records carry the apks'
+ * own checksums and sizes. Each dependency (`pkgN`, `so:libpkgN.so.1`) is provided by `pkgN`.
+ */
+async function writeClosureApks(repo: string, entries: IndexEntry[], names: string[]): Promise<void> {
+  const byName = new Map(entries.map((e) => [e.name, e]));
+  const seen = new Set<string>();
+  const queue = [...names];
+  while (queue.length > 0) {
+    const name = queue.pop()!;
+    if (seen.has(name)) continue;
+    seen.add(name);
+    for (const d of byName.get(name)!.depends) queue.push(d.replace(/^so:lib(pkg\d+)\.so\.1$/, "$1"));
+  }
+  for (const name of seen) {
+    const e = byName.get(name)!;
+    const written = await writeApk({
+      pkginfo: {
+        ...emptyPkgInfo(),
+        pkgname: e.name,
+        pkgver: e.version,
+        arch: e.arch,
+        origin: e.origin,
+        licenses: e.license.split(" AND "),
+        depends: e.depends,
+        provides: e.provides,
+      },
+      entries: [],
+      output: path.join(repo, "x86_64", `${e.name}-${e.version}.apk`),
+    });
+    e.checksum = written.controlChecksum;
+    e.size = written.size;
+    e.installedSize = written.pkginfo.size;
+  }
+}
+
+/** `count` realistic records (deps, so:/cmd: provides, install_if, descriptions), signed. */
+async function generate(repo: string, count: number): Promise<void> {
+  const rand = rng(42);
+  const entries: IndexEntry[] = [];
+  for (let i = 0; i < count; i++) {
+    const e = emptyIndexEntry();
+    const base = `pkg${Math.floor(i / 3)}`;
+    e.name = i % 3 === 0 ? base : i % 3 === 1 ? `${base}-dev` : `${base}-doc`;
+    e.version = `${1 + (i % 7)}.${i % 13}.${i % 5}-r${i % 3}`;
+    e.arch = "x86_64";
+    e.checksum = q1Encode(sha1(`${e.name}-${e.version}`));
+    e.size = 1000 + Math.floor(rand() * 500_000);
+    e.installedSize = e.size * 3;
+    e.description = `Generated package ${i} for the whole-command lock bench, realistic length`;
+    e.url = `https://example.org/projects/${base}`;
+    e.license = i % 4 === 0 ? "MIT" : "Apache-2.0 AND BSD-3-Clause";
+    e.origin = base;
+    e.maintainer = "Bench Maintainer <bench@example.org>";
+    e.buildTime = 1_700_000_000 + i;
+    e.commit = sha1(`commit${i}`).toString("hex");
+    const ndeps = 2 + Math.floor(rand() * 4);
+    for (let d = 0; d < ndeps; d++) {
+      const j = Math.floor(rand() * Math.max(1, i / 3));
+      if (j === Math.floor(i / 3)) continue;
+      e.depends.push(d % 2 === 0 ? `so:libpkg${j}.so.1` : `pkg${j}`);
+    }
+    if (i % 3 === 0) e.provides.push(`so:libpkg${i / 3}.so.1=1.0.0`, `cmd:${base}=${e.version}`);
+    entries.push(e);
+  }
+  mkdirSync(path.join(repo, "x86_64"), { recursive: true });
+  await writeClosureApks(repo, entries, wanted(count));
+  const pair = await generateSigningKey(2048);
+  writeFileSync(path.join(repo, KEY_NAME), pair.publicKeyPem);
+  const archive = writeIndexArchive(entries, { signingKey: parsePrivateKey(pair.privateKeyPem, KEY_NAME) });
+  writeFileSync(path.join(repo, "x86_64", "APKINDEX.tar.gz"), archive);
+}
+
+export async function lockBig(work: string): Promise<void> {
+  const count = argValue("--packages", 150_000);
+  const repo = path.join(work, "repo-big");
+  const t0 = Date.now();
+  await generate(repo, count);
+  console.log(
+    `\n(generated and signed a ${count}-package index in ${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+  );
+  const config = path.join(work, "big.yaml");
+  writeFileSync(
+    config,
+    `contents:\n  keyring:\n    - ${repo}/${KEY_NAME}\n  repositories:\n    - ${repo}\n  packages:\n` +
+      wanted(count)
+        .map((n) => `    - ${n}\n`)
+        .join("") +
+      "archs:\n  - x86_64\n",
+  );
+  const apko = tool("apko");
+  if (!apko) {
+    console.log("[lock, big index] skipped: apko not built (scripts/tools.sh apko)");
+    return;
+  }
+  const cache = path.join(work, "cache-lock-big");
+  const runs = alternate(
+    argValue("--rounds", 5),
+    () => timeCommand(cli("lock", config, "--cache-dir", cache)),
+    () => timeCommand([apko, "lock", config, "--output", path.join(work, "big.lock.json")]),
+    () => rmSync(cache, { recursive: true, force: true }),
+  );
+  report(
+    `lock, ${count}-package index, fresh cache`,
+    "pulumi-distroless lock",
+    "apko lock",
+    runs,
+    { kind: "ratio", max: 1 },
+    2,
+  );
+}
