@@ -16,6 +16,8 @@ export interface Verb {
   /** One line shown by `pulumi-distroless help`. */
   summary: string;
   usage: string;
+  /** Full `--help` text for these arguments, when the verb has more to say than its usage. */
+  help?: (argv: string[]) => string;
   run(ctx: CliContext): Promise<number>;
 }
 

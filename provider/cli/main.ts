@@ -22,6 +22,8 @@ const verbs: Record<string, () => Verb> = {
   publish: () => require("./verbs/publish").verb,
   sign: () => require("./verbs/sign").verb,
   demo: () => require("./verbs/demo").verb,
+  apko: () => require("./compat/apko").verb,
+  melange: () => require("./compat/melange").verb,
 };
 
 function loadVerb(name: string): Verb | undefined {
@@ -35,14 +37,14 @@ function loadVerb(name: string): Verb | undefined {
   }
 }
 
-function help(ctx: CliContext, name?: string): number {
+function help(ctx: CliContext, name?: string, argv: string[] = []): number {
   if (name) {
     const verb = loadVerb(name);
     if (!verb) {
       ctx.stderr(`pulumi-distroless: unknown command "${name}"\n`);
       return 2;
     }
-    ctx.stdout(`${verb.summary}\n\nusage: ${verb.usage}\n`);
+    ctx.stdout(verb.help ? verb.help(argv) : `${verb.summary}\n\nusage: ${verb.usage}\n`);
     return 0;
   }
   const lines = ["usage: pulumi-distroless <command> [options]", "", "commands:"];
@@ -77,13 +79,13 @@ export async function main(argv: string[], ctx?: Partial<CliContext>): Promise<n
     help({ ...full, stdout: full.stderr });
     return 2;
   }
-  if (name === "help" || name === "--help" || name === "-h") return help(full, argv[1]);
+  if (name === "help" || name === "--help" || name === "-h") return help(full, argv[1], argv.slice(2));
   const verb = loadVerb(name);
   if (!verb) {
     full.stderr(`pulumi-distroless: unknown command "${name}" (try \`pulumi-distroless help\`)\n`);
     return 2;
   }
-  if (full.argv.includes("--help") || full.argv.includes("-h")) return help(full, name);
+  if (full.argv.includes("--help") || full.argv.includes("-h")) return help(full, name, full.argv);
   try {
     return await verb.run(full);
   } catch (err) {

@@ -21,6 +21,8 @@ import type { InstallPlan, KeyContent } from "./install-plan";
 export interface ImageOverrides {
   /** `[@tag ]url-or-path` entries appended to contents.repositories. */
   repositories?: string[];
+  /** Like `repositories`, appended to contents.build_repositories (resolved from, not written in). */
+  buildRepositories?: string[];
   /** Key files or URLs appended to contents.keyring. */
   keyring?: string[];
   /** Keys given inline (`{ name, pem }`, e.g. an ApkRepository's): trusted and installed. */
@@ -43,6 +45,11 @@ export function applyOverrides(config: ApkoConfig, o: ImageOverrides): ApkoConfi
     const src = parseRepositorySource(r, baseDir);
     if (!repositories.some((x) => x.location === src.location && x.tag === src.tag)) repositories.push(src);
   }
+  const buildRepositories = [...config.contents.buildRepositories];
+  for (const r of o.buildRepositories ?? []) {
+    const src = parseRepositorySource(r, baseDir);
+    if (!buildRepositories.some((x) => x.location === src.location)) buildRepositories.push(src);
+  }
   const keyring: KeyRef[] = [...config.contents.keyring];
   for (const k of o.keyring ?? []) {
     const isUrl = /^https?:\/\//i.test(k);
@@ -58,7 +65,7 @@ export function applyOverrides(config: ApkoConfig, o: ImageOverrides): ApkoConfi
     : config.archs;
   return {
     ...config,
-    contents: { ...config.contents, repositories, keyring, packages },
+    contents: { ...config.contents, repositories, buildRepositories, keyring, packages },
     archs,
     archsExplicit: o.archs?.length ? true : config.archsExplicit,
     annotations: { ...config.annotations, ...(o.annotations ?? {}) },

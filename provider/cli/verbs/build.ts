@@ -22,6 +22,7 @@ import {
   stringsFlag,
   type Verb,
 } from "../command";
+import { imageOverrideFlagOptions, imageOverridesFromArgs, lockPinsFromArgs } from "../image-flags";
 import { describePush, pushToRepositories, registryFlagOptions, registryOptionsFromArgs } from "./push";
 import { signFlagOptions, signingKeyFromArgs } from "./sign";
 
@@ -34,7 +35,8 @@ export const verb: Verb = {
   summary: "build an apko config into an OCI layout or a docker-loadable tarball (with SBOMs)",
   usage:
     "pulumi-distroless build APKO_YAML [--output DIR|FILE.tar] [--push REPO[:TAG]]... [--arch A]... " +
-    "[--tag [NAME:]TAG] [--source-date-epoch N] [--sbom-path DIR] [--cache-dir D] [--offline] " +
+    "[--tag [NAME:]TAG] [--lock APKO_LOCK_JSON] [--repository R]... [--build-repository R]... [--keyring KEY]... " +
+    "[--package P]... [--annotation K=V]... [--source-date-epoch N] [--sbom-path DIR] [--cache-dir D] [--offline] " +
     "[--allow-untrusted] [--sign-key KEY [--sign-password-env VAR]] [--no-sbom-attach] [--insecure] " +
     "[--ca-file F] [--username U --password-stdin] [--json]",
   async run(ctx: CliContext): Promise<number> {
@@ -49,6 +51,8 @@ export const verb: Verb = {
       "allow-untrusted": { type: "boolean" },
       push: { type: "string", multiple: true },
       "no-sbom-attach": { type: "boolean" },
+      lock: { type: "string" },
+      ...imageOverrideFlagOptions,
       ...signFlagOptions,
       ...registryFlagOptions,
       json: { type: "boolean" },
@@ -79,7 +83,12 @@ export const verb: Verb = {
       env: ctx.env,
       progress: ctx.progress,
     });
-    const resolved = await resolveImage(applyOverrides(config, { archs }), client);
+    const pins = await lockPinsFromArgs(args, ctx);
+    const resolved = await resolveImage(
+      applyOverrides(config, { ...imageOverridesFromArgs(args, ctx), archs }),
+      client,
+      pins ? { pins } : {},
+    );
     for (const n of resolved.notices) ctx.progress.warn(n);
     const plans = await fetchInstallPlans(resolved, client, ctx.progress);
 

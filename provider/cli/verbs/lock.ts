@@ -1,5 +1,6 @@
 import * as path from "node:path";
 import { loadApkoConfig, requireArch } from "../../image/config";
+import { applyOverrides } from "../../image/pipeline";
 import { RepositoryClient } from "../../repository/client";
 import { lockSummary } from "../../resolve/lock";
 import { resolvePackages } from "../../resolve/resolve";
@@ -31,11 +32,13 @@ import {
   stringsFlag,
   type Verb,
 } from "../command";
+import { imageOverrideFlagOptions, imageOverridesFromArgs } from "../image-flags";
 
 export const verb: Verb = {
   summary: "resolve an apko config's packages per arch and print the lock (install order)",
   usage:
     "pulumi-distroless lock APKO_YAML [--arch A]... [--allow-untrusted] [--offline] [--cache-dir D] " +
+    "[--repository R]... [--build-repository R]... [--keyring KEY]... [--package P]... " +
     "[--lock APKO_LOCK_JSON] [--output APKO_LOCK_JSON] [--why NAME] [--security-db FILE|URL]... [--json]",
   async run(ctx: CliContext): Promise<number> {
     const args = parseVerbArgs("lock", ctx.argv, {
@@ -48,12 +51,13 @@ export const verb: Verb = {
       why: { type: "string" },
       json: { type: "boolean" },
       "security-db": { type: "string", multiple: true },
+      ...imageOverrideFlagOptions,
     });
     if (args.positionals.length !== 1) {
       throw new DistrolessError("E_CONFIG", `expected one apko config file (usage: ${verb.usage})`);
     }
     const configFile = path.resolve(ctx.cwd, args.positionals[0]!);
-    const config = await loadApkoConfig(configFile);
+    const config = applyOverrides(await loadApkoConfig(configFile), imageOverridesFromArgs(args, ctx));
     const archFlags = stringsFlag(args, "arch").flatMap((a) => a.split(","));
     const archs =
       archFlags.length > 0 ? [...new Set(archFlags.map((a) => requireArch(a, "--arch")))] : config.archs;

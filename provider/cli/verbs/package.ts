@@ -1,6 +1,7 @@
 import * as path from "node:path";
 import { loadPrivateKey } from "../../apk/keys";
 import { buildPackage } from "../../build/build";
+import { loadRecipe } from "../../build/recipe";
 import type { RunnerName } from "../../build/runners/runner";
 import { hostArch } from "../../image/config/arch";
 import { DistrolessError } from "../../util/errors";
@@ -21,7 +22,7 @@ const RUNNERS = ["auto", "bubblewrap", "host", "melange"];
 export const verb: Verb = {
   summary: "build apk packages from a melange recipe",
   usage:
-    "pulumi-distroless package MELANGE_YAML [--arch A]... [--signing-key KEY] [--passphrase-env VAR] [--out DIR] [--runner auto|bubblewrap|host|melange] [--source-dir DIR] [--source-date-epoch N] [--repository R]... [--keyring KEY]... [--build-option O]... [--var K=V]... [--pipeline-dir D]... [--namespace NS] [--cache-dir DIR] [--no-network] [--keep-workspace] [--skip-tests] [--lint-require L,...] [--lint-warn L,...] [--json]",
+    "pulumi-distroless package MELANGE_YAML [--arch A]... [--signing-key KEY] [--passphrase-env VAR] [--out DIR] [--runner auto|bubblewrap|host|melange] [--source-dir DIR] [--source-date-epoch N] [--repository R]... [--keyring KEY]... [--build-option O]... [--var K=V]... [--env K=V]... [--pipeline-dir D]... [--namespace NS] [--cache-dir DIR] [--no-network] [--keep-workspace] [--skip-tests] [--lint-require L,...] [--lint-warn L,...] [--json]",
   async run(ctx: CliContext): Promise<number> {
     const args = parseVerbArgs("package", ctx.argv, {
       arch: { type: "string", multiple: true },
@@ -35,6 +36,7 @@ export const verb: Verb = {
       keyring: { type: "string", multiple: true },
       "build-option": { type: "string", multiple: true },
       var: { type: "string", multiple: true },
+      env: { type: "string", multiple: true },
       "pipeline-dir": { type: "string", multiple: true },
       namespace: { type: "string" },
       "cache-dir": { type: "string" },
@@ -57,11 +59,15 @@ export const verb: Verb = {
       );
     }
     const sourceDateEpoch = sourceDateEpochFlag(args, ctx.env) ?? 0;
-    const vars: Record<string, string> = {};
-    for (const kv of stringsFlag(args, "var")) {
-      const eq = kv.indexOf("=");
-      if (eq <= 0) throw new DistrolessError("E_CONFIG", `--var needs KEY=VALUE (got "${kv}")`);
-      vars[kv.slice(0, eq)] = kv.slice(eq + 1);
+    const vars = keyValues(stringsFlag(args, "var"), "--var");
+    const env = keyValues(stringsFlag(args, "env"), "--env");
+    // --env sets build environment variables under the recipe's own (melange's --env-file order).
+    const recipe = Object.keys(env).length ? await loadRecipe(recipeFile) : undefined;
+    if (recipe) {
+      recipe.environment = {
+        ...recipe.environment,
+        environment: { ...env, ...recipe.environment?.environment },
+      };
     }
     const keyFile = stringFlag(args, "signing-key");
     const signingKey = keyFile
@@ -84,6 +90,7 @@ export const verb: Verb = {
     for (const arch of archs.length ? archs : [hostArch()]) {
       const r = await buildPackage({
         recipeFile,
+        ...(recipe ? { recipe } : {}),
         arch,
         outDir,
         runner: runner as RunnerName | "auto",
@@ -129,3 +136,13 @@ export const verb: Verb = {
     return 0;
   },
 };
+
+function keyValues(list: string[], flag: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kv of list) {
+    const eq = kv.indexOf("=");
+    if (eq <= 0) throw new DistrolessError("E_CONFIG", `${flag} needs KEY=VALUE (got "${kv}")`);
+    out[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  return out;
+}
