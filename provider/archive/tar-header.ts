@@ -328,7 +328,10 @@ export function encodeHeader(h: TarHeader): Buffer {
   const flag = FLAG_BY_TYPE[h.type];
   if (!flag) throw new DistrolessError("E_INTERNAL", `cannot write tar entry type ${h.type}`);
   const records: Record<string, string> = { ...h.pax };
-  const split = splitUstarPath(h.name);
+  // Go's archive/tar (melange, apko) splits a long name into ustar prefix + name only for a
+  // ustar header; an entry that has PAX records anyway (the apk checksum) carries it as `path`.
+  const split =
+    Object.keys(records).length === 0 || nameByteLength(h.name) <= 100 ? splitUstarPath(h.name) : undefined;
   let name = h.name;
   let prefix = "";
   if (split) [prefix, name] = split;
