@@ -280,12 +280,16 @@ function encodeBlock(h: TarHeader, name: string, prefix: string, flag: string): 
   writeOctal(block, fitsOctal(h.size, 12) ? h.size : 0, 124, 12);
   writeOctal(block, fitsOctal(h.mtime, 12) ? h.mtime : 0, 136, 12);
   block.write(flag, 156, 1, "latin1");
-  writeString(block, nameByteLength(h.linkname) <= 100 ? h.linkname : "", 157, 100);
+  // A longer target goes in a PAX linkpath record; like Go, the field keeps its first 100 bytes.
+  writeString(block, h.linkname, 157, 100);
   block.write("ustar\u000000", 257, 8, "latin1");
   writeString(block, nameByteLength(h.uname) <= 32 ? h.uname : "", 265, 32);
   writeString(block, nameByteLength(h.gname) <= 32 ? h.gname : "", 297, 32);
-  writeOctal(block, fitsOctal(h.devmajor, 8) ? h.devmajor : 0, 329, 8);
-  writeOctal(block, fitsOctal(h.devminor, 8) ? h.devminor : 0, 337, 8);
+  // Go's archive/tar (melange, apko) leaves the device fields of a PAX header block NUL.
+  if (flag !== "x") {
+    writeOctal(block, fitsOctal(h.devmajor, 8) ? h.devmajor : 0, 329, 8);
+    writeOctal(block, fitsOctal(h.devminor, 8) ? h.devminor : 0, 337, 8);
+  }
   writeString(block, prefix, 345, 155);
   const { unsigned } = headerChecksum(block);
   block.write(unsigned.toString(8).padStart(6, "0"), 148, 6, "latin1");
