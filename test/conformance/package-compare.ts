@@ -5,6 +5,8 @@
  * `key` (its class, e.g. `pkginfo:size`, `entry:uname`, `sbom:creationInfo.creators`) that
  * docs/conformance.md's Packages table must list with a reason for the difference to be accepted.
  */
+import { readFileSync } from "node:fs";
+import * as zlib from "node:zlib";
 import { readApkHead, scanApkData } from "../../provider/apk/apk-reader";
 import { sha1Hex } from "../../provider/util/hash";
 
@@ -34,6 +36,56 @@ export interface ApkView {
   >;
   entries: EntryView[];
   datahash: string;
+  /** The data segment uncompressed: the tar both tools wrote before gzip. */
+  tar: Buffer;
+  /** Each entry's raw bytes in that tar (PAX header, header, body, padding) by path. */
+  raw: Map<string, Buffer>;
+  /** What follows the last entry (the end-of-archive blocks). */
+  trailer: Buffer;
+}
+
+function octal(block: Buffer, at: number, len: number): number {
+  const text = block
+    .subarray(at, at + len)
+    .toString("latin1")
+    .replace(/\0.*$/s, "")
+    .trim();
+  return text === "" ? 0 : Number.parseInt(text, 8);
+}
+
+function cstring(block: Buffer, at: number, len: number): string {
+  const field = block.subarray(at, at + len);
+  const nul = field.indexOf(0);
+  return field.subarray(0, nul < 0 ? len : nul).toString("utf8");
+}
+
+/** Splits a tar into each entry's raw bytes, keyed by its normalized path. */
+function rawEntries(tar: Buffer): { raw: Map<string, Buffer>; trailer: Buffer } {
+  const raw = new Map<string, Buffer>();
+  let off = 0;
+  let start = 0;
+  let paxPath: string | undefined;
+  while (off + 512 <= tar.length) {
+    const h = tar.subarray(off, off + 512);
+    if (h.every((b) => b === 0)) break;
+    const size = octal(h, 124, 12);
+    const body = Math.ceil(size / 512) * 512;
+    const type = String.fromCharCode(h[156]!);
+    if (type === "x") {
+      const records = tar.subarray(off + 512, off + 512 + size).toString("utf8");
+      const m = /(?:^|\n)\d+ path=([^\n]*)\n/.exec(records);
+      if (m) paxPath = m[1];
+      off += 512 + body;
+      continue;
+    }
+    const prefix = cstring(h, 345, 155);
+    const name = paxPath ?? (prefix ? `${prefix}/${cstring(h, 0, 100)}` : cstring(h, 0, 100));
+    off += 512 + body;
+    raw.set(name.replace(/^\.\//, "").replace(/\/$/, ""), tar.subarray(start, off));
+    start = off;
+    paxPath = undefined;
+  }
+  return { raw, trailer: tar.subarray(off) };
 }
 
 export async function readApkView(file: string): Promise<ApkView> {
@@ -75,7 +127,8 @@ export async function readApkView(file: string): Promise<ApkView> {
     },
     { enforceDatahash: true },
   );
-  return { file, pkginfo, control, entries, datahash: head.pkginfo.datahash };
+  const tar = zlib.gunzipSync(readFileSync(file).subarray(head.dataOffset));
+  return { file, pkginfo, control, entries, datahash: head.pkginfo.datahash, tar, ...rawEntries(tar) };
 }
 
 export interface Difference {
@@ -181,6 +234,7 @@ function compareEntries(ours: ApkView, theirs: ApkView, out: Difference[]): void
     ];
     if (!isSbom)
       fields.push(["size", String(e.size), String(t.size)], ["content", e.sha1 ?? "", t.sha1 ?? ""]);
+    const before = out.length;
     for (const [name, a, b] of fields)
       if (a !== b) out.push({ key: `entry:${name}`, where: e.path, ours: a, theirs: b });
     // The SBOM's checksum record follows its content, which is compared as JSON below.
@@ -196,7 +250,37 @@ function compareEntries(ours: ApkView, theirs: ApkView, out: Difference[]): void
         });
     }
     if (isSbom && e.content && t.content) compareSbom(e.path, e.content, t.content, out);
+    // Equal fields, yet other bytes: how the header is encoded (field formatting, PAX layout).
+    const ra = ours.raw.get(e.path);
+    const rb = theirs.raw.get(e.path);
+    if (!isSbom && out.length === before && ra && rb && !ra.equals(rb)) {
+      const at = ra.findIndex((byte, i) => byte !== rb[i]);
+      const show = (r: Buffer) => JSON.stringify(r.subarray(Math.max(0, at - 8), at + 24).toString("latin1"));
+      out.push({ key: "entry:encoding", where: `${e.path} byte ${at}`, ours: show(ra), theirs: show(rb) });
+    }
   }
+  if (!ours.trailer.equals(theirs.trailer))
+    out.push({
+      key: "tar:trailer",
+      where: "end of archive",
+      ours: `${ours.trailer.length} bytes`,
+      theirs: `${theirs.trailer.length} bytes`,
+    });
+}
+
+/**
+ * True when the two data tars are the same bytes apart from the SBOM entry (its content names
+ * the tool that wrote it): same entries, same order, same encoding, same trailer.
+ */
+export function sameTarApartFromSbom(ours: ApkView, theirs: ApkView): boolean {
+  const keys = (v: ApkView) => [...v.raw.keys()];
+  if (keys(ours).join("\n") !== keys(theirs).join("\n")) return false;
+  if (!ours.trailer.equals(theirs.trailer)) return false;
+  return keys(ours).every(
+    (k) =>
+      (k.startsWith("var/lib/db/sbom/") && k.endsWith(".spdx.json")) ||
+      ours.raw.get(k)!.equals(theirs.raw.get(k)!),
+  );
 }
 
 function compareControl(ours: ApkView, theirs: ApkView, out: Difference[]): void {
