@@ -71,7 +71,7 @@ async function loadContent(entry: DataEntry): Promise<{ sha1: string; data?: Buf
 /**
  * Streams the data tar of `entries` through gzip into `file`; returns the SHA-256 of the compressed
  * bytes (the package's `datahash`). Entries are written depth-first in bytewise order with melange's
- * header conventions (root:root names, `APK-TOOLS.checksum.SHA1` PAX records on files and symlinks).
+ * header conventions (owner names as the entries give them, root:root by default, `APK-TOOLS.checksum.SHA1` PAX records on files and symlinks).
  */
 async function writeDataSegment(
   entries: DataEntry[],
@@ -101,8 +101,8 @@ async function writeDataSegment(
             mode: e.mode,
             uid: e.uid,
             gid: e.gid,
-            uname: "root",
-            gname: "root",
+            uname: e.uname ?? "root",
+            gname: e.gname ?? "root",
             size,
             mtime: epoch,
             linkname: e.linkname ?? "",

@@ -8,6 +8,12 @@ export interface DataEntry {
   mode: number;
   uid: number;
   gid: number;
+  /**
+   * Owner names for the tar header; "root" when absent. melange names owners from its build
+   * guest's /etc/passwd and /etc/group, and leaves a name empty when no account has the id.
+   */
+  uname?: string;
+  gname?: string;
   /** Symlink target, or the path a hardlink points at. */
   linkname?: string;
   /** Regular files: the content, in memory or as a file to stream from. */

@@ -173,7 +173,8 @@ export function formatPkgInfo(info: PkgInfo, generator = "pulumi-distroless"): s
   for (const r of info.replaces) put("replaces", r);
   if (info.providerPriority !== undefined) put("provider_priority", info.providerPriority);
   if (info.replacesPriority !== undefined) put("replaces_priority", info.replacesPriority);
-  if (info.triggers.length) put("triggers", info.triggers.join(" "));
+  // melange's template writes each trigger path followed by a space.
+  if (info.triggers.length) put("triggers", info.triggers.map((t) => `${t} `).join(""));
   if (info.installIf.length) put("install_if", info.installIf.join(" "));
   for (const [k, v] of info.extra) put(k, v);
   put("datahash", info.datahash);

@@ -280,12 +280,16 @@ function encodeBlock(h: TarHeader, name: string, prefix: string, flag: string): 
   writeOctal(block, fitsOctal(h.size, 12) ? h.size : 0, 124, 12);
   writeOctal(block, fitsOctal(h.mtime, 12) ? h.mtime : 0, 136, 12);
   block.write(flag, 156, 1, "latin1");
-  writeString(block, nameByteLength(h.linkname) <= 100 ? h.linkname : "", 157, 100);
+  // A longer target goes in a PAX linkpath record; like Go, the field keeps its first 100 bytes.
+  writeString(block, h.linkname, 157, 100);
   block.write("ustar\u000000", 257, 8, "latin1");
   writeString(block, nameByteLength(h.uname) <= 32 ? h.uname : "", 265, 32);
   writeString(block, nameByteLength(h.gname) <= 32 ? h.gname : "", 297, 32);
-  writeOctal(block, fitsOctal(h.devmajor, 8) ? h.devmajor : 0, 329, 8);
-  writeOctal(block, fitsOctal(h.devminor, 8) ? h.devminor : 0, 337, 8);
+  // Go's archive/tar (melange, apko) leaves the device fields of a PAX header block NUL.
+  if (flag !== "x") {
+    writeOctal(block, fitsOctal(h.devmajor, 8) ? h.devmajor : 0, 329, 8);
+    writeOctal(block, fitsOctal(h.devminor, 8) ? h.devminor : 0, 337, 8);
+  }
   writeString(block, prefix, 345, 155);
   const { unsigned } = headerChecksum(block);
   block.write(unsigned.toString(8).padStart(6, "0"), 148, 6, "latin1");
@@ -328,7 +332,10 @@ export function encodeHeader(h: TarHeader): Buffer {
   const flag = FLAG_BY_TYPE[h.type];
   if (!flag) throw new DistrolessError("E_INTERNAL", `cannot write tar entry type ${h.type}`);
   const records: Record<string, string> = { ...h.pax };
-  const split = splitUstarPath(h.name);
+  // Go's archive/tar (melange, apko) splits a long name into ustar prefix + name only for a
+  // ustar header; an entry that has PAX records anyway (the apk checksum) carries it as `path`.
+  const split =
+    Object.keys(records).length === 0 || nameByteLength(h.name) <= 100 ? splitUstarPath(h.name) : undefined;
   let name = h.name;
   let prefix = "";
   if (split) [prefix, name] = split;

@@ -16,6 +16,7 @@ import { type Progress, silentProgress } from "../util/log";
 import { directoryPackageFs } from "./detect/package-fs";
 import { type EmittedPackage, emitPackage } from "./emit/emit-package";
 import { renderMelangeYaml } from "./emit/melange-yaml";
+import { type OwnerNames, readOwnerNames } from "./emit/owner-names";
 import { type BuildCache, harvestBuildCache, prepareBuildCache } from "./environment/build-cache";
 import { type GuestInstaller, prepareGuestRoot } from "./environment/guest-root";
 import type { EnvironmentLock } from "./environment/lock";
@@ -126,6 +127,7 @@ export async function buildPackage(options: BuildPackageOptions): Promise<BuildR
 
     const onLine = options.onStepOutput ?? ((line: string) => progress.info(`  | ${line}`));
     let runner: StepRunner;
+    let ownerNames: OwnerNames | undefined;
     if (prepared.runner === "bubblewrap") {
       const resolved = prepared.resolved!;
       const guest = await prepareGuestRoot({
@@ -139,6 +141,7 @@ export async function buildPackage(options: BuildPackageOptions): Promise<BuildR
       progress.info(
         `build guest ${guest.key.slice(0, 12)} ${guest.reused ? "reused from the cache" : "prepared"}`,
       );
+      ownerNames = await readOwnerNames(guest.dir);
       buildCache = await prepareBuildCache(sharedCache, scratch, stepScripts(plan));
       runner = await bubblewrapRunner({
         guestRoot: guest.dir,
@@ -201,6 +204,7 @@ export async function buildPackage(options: BuildPackageOptions): Promise<BuildR
         rootIds,
         namespace: prepared.namespace,
         progress,
+        ...(ownerNames ? { ownerNames } : {}),
         ...(prepared.signingKey ? { signingKey: prepared.signingKey } : {}),
         ...(prepared.recipeFile ? { recipeFile: path.basename(prepared.recipeFile) } : {}),
       });

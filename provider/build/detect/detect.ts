@@ -14,6 +14,7 @@
  *    (`.../gems/X.Y.Z/gems`) -> depend `ruby-X.Y`, unless the recipe already names one.
  * Library dirs are lib/, usr/lib/, lib64/, usr/lib64/ plus any the package adds in etc/ld.so.conf.d.
  */
+import { posix } from "node:path";
 import type { PackageFs, PackageFsEntry } from "./package-fs";
 import { parsePkgConfig } from "./pkgconfig";
 import { parseShebang } from "./shebang";
@@ -102,9 +103,17 @@ export async function detectDependencies(input: DetectInput): Promise<Detected> 
   let pythonVersion = "";
   let rubyVersion = "";
 
+  const docPackage = input.name.endsWith("-doc");
   for (const e of entries) {
     const dir = dirOf(e.path);
     const base = baseOf(e.path);
+
+    // melange: a -doc package with anything directly in usr/share/man (the man<N> dirs) needs
+    // man-db, with anything directly in usr/share/info needs texinfo.
+    if (docPackage && !options.noDepends) {
+      if (dir === "usr/share/man") runtime.push("man-db");
+      if (dir === "usr/share/info") runtime.push("texinfo");
+    }
 
     if (e.type === "directory") {
       if (base === "site-packages" && baseOf(dir).startsWith("python")) pythonVersion = baseOf(dir).slice(6);
@@ -195,11 +204,24 @@ export async function detectDependencies(input: DetectInput): Promise<Detected> 
   }
 }
 
+/**
+ * The regular file a library name resolves to in a package's library dirs. melange stats the
+ * path, so a symlink there (libfoo.so.1 -> libfoo.so.1.0.0) counts: it is followed, inside the
+ * package only and a few hops at most.
+ */
 async function findLibrary(fs: PackageFs, name: string): Promise<string | undefined> {
   for (const d of LIB_DIRS) {
-    const p = `${d}/${name}`;
-    const e = await fs.lookup(p);
-    if (e?.type === "file") return p;
+    let p = `${d}/${name}`;
+    for (let hop = 0; hop < 8; hop++) {
+      const e = await fs.lookup(p);
+      if (e?.type === "file") return p;
+      if (e?.type !== "symlink" || !e.linkname) break;
+      const target = e.linkname.startsWith("/")
+        ? posix.normalize(e.linkname.slice(1))
+        : posix.normalize(posix.join(posix.dirname(p), e.linkname));
+      if (target.startsWith("../") || target === "..") break;
+      p = target;
+    }
   }
   return undefined;
 }

@@ -17,6 +17,7 @@ import { detectDependencies, mergeDependencies } from "../detect/detect";
 import type { PackageFs } from "../detect/package-fs";
 import { licenseExpression } from "../recipe/metadata";
 import type { MainPackageMetadata, PackageMetadata } from "../recipe/plan";
+import type { OwnerNames } from "./owner-names";
 import { packageSbom, sbomPath } from "./sbom";
 
 export interface EmitInput {
@@ -39,6 +40,8 @@ export interface EmitInput {
   rootIds: { uids: number[]; gids: number[] };
   namespace: string;
   recipeFile?: string;
+  /** Owner names from the build guest's account files (melange's); root:root when absent. */
+  ownerNames?: OwnerNames;
   progress: Progress;
 }
 
@@ -114,6 +117,13 @@ export async function emitPackage(input: EmitInput): Promise<EmittedPackage> {
     ...(origin.commit ? { commit: origin.commit } : {}),
   });
   const entries = [...tree.filter((e) => e.path !== sbomFile), ...sbomEntries(tree, sbomFile, sbom)];
+  const names = input.ownerNames;
+  if (names) {
+    for (const e of entries) {
+      e.uname = names.users.get(e.uid) ?? "";
+      e.gname = names.groups.get(e.gid) ?? "";
+    }
+  }
 
   const pkginfo: PkgInfo = {
     ...emptyPkgInfo(),
@@ -123,7 +133,8 @@ export async function emitPackage(input: EmitInput): Promise<EmittedPackage> {
     origin: origin.name,
     pkgdesc: meta.description ?? "",
     url: meta.url ?? "",
-    commit: meta.commit ?? origin.commit ?? "",
+    // melange falls back to the recipe file's git HEAD, and to "unknown" when it finds none.
+    commit: meta.commit ?? origin.commit ?? "unknown",
     maintainer: input.namespace,
     builddate: input.sourceDateEpoch,
     licenses: origin.copyright.map((c) => c.license ?? licenseExpression([c])).filter((l) => l !== ""),
