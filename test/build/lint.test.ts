@@ -10,6 +10,7 @@ import { describe, test } from "node:test";
 import { buildPackage } from "../../provider/build/build";
 import { defaultRequiredLinters, defaultWarnLinters, LINTER_NAMES } from "../../provider/build/lint/linters";
 import { hostArch } from "../../provider/image/config/arch";
+import { runCli } from "../helpers/cli";
 import { tempDir } from "../helpers/tmp";
 
 interface Built {
@@ -304,5 +305,31 @@ describe("linters", () => {
       }),
       /\[opt\] linted: linted writes to \/opt: opt\/x/,
     );
+  });
+
+  test("package --lint-require / --lint-warn take comma-separated names", async () => {
+    const dir = tempDir("pd-lint-");
+    const file = path.join(dir, "melange.yaml");
+    writeFileSync(
+      file,
+      `package:\n  name: linted\n  version: 1.0.0\n  epoch: 0\npipeline:\n  - runs: |\n      ${TRIPS.opt!.script}\n      ${TRIPS.dev!.script}\n`,
+    );
+    const common = ["package", file, "--runner", "host", "--cache-dir", path.join(dir, "c")];
+    const strict = await runCli([...common, "--out", path.join(dir, "o1"), "--lint-require", "opt,dev"]);
+    assert.notEqual(strict.code, 0);
+    assert.match(strict.stderr, /\[opt\] linted: linted writes to \/opt: opt\/app\/x/);
+    assert.match(strict.stderr, /\[dev\] linted: linted writes to \/dev: dev\/null/);
+    const lenient = await runCli([
+      ...common,
+      "--out",
+      path.join(dir, "o2"),
+      "--lint-require",
+      "",
+      "--lint-warn",
+      "dev",
+    ]);
+    assert.equal(lenient.code, 0, lenient.stderr);
+    assert.match(lenient.stderr, /warning: lint warning \[dev\] linted/);
+    assert.ok(!lenient.stderr.includes("[opt]"), lenient.stderr);
   });
 });
