@@ -1,15 +1,18 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: melange substitutions are written ${{name}} in plain strings
 /**
  * Real builds through the built-in pipelines, one tiny project per pipeline family whose tool this
- * machine has (go, cargo, perl + make, git, python, gcc + binutils): the test writes the project,
+ * machine has (go, cargo, perl + make, git, python, npm, gcc + binutils): the test writes the project,
  * `pulumi-distroless package --runner host` builds it, and the packaged files are checked (and
  * where it is a program, run). Nothing reaches the network: Go and cargo projects have no
- * dependencies (cargo runs --offline). Families whose tool is missing here (R, ruby, php, maven,
+ * dependencies (cargo runs --offline), npm installs from a registry the test serves on localhost. Families whose tool is missing here (R, ruby, php, maven,
  * xcover, llvm) are covered at compile level by pipelines-inputs and pipelines-melange.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, test } from "node:test";
@@ -250,6 +253,75 @@ describe("real builds through the built-in pipelines", () => {
       }).stdout;
       assert.match(sections, /\.gnu_debuglink/);
       assert.doesNotMatch(sections, /\.debug_info/);
+    },
+  );
+
+  test(
+    "npm/install: a package with a command installed from a registry, its bin linked",
+    skipUnless(has("npm") && has("node"), "npm is not installed"),
+    async () => {
+      // A real tarball made by npm pack, served as a one-package registry on localhost.
+      const pkgDir = tempDir();
+      writeTree(pkgDir, {
+        "package.json": JSON.stringify({
+          name: "hello-npm",
+          version: "1.0.0",
+          bin: { "hello-npm": "cli.js" },
+        }),
+        "cli.js": "#!/usr/bin/env node\nconsole.log('hello from npm');\n",
+      });
+      const pack = spawnSync("npm", ["pack", "--silent", "--pack-destination", pkgDir], {
+        cwd: pkgDir,
+        encoding: "utf8",
+      });
+      assert.equal(pack.status, 0, pack.stderr);
+      const tarball = readFileSync(path.join(pkgDir, pack.stdout.trim().split("\n").pop()!));
+      const server = createServer((req, res) => {
+        const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+        if (req.url === "/hello-npm") {
+          res.setHeader("content-type", "application/json");
+          res.end(
+            JSON.stringify({
+              name: "hello-npm",
+              "dist-tags": { latest: "1.0.0" },
+              versions: {
+                "1.0.0": {
+                  name: "hello-npm",
+                  version: "1.0.0",
+                  bin: { "hello-npm": "cli.js" },
+                  dist: {
+                    tarball: `${base}/hello-npm/-/hello-npm-1.0.0.tgz`,
+                    shasum: createHash("sha1").update(tarball).digest("hex"),
+                    integrity: `sha512-${createHash("sha512").update(tarball).digest("base64")}`,
+                  },
+                },
+              },
+            }),
+          );
+        } else if (req.url === "/hello-npm/-/hello-npm-1.0.0.tgz") res.end(tarball);
+        else {
+          res.statusCode = 404;
+          res.end("{}");
+        }
+      });
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      try {
+        const registry = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+        const built = await build(
+          `package: {name: hello-npm, version: 1.0.0, epoch: 0}\nenvironment:\n  environment:\n    npm_config_registry: '${registry}'\n    npm_config_audit: 'false'\n    npm_config_fund: 'false'\n    npm_config_update_notifier: 'false'\npipeline:\n  - uses: npm/install\n    with:\n      package: hello-npm\n      version: 1.0.0\n`,
+          {},
+        );
+        const files = built.files.get("hello-npm")!;
+        assert.match(
+          files.get("usr/lib/node_modules/hello-npm/cli.js")!.content!.toString(),
+          /hello from npm/,
+        );
+        const bin = files.get("usr/bin/hello-npm");
+        assert.equal(bin?.type, "symlink");
+        assert.equal(bin?.linkname, "../lib/node_modules/hello-npm/cli.js");
+      } finally {
+        server.close();
+      }
     },
   );
 });
