@@ -17,6 +17,11 @@ export interface Run {
   seconds: number;
   /** Peak RSS of the command's process (the biggest process of a pipeline), MiB. */
   rssMib: number;
+  /**
+   * CPU seconds (user + system) of the command and its children: steadier than wall time when
+   * other work shares the machine.
+   */
+  cpu: number;
 }
 
 /**
@@ -26,7 +31,7 @@ export interface Run {
 export function timeCommand(argv: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Run {
   const rssFile = path.join(os.tmpdir(), `pd-bench-rss-${process.pid}`);
   const t0 = process.hrtime.bigint();
-  const r = spawnSync("/usr/bin/time", ["-q", "-o", rssFile, "-f", "%M", ...argv], {
+  const r = spawnSync("/usr/bin/time", ["-q", "-o", rssFile, "-f", "%M %U %S", ...argv], {
     cwd: options.cwd,
     env: options.env ?? process.env,
     encoding: "utf8",
@@ -35,9 +40,10 @@ export function timeCommand(argv: string[], options: { cwd?: string; env?: NodeJ
   });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.status !== 0) throw new Error(`${argv.join(" ")} failed (${r.status}):\n${r.stderr}`);
-  const rssKb = Number(readFileSync(rssFile, "utf8").trim().split("\n").pop());
+  const last = readFileSync(rssFile, "utf8").trim().split("\n").pop() ?? "";
+  const [rssKb = 0, user = 0, system = 0] = last.split(" ").map(Number);
   rmSync(rssFile, { force: true });
-  return { seconds, rssMib: rssKb / 1024 };
+  return { seconds, rssMib: rssKb / 1024, cpu: user + system };
 }
 
 /** `node dist/provider/cli/main.js ...args`. */
@@ -84,21 +90,24 @@ export function report(
   const y = median(runs.yardstick.map((r) => r.seconds));
   const oRss = median(runs.ours.map((r) => r.rssMib));
   const yRss = median(runs.yardstick.map((r) => r.rssMib));
+  const oCpu = median(runs.ours.map((r) => r.cpu));
+  const yCpu = median(runs.yardstick.map((r) => r.cpu));
   const fmt = (s: number) => (s < 1 ? `${(s * 1000).toFixed(0)} ms` : `${s.toFixed(2)} s`);
   const list = (xs: Run[]) => xs.map((r) => fmt(r.seconds)).join(" ");
   console.log(
     `\n[${row}] medians of ${runs.ours.length} alternating runs, load ${os.loadavg()[0]!.toFixed(1)}`,
   );
   console.log(
-    `  ours      ${fmt(o).padStart(9)}  RSS ${oRss.toFixed(0)} MiB   ${oursLabel}   (runs: ${list(runs.ours)})`,
+    `  ours      ${fmt(o).padStart(9)}  CPU ${fmt(oCpu)}  RSS ${oRss.toFixed(0)} MiB   ${oursLabel}   (runs: ${list(runs.ours)})`,
   );
   console.log(
-    `  yardstick ${fmt(y).padStart(9)}  RSS ${yRss.toFixed(0)} MiB   ${yardLabel}   (runs: ${list(runs.yardstick)})`,
+    `  yardstick ${fmt(y).padStart(9)}  CPU ${fmt(yCpu)}  RSS ${yRss.toFixed(0)} MiB   ${yardLabel}   (runs: ${list(runs.yardstick)})`,
   );
   if (goal.kind === "ratio") {
     const ratio = o / y;
     console.log(
       `  ratio     ${ratio.toFixed(2)}x   goal <= ${goal.max}x   ${ratio <= goal.max ? "ok" : "OVER"}` +
+        ` (CPU ratio ${(oCpu / yCpu).toFixed(2)}x)` +
         (rssGoal === undefined
           ? ""
           : `; RSS ratio ${(oRss / yRss).toFixed(1)}x goal <= ${rssGoal}x ${oRss / yRss <= rssGoal ? "ok" : "OVER"}`),
@@ -106,7 +115,8 @@ export function report(
   } else {
     const plus = (o - y) * 1000;
     console.log(
-      `  ours - yardstick  +${plus.toFixed(0)} ms   goal <= +${goal.max} ms   ${plus <= goal.max ? "ok" : "OVER"}`,
+      `  ours - yardstick  +${plus.toFixed(0)} ms   goal <= +${goal.max} ms   ${plus <= goal.max ? "ok" : "OVER"}` +
+        ` (CPU +${((oCpu - yCpu) * 1000).toFixed(0)} ms)`,
     );
   }
 }

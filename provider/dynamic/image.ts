@@ -13,7 +13,6 @@ import {
   type Props,
   type ResourceImplementation,
 } from "./define";
-import { buildImageLayout, pushImage, writeOutputPath } from "./image-build";
 import {
   imageConfig,
   imageSigningKey,
@@ -93,6 +92,10 @@ function sameList(a: unknown, b: unknown): boolean {
 }
 
 async function deliver(inputs: Props, ctx: OperationContext): Promise<Props> {
+  // The builder (assembly, gzip, signing, push) loads only here: the engine starts this provider
+  // for every preview, whose check and diff never build.
+  const { buildImageLayout, pushImage, writeOutputPath } =
+    require("./image-build") as typeof import("./image-build");
   const resolved = inputs.resolved as ResolvedImageInputs;
   const { layoutDir, result } = await buildImageLayout(inputs, ctx);
   const platforms: Record<string, string> = {};

@@ -65,6 +65,27 @@ describe("push to an anonymous registry", needsTools(), () => {
     assert.equal(again.requests.total, image.blobs.length + manifests);
   });
 
+  test("a re-push's HEADs go out together: a blob HEAD left unanswered holds back no manifest or tag HEAD", async () => {
+    const reference = `${proxy.host}/team/app:v1`;
+    await pushLayout({ layoutDir: image.layoutDir, reference });
+    proxy.reset();
+    // The first blob HEAD never gets an answer; the client gives up on it after the timeout and asks again.
+    proxy.hangNext("blob-head");
+    const again = await pushLayout({ layoutDir: image.layoutDir, reference, timeoutMs: 3000 });
+    assert.equal(again.manifestsPushed, 0);
+    const hung = proxy.log.find((e) => e.injected)!;
+    const retried = proxy.log.findIndex((e) => e !== hung && e.path === hung.path);
+    assert.ok(retried > 0, "the unanswered HEAD was asked again");
+    const sentBefore = proxy.log.slice(0, retried);
+    // Every manifest HEAD (the platforms' and the tag's) was on the wire before the retry: sent
+    // one after another, they would have waited for the hung blob HEAD.
+    assert.equal(
+      sentBefore.filter((e) => e.kind === "manifest-head").length,
+      Object.keys(image.manifests).length + 1,
+    );
+    assert.equal(sentBefore.filter((e) => e.kind === "blob-head").length, image.blobs.length);
+  });
+
   test("an image differing in one layer per platform uploads only those layers, configs and manifests", async () => {
     const two = await makeTestImage(path.join(work, "image-two"), { marker: "two" });
     proxy.reset();

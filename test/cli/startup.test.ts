@@ -1,0 +1,76 @@
+import * as assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { describe, test } from "node:test";
+import { runProcess } from "../helpers/cli";
+import { fixture, needsFixtures, projectRoot } from "../helpers/fixtures";
+import { tempDir } from "../helpers/tmp";
+
+/**
+ * Start-up: a command loads only what it uses. Each case runs the CLI's `main` in a fresh node
+ * process and lists the packages and modules in its require cache afterwards (what was loaded, not
+ * how long it took: speed is bench/commands.ts).
+ */
+async function loadedBy(args: string[], cwd: string): Promise<{ code: number; modules: string[] }> {
+  const main = path.join(projectRoot, "dist", "provider", "cli", "main.js");
+  const script = `require(${JSON.stringify(main)}).main(${JSON.stringify(args)}, { stdout() {}, stderr() {} })
+    .then((code) => process.stdout.write(JSON.stringify({ code, modules: Object.keys(require.cache) })));`;
+  const r = await runProcess(process.execPath, ["-e", script], { cwd });
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout) as { code: number; modules: string[] };
+}
+
+const inPackage = (modules: string[], name: string) =>
+  modules.filter((m) => m.includes(`${path.sep}node_modules${path.sep}${name}${path.sep}`));
+
+describe("what a command loads", needsFixtures(), () => {
+  test("lock from a local repository loads no HTTP client, no builder and no security databases", async () => {
+    const dir = tempDir();
+    const repo = fixture("local-repo");
+    const config = path.join(dir, "two.yaml");
+    writeFileSync(
+      config,
+      `contents:\n  keyring:\n    - ${repo}/melange.rsa.pub\n  repositories:\n    - ${repo}\n` +
+        "  packages:\n    - pretend-baselayout\n    - custom-ca-certs-1\narchs:\n  - x86_64\n",
+    );
+    const { code, modules } = await loadedBy(["lock", config, "--cache-dir", path.join(dir, "cache")], dir);
+    assert.equal(code, 0);
+    assert.deepEqual(inPackage(modules, "undici"), []);
+    const ours = modules.map((m) => path.relative(path.join(projectRoot, "dist"), m));
+    for (const unwanted of [
+      "provider/build/",
+      "provider/security/",
+      "provider/registry/",
+      "package-fetcher",
+    ]) {
+      assert.deepEqual(
+        ours.filter((m) => m.includes(unwanted)),
+        [],
+        `${unwanted} is not needed by lock`,
+      );
+    }
+    // It did resolve: the repository layer and the solver were loaded.
+    assert.ok(ours.some((m) => m.includes("provider/resolve/solver")));
+  });
+
+  test("the first HTTP request loads undici's Agent and request, not its fetch, WebSocket or mocks", async () => {
+    const lean = path.join(projectRoot, "dist", "provider", "util", "undici-lean.js");
+    // Nothing listens on port 9: the request fails, after the client was loaded.
+    const script = `require(${JSON.stringify(lean)}).request("http://127.0.0.1:9/", { method: "HEAD" })
+      .catch(() => {}).finally(() => process.stdout.write(JSON.stringify(Object.keys(require.cache))));`;
+    const r = await runProcess(process.execPath, ["-e", script], { cwd: tempDir() });
+    assert.equal(r.code, 0, r.stderr);
+    const undici = inPackage(JSON.parse(r.stdout) as string[], "undici").map((m) =>
+      m.slice(m.lastIndexOf(`${path.sep}undici${path.sep}`) + 8),
+    );
+    assert.ok(undici.includes(path.join("lib", "dispatcher", "agent.js")), undici.join("\n"));
+    assert.ok(undici.includes(path.join("lib", "api", "api-request.js")), undici.join("\n"));
+    for (const unwanted of ["web", "mock", "cache"]) {
+      assert.deepEqual(
+        undici.filter((m) => m.startsWith(path.join("lib", unwanted) + path.sep)),
+        [],
+        `undici's lib/${unwanted} is not loaded`,
+      );
+    }
+  });
+});
