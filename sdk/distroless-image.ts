@@ -80,6 +80,11 @@ export class DistrolessImage extends pulumi.dynamic.Resource {
   declare public readonly digest: pulumi.Output<string>;
   /** `repository@sha256:...`: pin deployments to exactly this image. */
   declare public readonly imageRef: pulumi.Output<string>;
+  /**
+   * `repository:tag@sha256:...` with the first of `tags` (the digest reference when there are no
+   * tags), like @pulumi/docker-build's `ref`: readable in a Deployment, still pinned by digest.
+   */
+  declare public readonly ref: pulumi.Output<string>;
   /** Per apk arch: the platform manifest digest. */
   declare public readonly platforms: pulumi.Output<Record<string, string>>;
   /** Tags pointing at the image. */
@@ -112,6 +117,7 @@ export class DistrolessImage extends pulumi.dynamic.Resource {
         resourceName: name,
         digest: undefined,
         imageRef: undefined,
+        ref: undefined,
         platforms: undefined,
         tags: args.tags,
         lock: undefined,
