@@ -1,16 +1,19 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ApkRepository } from "./apk-repository";
 import type { BuiltPackage, KeyInput } from "./common";
+import type { ConfigSource, MelangeRecipeObject } from "./config-types";
 import { providerFor, RESOURCE_MODULE } from "./provider-handle";
 
 const provider = providerFor("pulumi-distroless/provider/dynamic/package");
 
-/** Inputs of an {@link ApkPackage}. */
-export interface ApkPackageArgs {
-  /** Path of a melange recipe (`melange.yaml`). One of `configFile` or `config` is required. */
-  configFile?: pulumi.Input<string>;
-  /** The recipe as an object (the same schema as melange.yaml). */
-  config?: pulumi.Input<Record<string, unknown>>;
+/**
+ * Inputs of an {@link ApkPackage}: exactly one of `configFile` (a melange.yaml) or `config` (the same
+ * schema as an object, typed), and these settings.
+ */
+export type ApkPackageArgs = ApkPackageSettings & ConfigSource<MelangeRecipeObject>;
+
+/** The settings of an {@link ApkPackage} besides its recipe. */
+export interface ApkPackageSettings {
   /** Directory copied into the build workspace. Default: the recipe file's directory. */
   sourceDir?: pulumi.Input<string>;
   /** apk architectures to build (`x86_64`, `aarch64`; OCI names accepted). Default: the host's. */

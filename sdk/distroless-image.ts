@@ -2,16 +2,19 @@ import * as pulumi from "@pulumi/pulumi";
 import { ApkPackage } from "./apk-package";
 import { ApkRepository } from "./apk-repository";
 import type { KeyInput, RegistryAuth } from "./common";
+import type { ApkoConfigObject, ConfigSource } from "./config-types";
 import { providerFor, RESOURCE_MODULE } from "./provider-handle";
 
 const provider = providerFor("pulumi-distroless/provider/dynamic/image");
 
-/** Inputs of a {@link DistrolessImage}. */
-export interface DistrolessImageArgs {
-  /** Path of an apko config (`apko.yaml`). One of `configFile` or `config` is required. */
-  configFile?: pulumi.Input<string>;
-  /** The apko config as an object (apko.yaml's schema; camelCase keys accepted). */
-  config?: pulumi.Input<Record<string, unknown>>;
+/**
+ * Inputs of a {@link DistrolessImage}: exactly one of `configFile` (an apko.yaml) or `config` (the
+ * same schema as an object, typed), and these settings.
+ */
+export type DistrolessImageArgs = DistrolessImageSettings & ConfigSource<ApkoConfigObject>;
+
+/** The settings of a {@link DistrolessImage} besides its config. */
+export interface DistrolessImageSettings {
   /** Repositories added to the config's: ApkRepository resources, URLs or local paths (`@tag url` pins). */
   repositories?: (ApkRepository | pulumi.Input<string>)[];
   /** Trusted keys added to the config's keyring: file paths, URLs or `{ name, pem }`. */
