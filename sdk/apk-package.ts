@@ -1,15 +1,19 @@
 import * as pulumi from "@pulumi/pulumi";
+import { ApkRepository } from "./apk-repository";
 import type { BuiltPackage, KeyInput } from "./common";
+import type { ConfigSource, MelangeRecipeObject } from "./config-types";
 import { providerFor, RESOURCE_MODULE } from "./provider-handle";
 
 const provider = providerFor("pulumi-distroless/provider/dynamic/package");
 
-/** Inputs of an {@link ApkPackage}. */
-export interface ApkPackageArgs {
-  /** Path of a melange recipe (`melange.yaml`). One of `configFile` or `config` is required. */
-  configFile?: pulumi.Input<string>;
-  /** The recipe as an object (the same schema as melange.yaml). */
-  config?: pulumi.Input<Record<string, unknown>>;
+/**
+ * Inputs of an {@link ApkPackage}: exactly one of `configFile` (a melange.yaml) or `config` (the same
+ * schema as an object, typed), and these settings.
+ */
+export type ApkPackageArgs = ApkPackageSettings & ConfigSource<MelangeRecipeObject>;
+
+/** The settings of an {@link ApkPackage} besides its recipe. */
+export interface ApkPackageSettings {
   /** Directory copied into the build workspace. Default: the recipe file's directory. */
   sourceDir?: pulumi.Input<string>;
   /** apk architectures to build (`x86_64`, `aarch64`; OCI names accepted). Default: the host's. */
@@ -24,8 +28,11 @@ export interface ApkPackageArgs {
   sourceDateEpoch?: pulumi.Input<number>;
   /** Where build steps run. `auto` = bubblewrap on Linux where it works, else host. */
   runner?: pulumi.Input<"auto" | "bubblewrap" | "host" | "melange">;
-  /** Repositories for the build environment (`environment.contents.repositories` is also read). */
-  repositories?: pulumi.Input<pulumi.Input<string>[]>;
+  /**
+   * Repositories for the build environment (`environment.contents.repositories` is also read):
+   * URLs or paths, or ApkRepository resources, which bring their keys as DistrolessImage's do.
+   */
+  repositories?: pulumi.Input<pulumi.Input<string>[]> | (ApkRepository | pulumi.Input<string>)[];
   /** Trusted keys for those repositories. */
   keyring?: pulumi.Input<pulumi.Input<KeyInput>[]>;
   /** Values for the recipe's `vars`. */
@@ -65,11 +72,25 @@ export class ApkPackage extends pulumi.dynamic.Resource {
   declare public readonly keyName: pulumi.Output<string>;
 
   constructor(name: string, args: ApkPackageArgs, opts?: pulumi.CustomResourceOptions) {
+    const list = Array.isArray(args.repositories) ? (args.repositories as unknown[]) : undefined;
+    const resources = (list ?? []).filter((r): r is ApkRepository => r instanceof ApkRepository);
+    const repositories = list
+      ? list.map((r) => (r instanceof ApkRepository ? r.reference.url : (r as pulumi.Input<string>)))
+      : args.repositories;
+    // A repository resource's keys join the keyring, so its index and apks verify in the build.
+    const keyring =
+      resources.length === 0
+        ? args.keyring
+        : pulumi
+            .all([pulumi.output(args.keyring ?? []), pulumi.all(resources.map((r) => r.reference))])
+            .apply(([ring, refs]) => [...ring, ...refs.flatMap((ref) => ref.keys)]);
     super(
       provider,
       name,
       {
         ...args,
+        repositories,
+        keyring,
         resourceName: name,
         name: undefined,
         version: undefined,

@@ -2,16 +2,19 @@ import * as pulumi from "@pulumi/pulumi";
 import { ApkPackage } from "./apk-package";
 import { ApkRepository } from "./apk-repository";
 import type { KeyInput, RegistryAuth } from "./common";
+import type { ApkoConfigObject, ConfigSource } from "./config-types";
 import { providerFor, RESOURCE_MODULE } from "./provider-handle";
 
 const provider = providerFor("pulumi-distroless/provider/dynamic/image");
 
-/** Inputs of a {@link DistrolessImage}. */
-export interface DistrolessImageArgs {
-  /** Path of an apko config (`apko.yaml`). One of `configFile` or `config` is required. */
-  configFile?: pulumi.Input<string>;
-  /** The apko config as an object (apko.yaml's schema; camelCase keys accepted). */
-  config?: pulumi.Input<Record<string, unknown>>;
+/**
+ * Inputs of a {@link DistrolessImage}: exactly one of `configFile` (an apko.yaml) or `config` (the
+ * same schema as an object, typed), and these settings.
+ */
+export type DistrolessImageArgs = DistrolessImageSettings & ConfigSource<ApkoConfigObject>;
+
+/** The settings of a {@link DistrolessImage} besides its config. */
+export interface DistrolessImageSettings {
   /** Repositories added to the config's: ApkRepository resources, URLs or local paths (`@tag url` pins). */
   repositories?: (ApkRepository | pulumi.Input<string>)[];
   /** Trusted keys added to the config's keyring: file paths, URLs or `{ name, pem }`. */
@@ -80,6 +83,11 @@ export class DistrolessImage extends pulumi.dynamic.Resource {
   declare public readonly digest: pulumi.Output<string>;
   /** `repository@sha256:...`: pin deployments to exactly this image. */
   declare public readonly imageRef: pulumi.Output<string>;
+  /**
+   * `repository:tag@sha256:...` with the first of `tags` (the digest reference when there are no
+   * tags), like @pulumi/docker-build's `ref`: readable in a Deployment, still pinned by digest.
+   */
+  declare public readonly ref: pulumi.Output<string>;
   /** Per apk arch: the platform manifest digest. */
   declare public readonly platforms: pulumi.Output<Record<string, string>>;
   /** Tags pointing at the image. */
@@ -112,6 +120,7 @@ export class DistrolessImage extends pulumi.dynamic.Resource {
         resourceName: name,
         digest: undefined,
         imageRef: undefined,
+        ref: undefined,
         platforms: undefined,
         tags: args.tags,
         lock: undefined,

@@ -5,7 +5,13 @@
  * - {@link ApkRepository}: apks -> a signed repository (or an existing remote one)
  * - {@link DistrolessImage}: repositories + packages -> a multi-arch OCI image, pushed
  */
-export { ApkPackage, type ApkPackageArgs } from "./apk-package";
+export { ApkPackage, type ApkPackageArgs, type ApkPackageSettings } from "./apk-package";
 export { ApkRepository, type ApkRepositoryArgs, type RepositoryReference } from "./apk-repository";
 export type { BuiltPackage, KeyInput, RegistryAuth } from "./common";
-export { DistrolessImage, type DistrolessImageArgs, type LockedPackage } from "./distroless-image";
+export type { ApkoConfigObject, ConfigInput, ConfigSource, MelangeRecipeObject } from "./config-types";
+export {
+  DistrolessImage,
+  type DistrolessImageArgs,
+  type DistrolessImageSettings,
+  type LockedPackage,
+} from "./distroless-image";

@@ -12,10 +12,28 @@ export interface CliContext {
   env: NodeJS.ProcessEnv;
 }
 
+/**
+ * One flag of a verb: what node's parser needs, plus its one line of help. A verb's table is both
+ * what parses its arguments and what `--help` prints, so the two cannot drift.
+ */
+export interface FlagSpec {
+  type: "string" | "boolean";
+  multiple?: boolean;
+  short?: string;
+  /** The value's placeholder in help (default: the flag's name in capitals). */
+  value?: string;
+  help: string;
+}
+
+export type FlagTable = Readonly<Record<string, FlagSpec>>;
+
 export interface Verb {
   /** One line shown by `pulumi-distroless help`. */
   summary: string;
   usage: string;
+  /** The flags (the table parseVerbArgs parses with) and a command line to copy, for --help. */
+  flags?: FlagTable;
+  example?: string;
   /** Full `--help` text for these arguments, when the verb has more to say than its usage. */
   help?: (argv: string[]) => string;
   run(ctx: CliContext): Promise<number>;
@@ -23,15 +41,47 @@ export interface Verb {
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
+function parserOptions(table: FlagTable): Options {
+  const out: Options = {};
+  for (const [name, f] of Object.entries(table)) {
+    out[name] = {
+      type: f.type,
+      ...(f.multiple ? { multiple: true } : {}),
+      ...(f.short ? { short: f.short } : {}),
+    };
+  }
+  return out;
+}
+
+/** `--help` of a verb: summary, usage, one line per flag from its table, an example. */
+export function verbHelp(verb: Verb): string {
+  const lines = [verb.summary, "", `usage: ${verb.usage}`];
+  if (verb.flags) {
+    lines.push("", "flags:");
+    for (const [name, f] of Object.entries(verb.flags)) {
+      const value = f.type === "string" ? ` ${f.value ?? name.toUpperCase().replace(/-/g, "_")}` : "";
+      const names = `${f.short ? `-${f.short}, ` : ""}--${name}${value}${f.multiple ? " (repeatable)" : ""}`;
+      lines.push(`  ${names.padEnd(36)} ${f.help}`);
+    }
+  }
+  if (verb.example) lines.push("", "example:", `  ${verb.example}`);
+  return `${lines.join("\n")}\n`;
+}
+
 export interface ParsedVerbArgs {
   values: Record<string, string | boolean | (string | boolean)[] | undefined>;
   positionals: string[];
 }
 
 /** Parses a verb's flags with node's own parser; unknown flags are a usage error naming the verb. */
-export function parseVerbArgs(verb: string, argv: string[], options: Options): ParsedVerbArgs {
+export function parseVerbArgs(verb: string, argv: string[], table: FlagTable): ParsedVerbArgs {
   try {
-    return parseArgs({ args: argv, options, allowPositionals: true, strict: true }) as ParsedVerbArgs;
+    return parseArgs({
+      args: argv,
+      options: parserOptions(table),
+      allowPositionals: true,
+      strict: true,
+    }) as ParsedVerbArgs;
   } catch (err) {
     throw new DistrolessError(
       "E_CONFIG",

@@ -3,19 +3,34 @@ import type { ImageOverrides } from "../image/pipeline";
 import type { PinnedPackage } from "../resolve/apko-lock";
 import { readApkoLockFile } from "../resolve/apko-lock";
 import { DistrolessError } from "../util/errors";
-import { type CliContext, type ParsedVerbArgs, stringFlag, stringsFlag } from "./command";
+import { type CliContext, type FlagTable, type ParsedVerbArgs, stringFlag, stringsFlag } from "./command";
 
 /**
  * The flags `build` and `lock` share to add to an apko config without editing it (what apko's
  * -r/-b/-k/-p/--annotations do, and what a DistrolessImage's inputs do).
  */
 export const imageOverrideFlagOptions = {
-  repository: { type: "string", multiple: true },
-  "build-repository": { type: "string", multiple: true },
-  keyring: { type: "string", multiple: true },
-  package: { type: "string", multiple: true },
-  annotation: { type: "string", multiple: true },
-} as const;
+  repository: {
+    type: "string",
+    multiple: true,
+    value: "URL|DIR",
+    help: "add a repository to the config's (resolved from, written into the image)",
+  },
+  "build-repository": {
+    type: "string",
+    multiple: true,
+    value: "URL|DIR",
+    help: "add a repository to resolve from, not written into the image",
+  },
+  keyring: { type: "string", multiple: true, value: "KEY", help: "add a trusted key (file or URL)" },
+  package: { type: "string", multiple: true, value: "CONSTRAINT", help: "add a package to install" },
+  annotation: {
+    type: "string",
+    multiple: true,
+    value: "KEY=VALUE",
+    help: "add an annotation to the index and manifests",
+  },
+} as const satisfies FlagTable;
 
 /** The overrides the flags ask for; relative paths are the working directory's. */
 export function imageOverridesFromArgs(args: ParsedVerbArgs, ctx: CliContext): ImageOverrides {

@@ -2,7 +2,7 @@
 import { statSync } from "node:fs";
 import * as path from "node:path";
 import { DistrolessError, errorMessage } from "../util/errors";
-import type { CliContext, Verb } from "./command";
+import { type CliContext, type Verb, verbHelp } from "./command";
 
 /*
  * Verbs load lazily so `pulumi-distroless verify` does not pay for the registry client or the
@@ -44,7 +44,7 @@ function help(ctx: CliContext, name?: string, argv: string[] = []): number {
       ctx.stderr(`pulumi-distroless: unknown command "${name}"\n`);
       return 2;
     }
-    ctx.stdout(verb.help ? verb.help(argv) : `${verb.summary}\n\nusage: ${verb.usage}\n`);
+    ctx.stdout(verb.help ? verb.help(argv) : verbHelp(verb));
     return 0;
   }
   const lines = ["usage: pulumi-distroless <command> [options]", "", "commands:"];

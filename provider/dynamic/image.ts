@@ -137,6 +137,7 @@ async function deliver(inputs: Props, ctx: OperationContext): Promise<Props> {
     outs.repository = inputs.repository;
     outs.imageRef = push.imageRef;
     outs.tags = push.tags;
+    outs.ref = taggedRef(push.imageRef, push.tags);
     outs.sbomDigests = sbomDigests;
     outs.pushed = {
       uploadedBlobs: push.uploaded.blobs,
@@ -145,6 +146,16 @@ async function deliver(inputs: Props, ctx: OperationContext): Promise<Props> {
     };
   }
   return outs;
+}
+
+/**
+ * `repository:tag@sha256:…` (the first tag), as @pulumi/docker-build's `ref`: readable and still
+ * pinned by digest. Without a tag it is the digest reference itself.
+ */
+export function taggedRef(imageRef: string, tags: readonly string[]): string {
+  const at = imageRef.lastIndexOf("@");
+  if (at < 0 || tags.length === 0) return imageRef;
+  return `${imageRef.slice(0, at)}:${tags[0]}${imageRef.slice(at)}`;
 }
 
 const implementation: ResourceImplementation = {
@@ -208,7 +219,7 @@ const implementation: ResourceImplementation = {
       }
       if (!exists) {
         ctx.progress.warn(`${repository}@${digest} is gone from the registry`);
-        return { id, props: { ...props, digest: "", imageRef: "", tags: [] } };
+        return { id, props: { ...props, digest: "", imageRef: "", ref: "", tags: [] } };
       }
       const tags: string[] = [];
       for (const tag of (props.tags ?? []) as string[]) {
@@ -216,7 +227,7 @@ const implementation: ResourceImplementation = {
         if (at?.digest === digest) tags.push(tag);
         else ctx.progress.warn(`tag ${tag} moved (now ${at?.digest ?? "absent"})`);
       }
-      return { id, props: { ...props, tags } };
+      return { id, props: { ...props, tags, ref: taggedRef(String(props.imageRef ?? ""), tags) } };
     }
     if (typeof props.outputPath === "string" && !(await pathExists(props.outputPath))) {
       return { id, props: { ...props, digest: "" } };

@@ -110,6 +110,7 @@ describe("provider protocol: package -> repository -> image", needsTools("htpass
     const image = byName(up, "image").outputs!;
     assert.match(String(image.digest), /^sha256:[a-f0-9]{64}$/);
     assert.equal(image.imageRef, `${repoRef()}@${image.digest}`);
+    assert.equal(image.ref, `${repoRef()}:v1@${image.digest}`, "ref: repository:tag@digest");
     assert.match(String((image.platforms as Record<string, string>).x86_64), /^sha256:/);
     assert.deepEqual(image.tags, ["v1"]);
     const lock = image.lock as Record<string, { name: string; version: string }[]>;

@@ -139,4 +139,17 @@ describe("SDK resources under setMocks", () => {
       }
     }
   });
+
+  test("ApkPackage takes ApkRepository resources as build repositories: their URL, and their keys join the keyring", async () => {
+    const built = new ApkPackage("tool", {
+      configFile: "tool.yaml",
+      signingKey: key,
+      repositories: [repo, "https://packages.example.com/os"],
+      keyring: ["os.rsa.pub"],
+    });
+    await output(built.ref);
+    const t = registered.find((x) => x.name === "tool")!;
+    assert.deepEqual(t.inputs.repositories, ["/repos/repo", "https://packages.example.com/os"]);
+    assert.deepEqual(t.inputs.keyring, ["os.rsa.pub", { name: "k.rsa.pub", pem: "PEM" }]);
+  });
 });

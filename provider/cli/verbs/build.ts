@@ -15,6 +15,7 @@ import { DistrolessError } from "../../util/errors";
 import {
   boolFlag,
   type CliContext,
+  type FlagTable,
   output,
   parseVerbArgs,
   sourceDateEpochFlag,
@@ -31,6 +32,54 @@ import { signFlagOptions, signingKeyFromArgs } from "./sign";
  * an OCI image layout directory, or docker-loadable tarballs (`FILE.tar`; with several archs one
  * `FILE-<arch>.tar` each, since a docker archive holds one platform).
  */
+const FLAGS = {
+  output: {
+    type: "string",
+    value: "DIR|FILE.tar",
+    help: "an OCI layout directory, or a docker-loadable FILE.tar",
+  },
+  arch: {
+    type: "string",
+    multiple: true,
+    value: "ARCH",
+    help: "architecture to build (apk or OCI name; comma lists too); default: the config's",
+  },
+  tag: {
+    type: "string",
+    value: "[NAME:]TAG",
+    help: "the layout's ref name and the tarball's repo tag (default latest)",
+  },
+  "source-date-epoch": {
+    type: "string",
+    value: "SECONDS",
+    help: "file times in the image (default: SOURCE_DATE_EPOCH, else the newest package)",
+  },
+  "sbom-path": { type: "string", value: "DIR", help: "also write the SPDX SBOMs into DIR" },
+  "cache-dir": {
+    type: "string",
+    value: "DIR",
+    help: "cache for indexes and apks (default $XDG_CACHE_HOME/pulumi-distroless)",
+  },
+  offline: { type: "boolean", help: "use only the cache; fail naming what is missing" },
+  "allow-untrusted": { type: "boolean", help: "accept indexes that are unsigned or signed by unknown keys" },
+  push: {
+    type: "string",
+    multiple: true,
+    value: "REPO[:TAG]",
+    help: "push the image (and attach its SBOMs) to a registry repository",
+  },
+  "no-sbom-attach": { type: "boolean", help: "with --push: do not attach the SBOMs as referrers" },
+  lock: {
+    type: "string",
+    value: "APKO_LOCK_JSON",
+    help: "pin every package to an apko lock file (like the resource's lockFile)",
+  },
+  ...imageOverrideFlagOptions,
+  ...signFlagOptions,
+  ...registryFlagOptions,
+  json: { type: "boolean", help: "print the result as JSON (see README: JSON output)" },
+} satisfies FlagTable;
+
 export const verb: Verb = {
   summary: "build an apko config into an OCI layout or a docker-loadable tarball (with SBOMs)",
   usage:
@@ -39,24 +88,10 @@ export const verb: Verb = {
     "[--package P]... [--annotation K=V]... [--source-date-epoch N] [--sbom-path DIR] [--cache-dir D] [--offline] " +
     "[--allow-untrusted] [--sign-key KEY [--sign-password-env VAR]] [--no-sbom-attach] [--insecure] " +
     "[--ca-file F] [--username U --password-stdin] [--json]",
+  flags: FLAGS,
+  example: "pulumi-distroless build apko.yaml --output image.tar --arch x86_64",
   async run(ctx: CliContext): Promise<number> {
-    const args = parseVerbArgs("build", ctx.argv, {
-      output: { type: "string" },
-      arch: { type: "string", multiple: true },
-      tag: { type: "string" },
-      "source-date-epoch": { type: "string" },
-      "sbom-path": { type: "string" },
-      "cache-dir": { type: "string" },
-      offline: { type: "boolean" },
-      "allow-untrusted": { type: "boolean" },
-      push: { type: "string", multiple: true },
-      "no-sbom-attach": { type: "boolean" },
-      lock: { type: "string" },
-      ...imageOverrideFlagOptions,
-      ...signFlagOptions,
-      ...registryFlagOptions,
-      json: { type: "boolean" },
-    });
+    const args = parseVerbArgs("build", ctx.argv, FLAGS);
     if (args.positionals.length !== 1) {
       throw new DistrolessError("E_CONFIG", `expected one apko config file (usage: ${verb.usage})`);
     }

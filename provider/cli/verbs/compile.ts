@@ -12,11 +12,35 @@ import { DistrolessError } from "../../util/errors";
 import {
   boolFlag,
   type CliContext,
+  type FlagTable,
   parseVerbArgs,
   sourceDateEpochFlag,
   stringsFlag,
   type Verb,
 } from "../command";
+
+const FLAGS = {
+  arch: {
+    type: "string",
+    multiple: true,
+    value: "ARCH",
+    help: "architecture to compile for (default: the host's)",
+  },
+  "pipeline-dir": {
+    type: "string",
+    multiple: true,
+    value: "DIR",
+    help: "directory of extra `uses:` pipelines",
+  },
+  "build-option": { type: "string", multiple: true, value: "NAME", help: "enable a recipe build option" },
+  var: { type: "string", multiple: true, value: "KEY=VALUE", help: "set a recipe var" },
+  "source-date-epoch": {
+    type: "string",
+    value: "SECONDS",
+    help: "the epoch substituted into the recipe (default 0)",
+  },
+  json: { type: "boolean", help: "print the compiled plans as JSON" },
+} satisfies FlagTable;
 
 /**
  * `compile`: what `melange compile` does for us — the recipe with its vars substituted, its
@@ -27,15 +51,10 @@ export const verb: Verb = {
   summary: "print a melange recipe compiled for an arch (pipelines expanded), as YAML",
   usage:
     "pulumi-distroless compile MELANGE_YAML [--arch A]... [--pipeline-dir D]... [--build-option O]... [--var K=V]... [--source-date-epoch N] [--json]",
+  flags: FLAGS,
+  example: "pulumi-distroless compile melange.yaml --arch aarch64",
   async run(ctx: CliContext): Promise<number> {
-    const args = parseVerbArgs("compile", ctx.argv, {
-      arch: { type: "string", multiple: true },
-      "pipeline-dir": { type: "string", multiple: true },
-      "build-option": { type: "string", multiple: true },
-      var: { type: "string", multiple: true },
-      "source-date-epoch": { type: "string" },
-      json: { type: "boolean" },
-    });
+    const args = parseVerbArgs("compile", ctx.argv, FLAGS);
     if (args.positionals.length !== 1)
       throw new DistrolessError("E_CONFIG", "compile needs exactly one MELANGE_YAML");
     const abs = (p: string) => path.resolve(ctx.cwd, p);

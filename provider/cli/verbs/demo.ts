@@ -3,7 +3,7 @@ import { generateSigningKey, writeKeyPair } from "../../apk/keys";
 import { DistrolessError } from "../../util/errors";
 import { pathExists } from "../../util/fs";
 import { findOnPath } from "../../util/which";
-import { type CliContext, parseVerbArgs, stringFlag, type Verb } from "../command";
+import { type CliContext, type FlagTable, parseVerbArgs, stringFlag, type Verb } from "../command";
 import { runProgramLocally } from "../demo/local-engine";
 import { upWithPulumi } from "../demo/pulumi-engine";
 import { startDemoRegistry } from "../demo/registry";
@@ -26,15 +26,23 @@ const PROJECT = "pulumi-distroless-demo";
  * + the serialized providers, by the engine's rules). A second run shows every resource unchanged:
  * nothing rebuilt, nothing pushed.
  */
+const FLAGS = {
+  work: { type: "string", value: "DIR", help: "where the demo keeps its state (default .cache/demo)" },
+  engine: {
+    type: "string",
+    value: "auto|pulumi|local",
+    help: "the real pulumi CLI, the local engine, or whichever is there",
+  },
+  port: { type: "string", value: "PORT", help: "the local registry's port (default 5115)" },
+} satisfies FlagTable;
+
 export const verb: Verb = {
   summary: "run the offline demo (examples/demo): package, repository, image, pushed to a local registry",
   usage: "pulumi-distroless demo [--work DIR] [--engine auto|pulumi|local] [--port N]",
+  flags: FLAGS,
+  example: "pulumi-distroless demo --engine local",
   async run(ctx: CliContext): Promise<number> {
-    const args = parseVerbArgs("demo", ctx.argv, {
-      work: { type: "string" },
-      engine: { type: "string" },
-      port: { type: "string" },
-    });
+    const args = parseVerbArgs("demo", ctx.argv, FLAGS);
     const root = path.resolve(__dirname, "..", "..", "..", "..");
     const work = path.resolve(ctx.cwd, stringFlag(args, "work") ?? path.join(root, ".cache", "demo"));
     const port = Number(stringFlag(args, "port") ?? 5115);

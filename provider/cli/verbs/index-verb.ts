@@ -11,6 +11,7 @@ import { ociDigest } from "../../util/hash";
 import {
   boolFlag,
   type CliContext,
+  type FlagTable,
   output,
   parseVerbArgs,
   passphraseFlag,
@@ -18,18 +19,27 @@ import {
   type Verb,
 } from "../command";
 
+const FLAGS = {
+  output: { type: "string", short: "o", value: "APKINDEX.tar.gz", help: "the index file to write" },
+  "signing-key": { type: "string", value: "KEY", help: "RSA private key that signs the index" },
+  "passphrase-env": {
+    type: "string",
+    value: "VAR",
+    help: "environment variable holding the key's passphrase",
+  },
+  description: { type: "string", value: "TEXT", help: "the index's DESCRIPTION" },
+  json: { type: "boolean", help: "print the result as JSON" },
+} satisfies FlagTable;
+
 export const verb: Verb = {
   summary: "write an APKINDEX.tar.gz for apk files, optionally signed",
   usage:
     "pulumi-distroless index APK... -o APKINDEX.tar.gz [--signing-key KEY] [--passphrase-env VAR] [--description TEXT] [--json]",
+  flags: FLAGS,
+  example:
+    "pulumi-distroless index packages/x86_64/*.apk -o packages/x86_64/APKINDEX.tar.gz --signing-key melange.rsa",
   async run(ctx: CliContext): Promise<number> {
-    const args = parseVerbArgs("index", ctx.argv, {
-      output: { type: "string", short: "o" },
-      "signing-key": { type: "string" },
-      "passphrase-env": { type: "string" },
-      description: { type: "string" },
-      json: { type: "boolean" },
-    });
+    const args = parseVerbArgs("index", ctx.argv, FLAGS);
     const out = stringFlag(args, "output");
     if (!out) throw new DistrolessError("E_CONFIG", "index needs -o APKINDEX.tar.gz");
     if (args.positionals.length === 0) throw new DistrolessError("E_CONFIG", "index needs at least one APK");

@@ -5,14 +5,20 @@ import { printableName } from "../../archive/safe-path";
 import { DistrolessError } from "../../util/errors";
 import { readFileCapped } from "../../util/fs";
 import { newHash } from "../../util/hash";
-import { boolFlag, type CliContext, output, parseVerbArgs, type Verb } from "../command";
+import { boolFlag, type CliContext, type FlagTable, output, parseVerbArgs, type Verb } from "../command";
 import { artifactKind } from "./artifact-kind";
+
+const FLAGS = {
+  json: { type: "boolean", help: "print the result as JSON" },
+} satisfies FlagTable;
 
 export const verb: Verb = {
   summary: "show an apk (PKGINFO, checksums, files) or an index (its packages)",
   usage: "pulumi-distroless inspect FILE [--json]",
+  flags: FLAGS,
+  example: "pulumi-distroless inspect packages/x86_64/APKINDEX.tar.gz --json",
   async run(ctx: CliContext): Promise<number> {
-    const args = parseVerbArgs("inspect", ctx.argv, { json: { type: "boolean" } });
+    const args = parseVerbArgs("inspect", ctx.argv, FLAGS);
     const arg = args.positionals[0];
     if (!arg || args.positionals.length > 1)
       throw new DistrolessError("E_CONFIG", "inspect takes exactly one FILE");

@@ -7,6 +7,7 @@ import { pathExists } from "../../util/fs";
 import {
   boolFlag,
   type CliContext,
+  type FlagTable,
   output,
   type ParsedVerbArgs,
   parseVerbArgs,
@@ -14,21 +15,33 @@ import {
   type Verb,
 } from "../command";
 
+const FLAGS = {
+  out: { type: "string", value: "DIR", help: "directory to write the pair into (default .)" },
+  name: {
+    type: "string",
+    value: "NAME",
+    help: "private key file name; the public key is NAME.pub (default melange.rsa)",
+  },
+  bits: { type: "string", value: "N", help: "RSA modulus size (default 4096)" },
+  force: { type: "boolean", help: "replace an existing key pair" },
+  json: { type: "boolean", help: "print the result as JSON" },
+  cosign: { type: "boolean", help: "write a cosign image signing pair (cosign.key, cosign.pub) instead" },
+  "sign-password-env": {
+    type: "string",
+    value: "VAR",
+    help: "with --cosign: variable holding the password (default COSIGN_PASSWORD)",
+  },
+} satisfies FlagTable;
+
 export const verb: Verb = {
   summary: "generate an RSA 4096 apk signing key pair (NAME and NAME.pub), or a cosign image signing pair",
   usage:
     "pulumi-distroless keygen [--out DIR] [--name NAME] [--bits N] [--force] [--json] | " +
     "keygen --cosign [--out DIR] [--sign-password-env VAR] (cosign.key, encrypted with COSIGN_PASSWORD, and cosign.pub)",
+  flags: FLAGS,
+  example: "pulumi-distroless keygen --name melange.rsa",
   async run(ctx: CliContext): Promise<number> {
-    const args = parseVerbArgs("keygen", ctx.argv, {
-      out: { type: "string" },
-      name: { type: "string" },
-      bits: { type: "string" },
-      force: { type: "boolean" },
-      json: { type: "boolean" },
-      cosign: { type: "boolean" },
-      "sign-password-env": { type: "string" },
-    });
+    const args = parseVerbArgs("keygen", ctx.argv, FLAGS);
     if (boolFlag(args, "cosign")) return cosignKeygen(ctx, args);
     const dir = path.resolve(ctx.cwd, stringFlag(args, "out") ?? ".");
     const name = stringFlag(args, "name") ?? "melange.rsa";

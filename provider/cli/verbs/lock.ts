@@ -26,6 +26,7 @@ import { DistrolessError } from "../../util/errors";
 import {
   boolFlag,
   type CliContext,
+  type FlagTable,
   output,
   parseVerbArgs,
   stringFlag,
@@ -34,25 +35,39 @@ import {
 } from "../command";
 import { imageOverrideFlagOptions, imageOverridesFromArgs } from "../image-flags";
 
+const FLAGS = {
+  arch: {
+    type: "string",
+    multiple: true,
+    value: "ARCH",
+    help: "architecture to resolve (apk or OCI name); default: the config's",
+  },
+  "allow-untrusted": { type: "boolean", help: "accept indexes that are unsigned or signed by unknown keys" },
+  offline: { type: "boolean", help: "use only the cache" },
+  "cache-dir": { type: "string", value: "DIR", help: "cache for indexes and apks" },
+  lock: { type: "string", value: "APKO_LOCK_JSON", help: "resolve within an existing lock's pins" },
+  output: { type: "string", value: "APKO_LOCK_JSON", help: "write an apko lock file" },
+  why: { type: "string", value: "NAME", help: "print the dependency chain that pulled NAME in" },
+  json: { type: "boolean", help: "print the result as JSON (the lock is JSON either way)" },
+  "security-db": {
+    type: "string",
+    multiple: true,
+    value: "FILE|URL",
+    help: "a secdb: warn about packages below a known fix",
+  },
+  ...imageOverrideFlagOptions,
+} satisfies FlagTable;
+
 export const verb: Verb = {
   summary: "resolve an apko config's packages per arch and print the lock (install order)",
   usage:
     "pulumi-distroless lock APKO_YAML [--arch A]... [--allow-untrusted] [--offline] [--cache-dir D] " +
     "[--repository R]... [--build-repository R]... [--keyring KEY]... [--package P]... " +
     "[--lock APKO_LOCK_JSON] [--output APKO_LOCK_JSON] [--why NAME] [--security-db FILE|URL]... [--json]",
+  flags: FLAGS,
+  example: "pulumi-distroless lock apko.yaml --arch x86_64 --output apko.lock.json",
   async run(ctx: CliContext): Promise<number> {
-    const args = parseVerbArgs("lock", ctx.argv, {
-      arch: { type: "string", multiple: true },
-      "allow-untrusted": { type: "boolean" },
-      offline: { type: "boolean" },
-      "cache-dir": { type: "string" },
-      lock: { type: "string" },
-      output: { type: "string" },
-      why: { type: "string" },
-      json: { type: "boolean" },
-      "security-db": { type: "string", multiple: true },
-      ...imageOverrideFlagOptions,
-    });
+    const args = parseVerbArgs("lock", ctx.argv, FLAGS);
     if (args.positionals.length !== 1) {
       throw new DistrolessError("E_CONFIG", `expected one apko config file (usage: ${verb.usage})`);
     }

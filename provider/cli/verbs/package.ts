@@ -8,6 +8,7 @@ import { DistrolessError } from "../../util/errors";
 import {
   boolFlag,
   type CliContext,
+  type FlagTable,
   output,
   parseVerbArgs,
   passphraseFlag,
@@ -19,34 +20,85 @@ import {
 
 const RUNNERS = ["auto", "bubblewrap", "host", "melange"];
 
+const FLAGS = {
+  arch: {
+    type: "string",
+    multiple: true,
+    value: "ARCH",
+    help: "architecture to build (default: the host's)",
+  },
+  "signing-key": { type: "string", value: "KEY", help: "RSA private key that signs the apks" },
+  "passphrase-env": {
+    type: "string",
+    value: "VAR",
+    help: "environment variable holding the key's passphrase",
+  },
+  out: { type: "string", value: "DIR", help: "apks go to DIR/ARCH/ (default packages)" },
+  runner: {
+    type: "string",
+    value: "auto|bubblewrap|host|melange",
+    help: "where steps run (default auto: bubblewrap where it works)",
+  },
+  "source-dir": {
+    type: "string",
+    value: "DIR",
+    help: "copied into the workspace (default: the recipe's directory)",
+  },
+  "source-date-epoch": { type: "string", value: "SECONDS", help: "file times in the apks (default 0)" },
+  repository: {
+    type: "string",
+    multiple: true,
+    value: "URL|DIR",
+    help: "extra repository for the build environment",
+  },
+  keyring: {
+    type: "string",
+    multiple: true,
+    value: "KEY",
+    help: "extra trusted key for the build environment",
+  },
+  "build-option": { type: "string", multiple: true, value: "NAME", help: "enable a recipe build option" },
+  var: { type: "string", multiple: true, value: "KEY=VALUE", help: "set a recipe var" },
+  env: {
+    type: "string",
+    multiple: true,
+    value: "KEY=VALUE",
+    help: "set a build environment variable (the recipe's environment wins)",
+  },
+  "pipeline-dir": {
+    type: "string",
+    multiple: true,
+    value: "DIR",
+    help: "directory of extra `uses:` pipelines",
+  },
+  namespace: { type: "string", value: "NS", help: "packager namespace for SBOM purls" },
+  "cache-dir": { type: "string", value: "DIR", help: "cache for indexes, apks and build guests" },
+  "no-network": { type: "boolean", help: "no network inside the sandbox" },
+  "keep-workspace": { type: "boolean", help: "keep the build workspace and print where it is" },
+  "skip-tests": { type: "boolean", help: "don't run the recipe's test: sections after the build" },
+  "lint-require": {
+    type: "string",
+    multiple: true,
+    value: "L,...",
+    help: "linters whose findings fail the build (default: melange's required set)",
+  },
+  "lint-warn": {
+    type: "string",
+    multiple: true,
+    value: "L,...",
+    help: "linters whose findings are printed as warnings (default: melange's warn set)",
+  },
+  json: { type: "boolean", help: "print the result as JSON" },
+} satisfies FlagTable;
+
 export const verb: Verb = {
   summary: "build apk packages from a melange recipe",
   usage:
     "pulumi-distroless package MELANGE_YAML [--arch A]... [--signing-key KEY] [--passphrase-env VAR] [--out DIR] [--runner auto|bubblewrap|host|melange] [--source-dir DIR] [--source-date-epoch N] [--repository R]... [--keyring KEY]... [--build-option O]... [--var K=V]... [--env K=V]... [--pipeline-dir D]... [--namespace NS] [--cache-dir DIR] [--no-network] [--keep-workspace] [--skip-tests] [--lint-require L,...] [--lint-warn L,...] [--json]",
+  flags: FLAGS,
+  example: "pulumi-distroless package melange.yaml --arch x86_64 --signing-key melange.rsa --out packages",
   async run(ctx: CliContext): Promise<number> {
-    const args = parseVerbArgs("package", ctx.argv, {
-      arch: { type: "string", multiple: true },
-      "signing-key": { type: "string" },
-      "passphrase-env": { type: "string" },
-      out: { type: "string" },
-      runner: { type: "string" },
-      "source-dir": { type: "string" },
-      "source-date-epoch": { type: "string" },
-      repository: { type: "string", multiple: true },
-      keyring: { type: "string", multiple: true },
-      "build-option": { type: "string", multiple: true },
-      var: { type: "string", multiple: true },
-      env: { type: "string", multiple: true },
-      "pipeline-dir": { type: "string", multiple: true },
-      namespace: { type: "string" },
-      "cache-dir": { type: "string" },
-      "no-network": { type: "boolean" },
-      "keep-workspace": { type: "boolean" },
-      "skip-tests": { type: "boolean" },
-      "lint-require": { type: "string", multiple: true },
-      "lint-warn": { type: "string", multiple: true },
-      json: { type: "boolean" },
-    });
+    const args = parseVerbArgs("package", ctx.argv, FLAGS);
     if (args.positionals.length !== 1)
       throw new DistrolessError("E_CONFIG", "package needs exactly one MELANGE_YAML");
     const abs = (p: string) => path.resolve(ctx.cwd, p);

@@ -5,6 +5,7 @@ import { DistrolessError } from "../../util/errors";
 import {
   boolFlag,
   type CliContext,
+  type FlagTable,
   output,
   parseVerbArgs,
   passphraseFlag,
@@ -13,19 +14,27 @@ import {
   type Verb,
 } from "../command";
 
+const FLAGS = {
+  "signing-key": { type: "string", value: "KEY", help: "RSA private key that signs the index (required)" },
+  "passphrase-env": {
+    type: "string",
+    value: "VAR",
+    help: "environment variable holding the key's passphrase",
+  },
+  "trusted-key": { type: "string", multiple: true, value: "PUB", help: "also index apks signed by this key" },
+  prune: { type: "boolean", help: "drop every apk not given" },
+  description: { type: "string", value: "TEXT", help: "the index's DESCRIPTION" },
+  json: { type: "boolean", help: "print the result as JSON" },
+} satisfies FlagTable;
+
 export const verb: Verb = {
   summary: "add apks to a local repository and re-sign its index",
   usage:
     "pulumi-distroless publish REPO_DIR APK... --signing-key KEY [--passphrase-env VAR] [--trusted-key PUB]... [--prune] [--description TEXT] [--json]",
+  flags: FLAGS,
+  example: "pulumi-distroless publish ./repo packages/x86_64/*.apk --signing-key melange.rsa",
   async run(ctx: CliContext): Promise<number> {
-    const args = parseVerbArgs("publish", ctx.argv, {
-      "signing-key": { type: "string" },
-      "passphrase-env": { type: "string" },
-      "trusted-key": { type: "string", multiple: true },
-      prune: { type: "boolean" },
-      description: { type: "string" },
-      json: { type: "boolean" },
-    });
+    const args = parseVerbArgs("publish", ctx.argv, FLAGS);
     const [repo, ...apks] = args.positionals;
     if (!repo) throw new DistrolessError("E_CONFIG", "publish needs REPO_DIR and APK files");
     if (apks.length === 0 && !boolFlag(args, "prune")) {

@@ -12,6 +12,7 @@ import { formatBytes } from "../../util/log";
 import {
   boolFlag,
   type CliContext,
+  type FlagTable,
   output,
   type ParsedVerbArgs,
   parseVerbArgs,
@@ -22,18 +23,26 @@ import {
 
 /** The registry flags, for any verb that pushes (`build --push` spreads these into its own options). */
 export const registryFlagOptions = {
-  insecure: { type: "boolean" },
-  "ca-file": { type: "string" },
-  username: { type: "string" },
-  "password-stdin": { type: "boolean" },
-} as const;
+  insecure: { type: "boolean", help: "allow plain HTTP or unverified TLS to a non-loopback registry" },
+  "ca-file": { type: "string", value: "PEM", help: "extra CA certificates for the registry" },
+  username: {
+    type: "string",
+    value: "USER",
+    help: "registry user (the password comes from --password-stdin)",
+  },
+  "password-stdin": { type: "boolean", help: "read the registry password from stdin" },
+} as const satisfies FlagTable;
 
 const options = {
   ...registryFlagOptions,
-  tag: { type: "string", multiple: true },
-  ref: { type: "string" },
-  json: { type: "boolean" },
-} as const;
+  tag: { type: "string", multiple: true, value: "TAG", help: "also point TAG at the pushed image" },
+  ref: {
+    type: "string",
+    value: "REF",
+    help: "push the layout's index.json entry named REF instead of the image index",
+  },
+  json: { type: "boolean", help: "print the result as JSON" },
+} as const satisfies FlagTable;
 
 /**
  * `DIR` or `DIR:REF` (skopeo's `oci:DIR:REF`): REF names an entry of the layout's index.json by its
@@ -161,5 +170,7 @@ export const verb: Verb = {
   summary: "push an OCI image layout to registry repositories (uploads only what is missing)",
   usage:
     "pulumi-distroless push OCI_LAYOUT[:REF] REPO[:TAG]... [--ref REF] [--tag T]... [--json] [--insecure] [--ca-file F] [--username U --password-stdin]",
+  flags: options,
+  example: "pulumi-distroless push ./layout registry.example.com/team/app:v1",
   run,
 };

@@ -8,6 +8,7 @@ import {
   boolFlag,
   type CliContext,
   envNamedByFlag,
+  type FlagTable,
   output,
   type ParsedVerbArgs,
   parseVerbArgs,
@@ -18,9 +19,17 @@ import { registryFlagOptions, registryOptionsFromArgs } from "./push";
 
 /** The flags of any verb that signs (`build --push` spreads these into its own options). */
 export const signFlagOptions = {
-  "sign-key": { type: "string" },
-  "sign-password-env": { type: "string" },
-} as const;
+  "sign-key": {
+    type: "string",
+    value: "KEY",
+    help: "with --push: sign the image and attest its SBOMs (cosign.key or PEM)",
+  },
+  "sign-password-env": {
+    type: "string",
+    value: "VAR",
+    help: "variable holding the key's password (default COSIGN_PASSWORD)",
+  },
+} as const satisfies FlagTable;
 
 /**
  * The key from `--sign-key FILE` (or `--key`), its password from `--sign-password-env VAR`, else
@@ -43,19 +52,27 @@ export async function signingKeyFromArgs(
   return loadImageSigningKey(pem, password, keyFile);
 }
 
+const FLAGS = {
+  ...registryFlagOptions,
+  key: { type: "string", value: "KEY", help: "cosign.key or PEM private key" },
+  "sign-password-env": {
+    type: "string",
+    value: "VAR",
+    help: "variable holding the key's password (default COSIGN_PASSWORD)",
+  },
+  "no-recursive": { type: "boolean", help: "sign the index only, not each platform manifest" },
+  json: { type: "boolean", help: "print the result as JSON" },
+} satisfies FlagTable;
+
 export const verb: Verb = {
   summary: "sign images in a registry with a cosign key (cosign's .sig scheme; keyed, offline)",
   usage:
     "pulumi-distroless sign REPO[:TAG|@DIGEST]... --key KEY [--sign-password-env VAR] [--no-recursive] " +
     "[--json] [--insecure] [--ca-file F] [--username U --password-stdin]",
+  flags: FLAGS,
+  example: "pulumi-distroless sign registry.example.com/team/app:v1 --key cosign.key",
   async run(ctx: CliContext): Promise<number> {
-    const args = parseVerbArgs("sign", ctx.argv, {
-      ...registryFlagOptions,
-      key: { type: "string" },
-      "sign-password-env": { type: "string" },
-      "no-recursive": { type: "boolean" },
-      json: { type: "boolean" },
-    });
+    const args = parseVerbArgs("sign", ctx.argv, FLAGS);
     if (args.positionals.length === 0) throw new DistrolessError("E_CONFIG", `usage: ${verb.usage}`);
     const key = await signingKeyFromArgs(ctx, args, "key");
     if (!key)

@@ -16,6 +16,7 @@ import { DistrolessError } from "../../util/errors";
 import {
   boolFlag,
   type CliContext,
+  type FlagTable,
   output,
   parseVerbArgs,
   stringFlag,
@@ -25,25 +26,44 @@ import {
 
 const RUNNERS = ["auto", "bubblewrap", "host"];
 
+const FLAGS = {
+  arch: { type: "string", value: "ARCH", help: "architecture to test (default: the host's)" },
+  runner: { type: "string", value: "auto|bubblewrap|host", help: "where test steps run (default auto)" },
+  repository: {
+    type: "string",
+    multiple: true,
+    value: "URL|DIR",
+    help: "repository for the test environment (and the packages under test when no APK is given)",
+  },
+  keyring: { type: "string", multiple: true, value: "KEY", help: "trusted key for those repositories" },
+  "source-dir": {
+    type: "string",
+    value: "DIR",
+    help: "copied into the test workspace (default: the recipe's directory)",
+  },
+  "pipeline-dir": {
+    type: "string",
+    multiple: true,
+    value: "DIR",
+    help: "directory of extra `uses:` pipelines",
+  },
+  "test-option": { type: "string", multiple: true, value: "NAME", help: "enable a recipe test option" },
+  var: { type: "string", multiple: true, value: "KEY=VALUE", help: "set a recipe var" },
+  "cache-dir": { type: "string", value: "DIR", help: "cache for indexes, apks and test guests" },
+  "allow-untrusted": { type: "boolean", help: "install APK arguments whose signer is not in the keyring" },
+  "no-network": { type: "boolean", help: "no network inside the sandbox" },
+  json: { type: "boolean", help: "print the result as JSON" },
+} satisfies FlagTable;
+
 export const verb: Verb = {
   summary: "run a melange recipe's tests against built apks",
   usage:
     "pulumi-distroless test MELANGE_YAML [APK...] [--arch A] [--runner auto|bubblewrap|host] [--repository R]... [--keyring KEY]... [--source-dir DIR] [--pipeline-dir D]... [--test-option O]... [--var K=V]... [--cache-dir DIR] [--allow-untrusted] [--no-network] [--json]",
+  flags: FLAGS,
+  example:
+    "pulumi-distroless test melange.yaml packages/x86_64/hello-1.0-r0.apk --repository ./repo --keyring melange.rsa.pub",
   async run(ctx: CliContext): Promise<number> {
-    const args = parseVerbArgs("test", ctx.argv, {
-      arch: { type: "string" },
-      runner: { type: "string" },
-      repository: { type: "string", multiple: true },
-      keyring: { type: "string", multiple: true },
-      "source-dir": { type: "string" },
-      "pipeline-dir": { type: "string", multiple: true },
-      "test-option": { type: "string", multiple: true },
-      var: { type: "string", multiple: true },
-      "cache-dir": { type: "string" },
-      "allow-untrusted": { type: "boolean" },
-      "no-network": { type: "boolean" },
-      json: { type: "boolean" },
-    });
+    const args = parseVerbArgs("test", ctx.argv, FLAGS);
     if (args.positionals.length < 1) {
       throw new DistrolessError("E_CONFIG", "test needs a MELANGE_YAML (and optionally the APKs to test)");
     }

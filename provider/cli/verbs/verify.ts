@@ -5,7 +5,15 @@ import { readIndexArchive } from "../../apk/index-archive";
 import { Keyring } from "../../apk/keys";
 import { DistrolessError, errorMessage } from "../../util/errors";
 import { readFileCapped } from "../../util/fs";
-import { boolFlag, type CliContext, output, parseVerbArgs, stringsFlag, type Verb } from "../command";
+import {
+  boolFlag,
+  type CliContext,
+  type FlagTable,
+  output,
+  parseVerbArgs,
+  stringsFlag,
+  type Verb,
+} from "../command";
 import { artifactKind } from "./artifact-kind";
 
 interface Result {
@@ -18,15 +26,19 @@ interface Result {
   error?: string;
 }
 
+const FLAGS = {
+  "keys-dir": { type: "string", multiple: true, value: "DIR", help: "directory of trusted public keys" },
+  key: { type: "string", multiple: true, value: "PUB", help: "a trusted public key file" },
+  json: { type: "boolean", help: "print the result as JSON" },
+} satisfies FlagTable;
+
 export const verb: Verb = {
   summary: "verify signatures and checksums of apks and APKINDEX.tar.gz files",
   usage: "pulumi-distroless verify FILE... --keys-dir DIR [--key FILE]... [--json]",
+  flags: FLAGS,
+  example: "pulumi-distroless verify packages/x86_64/*.apk --key melange.rsa.pub",
   async run(ctx: CliContext): Promise<number> {
-    const args = parseVerbArgs("verify", ctx.argv, {
-      "keys-dir": { type: "string", multiple: true },
-      key: { type: "string", multiple: true },
-      json: { type: "boolean" },
-    });
+    const args = parseVerbArgs("verify", ctx.argv, FLAGS);
     const keyPaths = [...stringsFlag(args, "keys-dir"), ...stringsFlag(args, "key")].map((p) =>
       path.resolve(ctx.cwd, p),
     );
