@@ -18,6 +18,7 @@ import type { PackageFs } from "../detect/package-fs";
 import { licenseExpression } from "../recipe/metadata";
 import type { MainPackageMetadata, PackageMetadata } from "../recipe/plan";
 import { packageSbom, sbomPath } from "./sbom";
+import { applySetcap } from "./setcap";
 
 export interface EmitInput {
   /** The (sub)package being emitted. */
@@ -102,6 +103,7 @@ export async function emitPackage(input: EmitInput): Promise<EmittedPackage> {
   const tree = await collectTree(input.dir, {
     mapOwner: (uid, gid) => ({ uid: uids.has(uid) ? 0 : uid, gid: gids.has(gid) ? 0 : gid }),
   });
+  applySetcap(meta.name, meta.setcap, tree);
   const sbomFile = sbomPath(meta.name, origin.fullVersion);
   const sbom = packageSbom({
     name: meta.name,
