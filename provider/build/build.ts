@@ -15,6 +15,7 @@ import { DistrolessError, errorMessage } from "../util/errors";
 import { type Progress, silentProgress } from "../util/log";
 import { directoryPackageFs } from "./detect/package-fs";
 import { type EmittedPackage, emitPackage } from "./emit/emit-package";
+import { licenseTexts } from "./emit/license-texts";
 import { renderMelangeYaml } from "./emit/melange-yaml";
 import { type BuildCache, harvestBuildCache, prepareBuildCache } from "./environment/build-cache";
 import { type GuestInstaller, prepareGuestRoot } from "./environment/guest-root";
@@ -160,6 +161,7 @@ export async function buildPackage(options: BuildPackageOptions): Promise<BuildR
       gids: [BUILD_ID, ids.gid, process.getgid?.() ?? 0],
     };
     const outDir = path.resolve(options.outDir);
+    const texts = await licenseTexts(plan.package.copyright, workspace);
     const packages: BuiltPackage[] = [];
     for (const meta of [plan.package, ...plan.subpackages]) {
       const emitted = await emitPackage({
@@ -175,6 +177,7 @@ export async function buildPackage(options: BuildPackageOptions): Promise<BuildR
         sourceDateEpoch: prepared.sourceDateEpoch,
         rootIds,
         namespace: prepared.namespace,
+        licenseTexts: texts,
         progress,
         ...(prepared.signingKey ? { signingKey: prepared.signingKey } : {}),
         ...(prepared.recipeFile ? { recipeFile: path.basename(prepared.recipeFile) } : {}),

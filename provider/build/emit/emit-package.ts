@@ -15,7 +15,7 @@ import { collectTree } from "../../apk/tree";
 import type { Progress } from "../../util/log";
 import { detectDependencies, mergeDependencies } from "../detect/detect";
 import type { PackageFs } from "../detect/package-fs";
-import { licenseExpression } from "../recipe/metadata";
+import { cpeString, licenseExpression } from "../recipe/metadata";
 import type { MainPackageMetadata, PackageMetadata } from "../recipe/plan";
 import { packageSbom, sbomPath } from "./sbom";
 import { applySetcap } from "./setcap";
@@ -40,6 +40,8 @@ export interface EmitInput {
   rootIds: { uids: number[]; gids: number[] };
   namespace: string;
   recipeFile?: string;
+  /** License id -> text from the recipe's `license-path`s (licenseTexts), for the SBOM. */
+  licenseTexts?: Record<string, string>;
   progress: Progress;
 }
 
@@ -105,6 +107,7 @@ export async function emitPackage(input: EmitInput): Promise<EmittedPackage> {
   });
   applySetcap(meta.name, meta.setcap, tree);
   const sbomFile = sbomPath(meta.name, origin.fullVersion);
+  const cpe = cpeString(origin.cpe, origin.version);
   const sbom = packageSbom({
     name: meta.name,
     fullVersion: origin.fullVersion,
@@ -114,6 +117,9 @@ export async function emitPackage(input: EmitInput): Promise<EmittedPackage> {
     sourceDateEpoch: input.sourceDateEpoch,
     ...(input.recipeFile ? { recipeFile: input.recipeFile } : {}),
     ...(origin.commit ? { commit: origin.commit } : {}),
+    ...(cpe ? { cpe } : {}),
+    copyrightText: origin.copyright.map((c) => (c.attestation ? `${c.attestation}\n` : "")).join(""),
+    ...(input.licenseTexts ? { licenseTexts: input.licenseTexts } : {}),
   });
   const entries = [...tree.filter((e) => e.path !== sbomFile), ...sbomEntries(tree, sbomFile, sbom)];
 
