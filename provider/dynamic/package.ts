@@ -2,8 +2,10 @@ import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import type { SigningKey } from "../apk/keys";
 import { type BuildInputs, buildPackage, prepareBuild } from "../build";
-import { validateRecipe } from "../build/recipe";
-import { hostArch, requireArch } from "../image/config/arch";
+import { chooseRunner } from "../build/prepare";
+import { loadRecipe, validateRecipe } from "../build/recipe";
+import { chooseArchs, recipeTargets } from "../build/target-archs";
+import { requireArch } from "../image/config/arch";
 import { defaultCacheDir } from "../repository/cache";
 import { digestOf } from "../util/canonical";
 import { pathExists, writeFileAtomic } from "../util/fs";
@@ -21,9 +23,26 @@ import { containsUnknown, UNKNOWN } from "./unknowns";
 
 type RunnerInput = "auto" | "bubblewrap" | "host" | "melange";
 
-function archsOf(inputs: Props): string[] {
-  const list = Array.isArray(inputs.archs) && inputs.archs.length ? inputs.archs.map(String) : [hostArch()];
-  return [...new Set(list.map((a) => requireArch(a, "archs")))].sort();
+/**
+ * `archs` as given (each must be buildable here), or else every arch the recipe targets that can
+ * run here (target-archs.ts), as the package verb and melange choose them.
+ */
+async function archsOf(
+  inputs: Props,
+  settings: Omit<BuildInputs, "arch">,
+  ctx?: OperationContext,
+): Promise<string[]> {
+  const requested = Array.isArray(inputs.archs)
+    ? inputs.archs.map((a) => requireArch(String(a), "archs"))
+    : [];
+  const recipe = settings.recipe ?? (settings.recipeFile ? await loadRecipe(settings.recipeFile) : undefined);
+  const chosen = chooseArchs({
+    targets: recipeTargets(recipe?.package.targetArchitecture),
+    requested,
+    runner: await chooseRunner(settings.runner),
+  });
+  for (const s of chosen.skipped) ctx?.progress.warn(`not building ${s.arch}: ${s.reason}`);
+  return [...chosen.archs].sort();
 }
 
 function strings(value: unknown): string[] | undefined {
@@ -102,7 +121,7 @@ async function resolve(news: Props): Promise<Resolved> {
   let name = "";
   let version = "";
   const settings = await buildSettings(news, key);
-  for (const arch of archsOf(news)) {
+  for (const arch of await archsOf(news, settings)) {
     const prepared = await prepareBuild({ ...settings, arch });
     perArch[arch] = prepared.inputDigest;
     environment[arch] = Object.fromEntries(prepared.environment.packages.map((p) => [p.name, p.version]));
@@ -125,7 +144,8 @@ async function build(inputs: Props, ctx: OperationContext): Promise<Props> {
   let name = "";
   let version = "";
   const settings = await buildSettings(inputs, key, ctx);
-  for (const arch of archsOf(inputs)) {
+  const archs = await archsOf(inputs, settings, ctx);
+  for (const arch of archs) {
     ctx.progress.info(`building for ${arch}`);
     const result = await buildPackage({ ...settings, arch, outDir });
     for (const p of result.packages) {
@@ -151,7 +171,7 @@ async function build(inputs: Props, ctx: OperationContext): Promise<Props> {
     version,
     ref: `${name}=${version}`,
     packages,
-    archs: archsOf(inputs),
+    archs,
     inputDigest: resolved.inputDigest,
     keyName: key.keyName,
     outDir,

@@ -1,8 +1,12 @@
 import * as path from "node:path";
 import { loadPrivateKey } from "../../apk/keys";
 import { buildPackage } from "../../build/build";
+import { writeArchIndex } from "../../build/emit/arch-index";
+import { chooseRunner } from "../../build/prepare";
+import { loadRecipe } from "../../build/recipe";
 import type { RunnerName } from "../../build/runners/runner";
-import { hostArch } from "../../image/config/arch";
+import { chooseArchs, recipeTargets } from "../../build/target-archs";
+import { requireArch } from "../../image/config/arch";
 import { DistrolessError } from "../../util/errors";
 import {
   boolFlag,
@@ -21,7 +25,7 @@ const RUNNERS = ["auto", "bubblewrap", "host", "melange"];
 export const verb: Verb = {
   summary: "build apk packages from a melange recipe",
   usage:
-    "pulumi-distroless package MELANGE_YAML [--arch A]... [--signing-key KEY] [--passphrase-env VAR] [--out DIR] [--runner auto|bubblewrap|host|melange] [--source-dir DIR] [--source-date-epoch N] [--repository R]... [--keyring KEY]... [--build-option O]... [--var K=V]... [--pipeline-dir D]... [--namespace NS] [--cache-dir DIR] [--no-network] [--keep-workspace] [--json]",
+    "pulumi-distroless package MELANGE_YAML [--arch A]... [--signing-key KEY] [--passphrase-env VAR] [--out DIR] [--runner auto|bubblewrap|host|melange] [--source-dir DIR] [--source-date-epoch N] [--repository R]... [--keyring KEY]... [--build-option O]... [--var K=V]... [--pipeline-dir D]... [--namespace NS] [--cache-dir DIR] [--no-network] [--keep-workspace] [--no-generate-index] [--json]",
   async run(ctx: CliContext): Promise<number> {
     const args = parseVerbArgs("package", ctx.argv, {
       arch: { type: "string", multiple: true },
@@ -40,6 +44,7 @@ export const verb: Verb = {
       "cache-dir": { type: "string" },
       "no-network": { type: "boolean" },
       "keep-workspace": { type: "boolean" },
+      "no-generate-index": { type: "boolean" },
       json: { type: "boolean" },
     });
     if (args.positionals.length !== 1)
@@ -64,14 +69,22 @@ export const verb: Verb = {
     const signingKey = keyFile
       ? await loadPrivateKey(abs(keyFile), passphraseFlag(args, ctx.env))
       : undefined;
-    const archs = stringsFlag(args, "arch");
+    // melange builds every arch the recipe targets unless --arch narrows it; only the ones that
+    // can run here are built (target-archs.ts).
+    const recipe = await loadRecipe(recipeFile);
+    const chosen = chooseArchs({
+      targets: recipeTargets(recipe.package.targetArchitecture),
+      requested: stringsFlag(args, "arch").map((a) => requireArch(a, "--arch")),
+      runner: await chooseRunner(runner as RunnerName | "auto"),
+    });
+    for (const s of chosen.skipped) ctx.progress.warn(`not building ${s.arch}: ${s.reason}`);
     const outDir = abs(stringFlag(args, "out") ?? "packages");
     const sourceDir = stringFlag(args, "source-dir");
     const cacheDir = stringFlag(args, "cache-dir");
     const namespace = stringFlag(args, "namespace");
 
     const results = [];
-    for (const arch of archs.length ? archs : [hostArch()]) {
+    for (const arch of chosen.archs) {
       const r = await buildPackage({
         recipeFile,
         arch,
@@ -95,6 +108,22 @@ export const verb: Verb = {
       results.push(r);
     }
     const packages = results.flatMap((r) => r.packages);
+    const indexes = [];
+    if (!boolFlag(args, "no-generate-index")) {
+      for (const arch of chosen.archs) {
+        const files = packages.filter((p) => p.arch === arch).map((p) => p.file);
+        const dir = path.join(outDir, arch);
+        const written = await writeArchIndex(dir, files, {
+          progress: ctx.progress,
+          ...(signingKey ? { signingKey } : {}),
+        });
+        indexes.push({
+          arch,
+          file: path.relative(ctx.cwd, written.file) || written.file,
+          digest: written.digest,
+        });
+      }
+    }
     output(
       ctx,
       boolFlag(args, "json"),
@@ -109,6 +138,7 @@ export const verb: Verb = {
           datahash: p.datahash,
         })),
         inputDigests: Object.fromEntries(results.map((r) => [r.environment.arch, r.inputDigest])),
+        indexes,
         runner: results[0]?.runner ?? null,
       },
       () =>
