@@ -7,5 +7,5 @@
  */
 export { ApkPackage, type ApkPackageArgs } from "./apk-package";
 export { ApkRepository, type ApkRepositoryArgs, type RepositoryReference } from "./apk-repository";
-export type { BuiltPackage, KeyInput, RegistryAuth } from "./common";
+export type { BuiltPackage, KeyInput, PackageProvenance, RegistryAuth } from "./common";
 export { DistrolessImage, type DistrolessImageArgs, type LockedPackage } from "./distroless-image";

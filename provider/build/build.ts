@@ -21,6 +21,7 @@ import { type BuildCache, harvestBuildCache, prepareBuildCache } from "./environ
 import { type GuestInstaller, prepareGuestRoot } from "./environment/guest-root";
 import type { EnvironmentLock } from "./environment/lock";
 import { type BuildInputs, type PreparedBuild, prepareBuild } from "./prepare";
+import { type WrittenProvenance, writeBuildProvenance } from "./provenance";
 import { BUILD_ID } from "./recipe/environment";
 import type { BuildStep } from "./recipe/plan";
 import { bubblewrapRunner, runAsIds } from "./runners/bubblewrap";
@@ -40,10 +41,25 @@ export interface BuildPackageOptions extends BuildInputs {
   guestInstaller?: GuestInstaller;
   /** Receives every output line of every step (default: progress.info). */
   onStepOutput?: (line: string) => void;
+  /** Write SLSA provenance beside each apk (melange's --generate-provenance). */
+  generateProvenance?: boolean;
 }
 
-/** A package the build wrote: what emission reports. */
-export type BuiltPackage = EmittedPackage;
+/** A package the build wrote: what emission reports, and its provenance file when asked for. */
+export interface BuiltPackage extends EmittedPackage {
+  provenance?: WrittenProvenance;
+}
+
+async function withProvenance(
+  prepared: PreparedBuild,
+  options: BuildPackageOptions,
+  packages: EmittedPackage[],
+): Promise<BuiltPackage[]> {
+  if (!options.generateProvenance) return packages;
+  const yaml = renderMelangeYaml(prepared.plan, prepared.environment);
+  const written = await writeBuildProvenance(prepared, options, packages, yaml);
+  return packages.map((p) => ({ ...p, provenance: written.get(p.file)! }));
+}
 
 export interface BuildResult {
   packages: BuiltPackage[];
@@ -89,7 +105,7 @@ export async function buildPackage(options: BuildPackageOptions): Promise<BuildR
   const prepared = await prepareBuild(options);
   const plan = prepared.plan;
   if (prepared.runner === "melange") {
-    const packages = await buildWithMelange(prepared, options);
+    const packages = await withProvenance(prepared, options, await buildWithMelange(prepared, options));
     return {
       packages,
       inputDigest: prepared.inputDigest,
@@ -162,9 +178,9 @@ export async function buildPackage(options: BuildPackageOptions): Promise<BuildR
     };
     const outDir = path.resolve(options.outDir);
     const texts = await licenseTexts(plan.package.copyright, workspace);
-    const packages: BuiltPackage[] = [];
+    const emitted: EmittedPackage[] = [];
     for (const meta of [plan.package, ...plan.subpackages]) {
-      const emitted = await emitPackage({
+      const pkg = await emitPackage({
         meta,
         origin: plan.package,
         arch: plan.arch,
@@ -182,8 +198,9 @@ export async function buildPackage(options: BuildPackageOptions): Promise<BuildR
         ...(prepared.signingKey ? { signingKey: prepared.signingKey } : {}),
         ...(prepared.recipeFile ? { recipeFile: path.basename(prepared.recipeFile) } : {}),
       });
-      packages.push(emitted);
+      emitted.push(pkg);
     }
+    const packages = await withProvenance(prepared, options, emitted);
     keep = options.keepWorkspace === true;
     const result: BuildResult = {
       packages,

@@ -166,3 +166,10 @@ export function chooseArchs(options: {
   }
   return { archs, skipped };
 }
+
+/** One line for the skipped archs (all of apko's are many): which, and why the first one was. */
+export function skippedNotice(chosen: ChosenArchs): string | undefined {
+  const first = chosen.skipped[0];
+  if (!first) return undefined;
+  return `not building ${chosen.skipped.map((s) => s.arch).join(", ")}: ${first.reason}`;
+}

@@ -4,7 +4,7 @@ import type { SigningKey } from "../apk/keys";
 import { type BuildInputs, buildPackage, prepareBuild } from "../build";
 import { chooseRunner } from "../build/prepare";
 import { loadRecipe, validateRecipe } from "../build/recipe";
-import { chooseArchs, recipeTargets } from "../build/target-archs";
+import { chooseArchs, recipeTargets, skippedNotice } from "../build/target-archs";
 import { requireArch } from "../image/config/arch";
 import { defaultCacheDir } from "../repository/cache";
 import { digestOf } from "../util/canonical";
@@ -41,7 +41,8 @@ async function archsOf(
     requested,
     runner: await chooseRunner(settings.runner),
   });
-  for (const s of chosen.skipped) ctx?.progress.warn(`not building ${s.arch}: ${s.reason}`);
+  const notice = skippedNotice(chosen);
+  if (notice) ctx?.progress.warn(notice);
   return [...chosen.archs].sort();
 }
 
@@ -141,14 +142,26 @@ async function build(inputs: Props, ctx: OperationContext): Promise<Props> {
   const key = signingKeyOf(inputs);
   const outDir = outDirOf(inputs);
   const packages: Props[] = [];
+  const provenance: Props[] = [];
   let name = "";
   let version = "";
   const settings = await buildSettings(inputs, key, ctx);
   const archs = await archsOf(inputs, settings, ctx);
   for (const arch of archs) {
     ctx.progress.info(`building for ${arch}`);
-    const result = await buildPackage({ ...settings, arch, outDir });
+    // Provenance always: it sits beside the apk (never in it) and DistrolessImage attests it.
+    const result = await buildPackage({ ...settings, arch, outDir, generateProvenance: true });
     for (const p of result.packages) {
+      if (p.provenance) {
+        provenance.push({
+          arch: p.arch,
+          name: p.name,
+          version: p.version,
+          checksum: p.controlChecksum,
+          file: p.provenance.file,
+          digest: p.provenance.digest,
+        });
+      }
       packages.push({
         arch: p.arch,
         name: p.name,
@@ -171,11 +184,19 @@ async function build(inputs: Props, ctx: OperationContext): Promise<Props> {
     version,
     ref: `${name}=${version}`,
     packages,
+    provenance,
     archs,
     inputDigest: resolved.inputDigest,
     keyName: key.keyName,
     outDir,
   };
+}
+
+/** The apks and their provenance files a build wrote. */
+function builtFiles(props: Props): string[] {
+  const files = (list: unknown) =>
+    (Array.isArray(list) ? list : []).map((p) => String((p as { file: unknown }).file));
+  return [...files(props.packages), ...files(props.provenance)];
 }
 
 /** Built files are part of the desired state: missing or changed apks mean "build again". */
@@ -215,9 +236,8 @@ const implementation: ResourceImplementation = {
 
   async update(_id, olds, news, ctx) {
     const outs = await build(news, ctx);
-    const kept = new Set(((outs.packages ?? []) as { file: string }[]).map((p) => p.file));
-    for (const p of (olds.packages ?? []) as { file: string }[])
-      if (!kept.has(p.file)) await fsp.rm(p.file, { force: true });
+    const kept = new Set(builtFiles(outs));
+    for (const f of builtFiles(olds)) if (!kept.has(f)) await fsp.rm(f, { force: true });
     return { outs };
   },
 
@@ -227,7 +247,7 @@ const implementation: ResourceImplementation = {
   },
 
   async delete(_id, props) {
-    for (const p of (props.packages ?? []) as { file: string }[]) await fsp.rm(p.file, { force: true });
+    for (const f of builtFiles(props)) await fsp.rm(f, { force: true });
   },
 };
 

@@ -5,7 +5,7 @@ import { writeArchIndex } from "../../build/emit/arch-index";
 import { chooseRunner } from "../../build/prepare";
 import { loadRecipe } from "../../build/recipe";
 import type { RunnerName } from "../../build/runners/runner";
-import { chooseArchs, recipeTargets } from "../../build/target-archs";
+import { chooseArchs, recipeTargets, skippedNotice } from "../../build/target-archs";
 import { requireArch } from "../../image/config/arch";
 import { DistrolessError } from "../../util/errors";
 import {
@@ -25,7 +25,7 @@ const RUNNERS = ["auto", "bubblewrap", "host", "melange"];
 export const verb: Verb = {
   summary: "build apk packages from a melange recipe",
   usage:
-    "pulumi-distroless package MELANGE_YAML [--arch A]... [--signing-key KEY] [--passphrase-env VAR] [--out DIR] [--runner auto|bubblewrap|host|melange] [--source-dir DIR] [--source-date-epoch N] [--repository R]... [--keyring KEY]... [--build-option O]... [--var K=V]... [--pipeline-dir D]... [--namespace NS] [--cache-dir DIR] [--no-network] [--keep-workspace] [--no-generate-index] [--json]",
+    "pulumi-distroless package MELANGE_YAML [--arch A]... [--signing-key KEY] [--passphrase-env VAR] [--out DIR] [--runner auto|bubblewrap|host|melange] [--source-dir DIR] [--source-date-epoch N] [--repository R]... [--keyring KEY]... [--build-option O]... [--var K=V]... [--pipeline-dir D]... [--namespace NS] [--cache-dir DIR] [--no-network] [--keep-workspace] [--no-generate-index] [--generate-provenance] [--json]",
   async run(ctx: CliContext): Promise<number> {
     const args = parseVerbArgs("package", ctx.argv, {
       arch: { type: "string", multiple: true },
@@ -45,6 +45,7 @@ export const verb: Verb = {
       "no-network": { type: "boolean" },
       "keep-workspace": { type: "boolean" },
       "no-generate-index": { type: "boolean" },
+      "generate-provenance": { type: "boolean" },
       json: { type: "boolean" },
     });
     if (args.positionals.length !== 1)
@@ -77,7 +78,8 @@ export const verb: Verb = {
       requested: stringsFlag(args, "arch").map((a) => requireArch(a, "--arch")),
       runner: await chooseRunner(runner as RunnerName | "auto"),
     });
-    for (const s of chosen.skipped) ctx.progress.warn(`not building ${s.arch}: ${s.reason}`);
+    const notice = skippedNotice(chosen);
+    if (notice) ctx.progress.warn(notice);
     const outDir = abs(stringFlag(args, "out") ?? "packages");
     const sourceDir = stringFlag(args, "source-dir");
     const cacheDir = stringFlag(args, "cache-dir");
@@ -104,6 +106,7 @@ export const verb: Verb = {
         ...(namespace ? { namespace } : {}),
         ...(boolFlag(args, "no-network") ? { network: false } : {}),
         ...(boolFlag(args, "keep-workspace") ? { keepWorkspace: true } : {}),
+        ...(boolFlag(args, "generate-provenance") ? { generateProvenance: true } : {}),
       });
       results.push(r);
     }
@@ -136,6 +139,12 @@ export const verb: Verb = {
           size: p.size,
           controlChecksum: p.controlChecksum,
           datahash: p.datahash,
+          ...(p.provenance
+            ? {
+                provenance: path.relative(ctx.cwd, p.provenance.file) || p.provenance.file,
+                provenanceDigest: p.provenance.digest,
+              }
+            : {}),
         })),
         inputDigests: Object.fromEntries(results.map((r) => [r.environment.arch, r.inputDigest])),
         indexes,
