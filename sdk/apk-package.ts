@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ApkRepository } from "./apk-repository";
-import type { BuiltPackage, KeyInput } from "./common";
+import type { BuiltPackage, KeyInput, PackageProvenance } from "./common";
 import type { ConfigSource, MelangeRecipeObject } from "./config-types";
 import { providerFor, RESOURCE_MODULE } from "./provider-handle";
 
@@ -64,6 +64,12 @@ export class ApkPackage extends pulumi.dynamic.Resource {
   declare public readonly ref: pulumi.Output<string>;
   /** Every .apk built, per arch and (sub)package. */
   declare public readonly packages: pulumi.Output<BuiltPackage[]>;
+  /**
+   * SLSA provenance of every apk built (in-toto statement: recipe, source tree and build
+   * environment digests). A DistrolessImage given this package in `packages` (or this output in
+   * `provenance`) attests it on the image when it signs.
+   */
+  declare public readonly provenance: pulumi.Output<PackageProvenance[]>;
   /** The architectures built. */
   declare public readonly archs: pulumi.Output<string[]>;
   /** Digest of everything the build depends on. */
@@ -96,6 +102,7 @@ export class ApkPackage extends pulumi.dynamic.Resource {
         version: undefined,
         ref: undefined,
         packages: undefined,
+        provenance: undefined,
         archs: args.archs,
         inputDigest: undefined,
         keyName: args.keyName,

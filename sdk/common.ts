@@ -27,3 +27,19 @@ export interface BuiltPackage {
   /** SHA-256 of the data segment. */
   datahash: string;
 }
+
+/**
+ * A built package's SLSA provenance (melange's `<name>-<ver>-r<epoch>.attest.tar.gz` beside the
+ * apk): what DistrolessImage attests on images that install that package.
+ */
+export interface PackageProvenance {
+  arch: string;
+  name: string;
+  version: string;
+  /** The package's `C:` checksum: the provenance is attested only where exactly this package is installed. */
+  checksum: string;
+  /** Path of the provenance file on the machine that built it. */
+  file: string;
+  /** `sha256:` of the in-toto statement in it. */
+  digest: string;
+}

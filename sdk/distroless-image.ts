@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ApkPackage } from "./apk-package";
 import { ApkRepository } from "./apk-repository";
-import type { KeyInput, RegistryAuth } from "./common";
+import type { KeyInput, PackageProvenance, RegistryAuth } from "./common";
 import type { ApkoConfigObject, ConfigSource } from "./config-types";
 import { providerFor, RESOURCE_MODULE } from "./provider-handle";
 
@@ -54,6 +54,13 @@ export interface DistrolessImageSettings {
   securityDb?: pulumi.Input<string | pulumi.Input<string>[]>;
   /** Attach the SPDX SBOMs to the image as referrers. Default true. */
   sbom?: pulumi.Input<boolean>;
+  /**
+   * Build provenance to attest (with `signKey`) as in-toto SLSA provenance attestations
+   * (`cosign verify-attestation --type slsaprovenance1`): ApkPackage `provenance` outputs. The
+   * provenance of ApkPackages given in `packages` is included without naming it here. Only the
+   * provenance of packages the image actually installs (same arch, name and checksum) is attested.
+   */
+  provenance?: pulumi.Input<pulumi.Input<PackageProvenance[]>[]>;
   /** Also (or instead) write the image as an OCI layout directory, or a docker tarball (`.tar`). */
   outputPath?: pulumi.Input<string>;
   /** An apko.lock.json to pin packages to; newer upstream versions become warnings, not changes. */
@@ -110,6 +117,13 @@ export class DistrolessImage extends pulumi.dynamic.Resource {
   constructor(name: string, args: DistrolessImageArgs, opts?: pulumi.CustomResourceOptions) {
     const repositories = args.repositories?.map((r) => (r instanceof ApkRepository ? r.reference : r));
     const packages = args.packages?.map((p) => (p instanceof ApkPackage ? p.ref : p));
+    const built = (args.packages ?? []).filter((p): p is ApkPackage => p instanceof ApkPackage);
+    const provenance =
+      args.provenance === undefined && built.length === 0
+        ? undefined
+        : pulumi
+            .all([args.provenance ?? [], ...built.map((p) => p.provenance)])
+            .apply(([given, ...fromPackages]) => [...given, ...fromPackages]);
     super(
       provider,
       name,
@@ -117,6 +131,7 @@ export class DistrolessImage extends pulumi.dynamic.Resource {
         ...args,
         repositories,
         packages,
+        provenance,
         resourceName: name,
         digest: undefined,
         imageRef: undefined,

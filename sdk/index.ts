@@ -7,7 +7,7 @@
  */
 export { ApkPackage, type ApkPackageArgs, type ApkPackageSettings } from "./apk-package";
 export { ApkRepository, type ApkRepositoryArgs, type RepositoryReference } from "./apk-repository";
-export type { BuiltPackage, KeyInput, RegistryAuth } from "./common";
+export type { BuiltPackage, KeyInput, PackageProvenance, RegistryAuth } from "./common";
 export type { ApkoConfigObject, ConfigInput, ConfigSource, MelangeRecipeObject } from "./config-types";
 export {
   DistrolessImage,

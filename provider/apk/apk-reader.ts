@@ -4,7 +4,7 @@ import { pipeline } from "node:stream/promises";
 import * as zlib from "node:zlib";
 import { inflateMember } from "../archive/gzip-members";
 import { MAX_ENTRY_NAME_BYTES, safeEntryPath } from "../archive/safe-path";
-import type { TarHeader } from "../archive/tar-header";
+import { type TarHeader, xattrFromRecord } from "../archive/tar-header";
 import { readTarBuffer, TarReader } from "../archive/tar-reader";
 import { DistrolessError, withSubjectAsync } from "../util/errors";
 import { newHash, q1Encode, sha1 } from "../util/hash";
@@ -237,7 +237,7 @@ export async function scanApkData(
         const recorded = h.pax["APK-TOOLS.checksum.SHA1"];
         const xattrs: Record<string, Buffer> = {};
         for (const [k, v] of Object.entries(h.pax)) {
-          if (k.startsWith("SCHILY.xattr.")) xattrs[k.slice(13)] = Buffer.from(v, "latin1");
+          if (k.startsWith("SCHILY.xattr.")) xattrs[k.slice(13)] = xattrFromRecord(v);
         }
         const entry: ApkDataEntry = { path, header: h, xattrs };
         if (recorded !== undefined) entry.recordedSha1 = recorded;

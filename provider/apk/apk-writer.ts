@@ -6,7 +6,7 @@ import * as zlib from "node:zlib";
 import { ChunkedWriter } from "../archive/chunked-writer";
 import { createGzip, HashingCounter } from "../archive/gzip-stream";
 import { comparePaths } from "../archive/safe-path";
-import { END_OF_ARCHIVE, encodeHeader, newHeader, paddingFor } from "../archive/tar-header";
+import { END_OF_ARCHIVE, encodeHeader, newHeader, paddingFor, xattrRecordValue } from "../archive/tar-header";
 import { buildTar } from "../archive/tar-writer";
 import { DistrolessError } from "../util/errors";
 import { tempPathFor } from "../util/fs";
@@ -91,7 +91,7 @@ async function writeDataSegment(
       const content = e.type === "file" ? await loadContent(e) : undefined;
       if (content) pax["APK-TOOLS.checksum.SHA1"] = content.sha1;
       if (e.type === "symlink") pax["APK-TOOLS.checksum.SHA1"] = sha1(e.linkname ?? "").toString("hex");
-      for (const [k, v] of Object.entries(e.xattrs ?? {})) pax[`SCHILY.xattr.${k}`] = v.toString("latin1");
+      for (const [k, v] of Object.entries(e.xattrs ?? {})) pax[`SCHILY.xattr.${k}`] = xattrRecordValue(v);
       const size = e.type === "file" ? contentSize(e) : 0;
       await write(
         encodeHeader(

@@ -192,7 +192,9 @@ export function parsePaxRecords(data: Uint8Array): Record<string, string> {
     if (eq < 0) throw new DistrolessError("E_FORMAT", "malformed PAX record (no '=')");
     const key = record.toString("utf8", 0, eq);
     // Names keep their bytes (see raw-names.ts); other values are text.
-    if (key === "path" || key === "linkpath") out[key] = decodeName(record.subarray(eq + 1));
+    // xattr values are binary (security.capability): kept byte for byte the same way.
+    if (key === "path" || key === "linkpath" || key.startsWith("SCHILY.xattr."))
+      out[key] = decodeName(record.subarray(eq + 1));
     else out[key] = record.toString("utf8", eq + 1);
     pos += len;
   }
@@ -296,6 +298,16 @@ function encodeBlock(h: TarHeader, name: string, prefix: string, flag: string): 
   block[154] = 0;
   block[155] = 32;
   return block;
+}
+
+/** An xattr value as a PAX `SCHILY.xattr.*` record value (its bytes kept exactly; see raw-names.ts). */
+export function xattrRecordValue(value: Buffer): string {
+  return decodeName(value);
+}
+
+/** The xattr bytes of a `SCHILY.xattr.*` record value read by parsePaxRecords. */
+export function xattrFromRecord(value: string): Buffer {
+  return encodeName(value);
 }
 
 export function encodePaxRecords(records: Record<string, string>): Buffer {

@@ -15,6 +15,7 @@ import { DistrolessError, errorMessage } from "../util/errors";
 import { type Progress, silentProgress } from "../util/log";
 import { directoryPackageFs } from "./detect/package-fs";
 import { type EmittedPackage, emitPackage } from "./emit/emit-package";
+import { licenseTexts } from "./emit/license-texts";
 import { renderMelangeYaml } from "./emit/melange-yaml";
 import { type OwnerNames, readOwnerNames } from "./emit/owner-names";
 import { type BuildCache, harvestBuildCache, prepareBuildCache } from "./environment/build-cache";
@@ -22,6 +23,7 @@ import { type GuestInstaller, prepareGuestRoot } from "./environment/guest-root"
 import type { EnvironmentLock } from "./environment/lock";
 import { type LintSettings, lintPackages } from "./lint/lint";
 import { type BuildInputs, type PreparedBuild, prepareBuild } from "./prepare";
+import { type WrittenProvenance, writeBuildProvenance } from "./provenance";
 import { BUILD_ID } from "./recipe/environment";
 import type { BuildStep } from "./recipe/plan";
 import { bubblewrapRunner, runAsIds } from "./runners/bubblewrap";
@@ -47,10 +49,25 @@ export interface BuildPackageOptions extends BuildInputs {
   lint?: LintSettings;
   /** Do not run the recipe's `test:` sections (melange's build never does; `package` does by default). */
   skipTests?: boolean;
+  /** Write SLSA provenance beside each apk (melange's --generate-provenance). */
+  generateProvenance?: boolean;
 }
 
-/** A package the build wrote: what emission reports. */
-export type BuiltPackage = EmittedPackage;
+/** A package the build wrote: what emission reports, and its provenance file when asked for. */
+export interface BuiltPackage extends EmittedPackage {
+  provenance?: WrittenProvenance;
+}
+
+async function withProvenance(
+  prepared: PreparedBuild,
+  options: BuildPackageOptions,
+  packages: EmittedPackage[],
+): Promise<BuiltPackage[]> {
+  if (!options.generateProvenance) return packages;
+  const yaml = renderMelangeYaml(prepared.plan, prepared.environment);
+  const written = await writeBuildProvenance(prepared, options, packages, yaml);
+  return packages.map((p) => ({ ...p, provenance: written.get(p.file)! }));
+}
 
 export interface BuildResult {
   packages: BuiltPackage[];
@@ -96,7 +113,7 @@ export async function buildPackage(options: BuildPackageOptions): Promise<BuildR
   const prepared = await prepareBuild(options);
   const plan = prepared.plan;
   if (prepared.runner === "melange") {
-    const packages = await buildWithMelange(prepared, options);
+    const packages = await withProvenance(prepared, options, await buildWithMelange(prepared, options));
     return {
       packages,
       inputDigest: prepared.inputDigest,
@@ -188,9 +205,10 @@ export async function buildPackage(options: BuildPackageOptions): Promise<BuildR
     await fsp.mkdir(outDir, { recursive: true });
     const staging = await fsp.mkdtemp(path.join(outDir, ".pd-staging-"));
     stagingDir = staging;
-    const packages: BuiltPackage[] = [];
+    const texts = await licenseTexts(plan.package.copyright, workspace);
+    const emitted: EmittedPackage[] = [];
     for (const meta of [plan.package, ...plan.subpackages]) {
-      const emitted = await emitPackage({
+      const pkg = await emitPackage({
         meta,
         origin: plan.package,
         arch: plan.arch,
@@ -203,12 +221,13 @@ export async function buildPackage(options: BuildPackageOptions): Promise<BuildR
         sourceDateEpoch: prepared.sourceDateEpoch,
         rootIds,
         namespace: prepared.namespace,
+        licenseTexts: texts,
         progress,
         ...(ownerNames ? { ownerNames } : {}),
         ...(prepared.signingKey ? { signingKey: prepared.signingKey } : {}),
         ...(prepared.recipeFile ? { recipeFile: path.basename(prepared.recipeFile) } : {}),
       });
-      packages.push(emitted);
+      emitted.push(pkg);
     }
     if (plan.tests.length > 0 && options.skipTests) {
       progress.info(`tests of ${plan.tests.map((t) => t.pkg).join(", ")} skipped`);
@@ -216,7 +235,7 @@ export async function buildPackage(options: BuildPackageOptions): Promise<BuildR
       await runPackageTests({
         plan,
         runner: prepared.runner,
-        apks: packages.map((p) => p.file),
+        apks: emitted.map((p) => p.file),
         sources: {
           ...(options.repositories ? { repositories: options.repositories } : {}),
           ...(options.keyring ? { keyring: options.keyring } : {}),
@@ -232,12 +251,13 @@ export async function buildPackage(options: BuildPackageOptions): Promise<BuildR
         ...(options.guestInstaller ? { guestInstaller: options.guestInstaller } : {}),
       });
     }
-    for (const p of packages) {
+    for (const p of emitted) {
       const final = packageFilePath(outDir, plan.arch, p.name, plan.package.fullVersion);
       await fsp.mkdir(path.dirname(final), { recursive: true });
       await fsp.rename(p.file, final);
       p.file = final;
     }
+    const packages = await withProvenance(prepared, options, emitted);
     keep = options.keepWorkspace === true;
     const result: BuildResult = {
       packages,

@@ -1,11 +1,12 @@
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
+import { readProvenanceFile } from "../build/provenance";
 import { type AssembleResult, assembleImage } from "../image/assemble";
 import { writeDockerArchives } from "../image/docker-archive";
 import { OciLayout } from "../image/oci-layout";
 import { fetchInstallPlans, resolveImage } from "../image/pipeline";
 import { type PushResult, pushLayout } from "../registry";
-import { attachSupplyChain, type SupplyChainResult } from "../sign/supply-chain";
+import { attachSupplyChain, type PackageProvenance, type SupplyChainResult } from "../sign/supply-chain";
 import { pathExists, writeFileAtomic } from "../util/fs";
 import { formatBytes } from "../util/log";
 import type { OperationContext, Props } from "./define";
@@ -14,6 +15,7 @@ import {
   imageConfig,
   imageSigningKey,
   pinsOf,
+  provenanceRecords,
   type ResolvedImageInputs,
   registryOptions,
   repositoryClient,
@@ -98,6 +100,19 @@ export async function pushImage(
   );
   const key = imageSigningKey(inputs);
   if (key) ctx.progress.info(`signing ${repository}@${result.indexDigest} and its platform manifests`);
+  const provenance: PackageProvenance[] = [];
+  if (key) {
+    for (const r of provenanceRecords(inputs)) {
+      const statement = await readProvenanceFile(r.file, r.digest);
+      provenance.push({
+        arch: r.arch,
+        name: r.name,
+        checksum: r.checksum,
+        predicateType: String(statement.predicateType),
+        predicate: statement.predicate,
+      });
+    }
+  }
   const attached = await attachSupplyChain({
     layoutDir,
     result,
@@ -105,6 +120,7 @@ export async function pushImage(
     registry: options,
     sbom: inputs.sbom !== false,
     ...(key ? { key } : {}),
+    provenance,
   });
   return { push, ...attached };
 }

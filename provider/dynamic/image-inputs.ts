@@ -30,6 +30,37 @@ export interface ResolvedImageInputs {
   fixes?: Record<string, Record<string, string[]>>;
   /** SHA-256 of the signing key's public half, when `signKey` is given: a new key re-signs. */
   signer?: string;
+  /** Digest of the `provenance` records: new provenance re-attests (the image itself is unchanged). */
+  provenance?: string;
+}
+
+/** One ApkPackage `provenance` output record: a package's provenance file and its statement digest. */
+export interface ProvenanceRecord {
+  arch: string;
+  name: string;
+  version: string;
+  checksum: string;
+  file: string;
+  digest: string;
+}
+
+/**
+ * The `provenance` input: ApkPackage `provenance` outputs (lists of records), given directly or
+ * gathered by the SDK from ApkPackages in `packages`; nested lists are flattened.
+ */
+export function provenanceRecords(inputs: Props): ProvenanceRecord[] {
+  const flat = (Array.isArray(inputs.provenance) ? inputs.provenance : []).flat(2) as unknown[];
+  return flat.map((r, i) => {
+    const o = (r ?? {}) as Record<string, unknown>;
+    for (const k of ["arch", "name", "version", "checksum", "file", "digest"]) {
+      if (typeof o[k] !== "string") {
+        throw new DistrolessError("E_CONFIG", `needs ${k} (give an ApkPackage's provenance output)`, {
+          subject: `provenance[${i}]`,
+        });
+      }
+    }
+    return o as unknown as ProvenanceRecord;
+  });
 }
 
 /** The image signing key from `signKey` (+ `signKeyPassword`); undefined when not signing. */

@@ -17,6 +17,7 @@ import {
   imageConfig,
   imageSigningKey,
   lockFilePins,
+  provenanceRecords,
   type ResolvedImageInputs,
   registryOptions,
   repositoryClient,
@@ -81,6 +82,12 @@ async function resolveInputs(
     const key = imageSigningKey(news);
     if (key) resolved.signer = signerFingerprint(key);
   }
+  if (containsUnknown(news.provenance)) resolved.provenance = UNKNOWN;
+  else {
+    const records = provenanceRecords(news);
+    if (records.length > 0)
+      resolved.provenance = digestOf(records.map((r) => [r.arch, r.name, r.checksum, r.digest]));
+  }
   const security = await securityDbOf(news, client);
   const notes = security ? securityNotes(security, lock, before) : undefined;
   if (notes && Object.keys(notes.fixes).length > 0) resolved.fixes = notes.fixes;
@@ -134,6 +141,7 @@ async function deliver(inputs: Props, ctx: OperationContext): Promise<Props> {
     outs.signatureDigests = signatureDigests;
     outs.attestationDigests = attestationDigests;
     if (resolved.signer) outs.signer = resolved.signer;
+    if (resolved.provenance) outs.provenance = resolved.provenance;
     outs.repository = inputs.repository;
     outs.imageRef = push.imageRef;
     outs.tags = push.tags;
@@ -183,6 +191,7 @@ const implementation: ResourceImplementation = {
     if (typeof resolved !== "object" || !resolved) return { changes: true };
     if (olds.inputDigest !== resolved.inputDigest || !olds.digest) return { changes: true };
     if ((olds.signer ?? null) !== (resolved.signer ?? null)) return { changes: true };
+    if ((olds.provenance ?? null) !== (resolved.provenance ?? null)) return { changes: true };
     // Settings kept in outputs for refresh and destroy: a change must reach the outputs.
     for (const k of KEPT_SETTINGS) if ((olds[k] ?? null) !== (news[k] ?? null)) return { changes: true };
     for (const k of TARGET_INPUTS) {

@@ -2,8 +2,10 @@ import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import type { SigningKey } from "../apk/keys";
 import { type BuildInputs, buildPackage, prepareBuild } from "../build";
-import { validateRecipe } from "../build/recipe";
-import { hostArch, requireArch } from "../image/config/arch";
+import { chooseRunner } from "../build/prepare";
+import { loadRecipe, validateRecipe } from "../build/recipe";
+import { chooseArchs, recipeTargets, skippedNotice } from "../build/target-archs";
+import { requireArch } from "../image/config/arch";
 import { defaultCacheDir } from "../repository/cache";
 import { digestOf } from "../util/canonical";
 import { pathExists, writeFileAtomic } from "../util/fs";
@@ -21,9 +23,27 @@ import { containsUnknown, UNKNOWN } from "./unknowns";
 
 type RunnerInput = "auto" | "bubblewrap" | "host" | "melange";
 
-function archsOf(inputs: Props): string[] {
-  const list = Array.isArray(inputs.archs) && inputs.archs.length ? inputs.archs.map(String) : [hostArch()];
-  return [...new Set(list.map((a) => requireArch(a, "archs")))].sort();
+/**
+ * `archs` as given (each must be buildable here), or else every arch the recipe targets that can
+ * run here (target-archs.ts), as the package verb and melange choose them.
+ */
+async function archsOf(
+  inputs: Props,
+  settings: Omit<BuildInputs, "arch">,
+  ctx?: OperationContext,
+): Promise<string[]> {
+  const requested = Array.isArray(inputs.archs)
+    ? inputs.archs.map((a) => requireArch(String(a), "archs"))
+    : [];
+  const recipe = settings.recipe ?? (settings.recipeFile ? await loadRecipe(settings.recipeFile) : undefined);
+  const chosen = chooseArchs({
+    targets: recipeTargets(recipe?.package.targetArchitecture),
+    requested,
+    runner: await chooseRunner(settings.runner),
+  });
+  const notice = skippedNotice(chosen);
+  if (notice) ctx?.progress.warn(notice);
+  return [...chosen.archs].sort();
 }
 
 function strings(value: unknown): string[] | undefined {
@@ -102,7 +122,7 @@ async function resolve(news: Props): Promise<Resolved> {
   let name = "";
   let version = "";
   const settings = await buildSettings(news, key);
-  for (const arch of archsOf(news)) {
+  for (const arch of await archsOf(news, settings)) {
     const prepared = await prepareBuild({ ...settings, arch });
     perArch[arch] = prepared.inputDigest;
     environment[arch] = Object.fromEntries(prepared.environment.packages.map((p) => [p.name, p.version]));
@@ -124,18 +144,32 @@ async function build(inputs: Props, ctx: OperationContext): Promise<Props> {
   const key = signingKeyOf(inputs);
   const outDir = outDirOf(inputs);
   const packages: Props[] = [];
+  const provenance: Props[] = [];
   let name = "";
   let version = "";
   const settings = await buildSettings(inputs, key, ctx);
-  for (const arch of archsOf(inputs)) {
+  const archs = await archsOf(inputs, settings, ctx);
+  for (const arch of archs) {
     ctx.progress.info(`building for ${arch}`);
+    // Provenance always: it sits beside the apk (never in it) and DistrolessImage attests it.
     const result = await buildPackage({
       ...settings,
       arch,
       outDir,
+      generateProvenance: true,
       ...(inputs.skipTests === true ? { skipTests: true } : {}),
     });
     for (const p of result.packages) {
+      if (p.provenance) {
+        provenance.push({
+          arch: p.arch,
+          name: p.name,
+          version: p.version,
+          checksum: p.controlChecksum,
+          file: p.provenance.file,
+          digest: p.provenance.digest,
+        });
+      }
       packages.push({
         arch: p.arch,
         name: p.name,
@@ -158,11 +192,19 @@ async function build(inputs: Props, ctx: OperationContext): Promise<Props> {
     version,
     ref: `${name}=${version}`,
     packages,
-    archs: archsOf(inputs),
+    provenance,
+    archs,
     inputDigest: resolved.inputDigest,
     keyName: key.keyName,
     outDir,
   };
+}
+
+/** The apks and their provenance files a build wrote. */
+function builtFiles(props: Props): string[] {
+  const files = (list: unknown) =>
+    (Array.isArray(list) ? list : []).map((p) => String((p as { file: unknown }).file));
+  return [...files(props.packages), ...files(props.provenance)];
 }
 
 /** Built files are part of the desired state: missing or changed apks mean "build again". */
@@ -202,9 +244,8 @@ const implementation: ResourceImplementation = {
 
   async update(_id, olds, news, ctx) {
     const outs = await build(news, ctx);
-    const kept = new Set(((outs.packages ?? []) as { file: string }[]).map((p) => p.file));
-    for (const p of (olds.packages ?? []) as { file: string }[])
-      if (!kept.has(p.file)) await fsp.rm(p.file, { force: true });
+    const kept = new Set(builtFiles(outs));
+    for (const f of builtFiles(olds)) if (!kept.has(f)) await fsp.rm(f, { force: true });
     return { outs };
   },
 
@@ -214,7 +255,7 @@ const implementation: ResourceImplementation = {
   },
 
   async delete(_id, props) {
-    for (const p of (props.packages ?? []) as { file: string }[]) await fsp.rm(p.file, { force: true });
+    for (const f of builtFiles(props)) await fsp.rm(f, { force: true });
   },
 };
 

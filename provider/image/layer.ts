@@ -4,7 +4,14 @@ import * as path from "node:path";
 import { Readable, type Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGzip, HashingCounter } from "../archive/gzip-stream";
-import { END_OF_ARCHIVE, encodeHeader, newHeader, paddingFor, type TarHeader } from "../archive/tar-header";
+import {
+  END_OF_ARCHIVE,
+  encodeHeader,
+  newHeader,
+  paddingFor,
+  type TarHeader,
+  xattrRecordValue,
+} from "../archive/tar-header";
 import { tempPathFor } from "../util/fs";
 import type { ContentStore } from "./content-store";
 import type { FsTree, Inode, TreeNode } from "./tree";
@@ -44,7 +51,7 @@ function entryFor(p: string, node: TreeNode, names: LayerNames, firstPath: Map<I
   };
   const pax: Record<string, string> = {};
   if ((node.kind === "file" || node.kind === "dir") && m.xattrs) {
-    for (const [k, v] of Object.entries(m.xattrs)) pax[`SCHILY.xattr.${k}`] = v.toString("latin1");
+    for (const [k, v] of Object.entries(m.xattrs)) pax[`SCHILY.xattr.${k}`] = xattrRecordValue(v);
   }
   switch (node.kind) {
     case "dir":

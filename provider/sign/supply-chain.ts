@@ -17,6 +17,20 @@ export interface SupplyChainOptions {
   sbom: boolean;
   /** Sign the index and each platform manifest, and attest each SBOM (cosign's .sig/.att). */
   key?: ImageSigningKey;
+  /**
+   * Build provenance of packages (ApkPackage's), attested on each platform manifest whose image
+   * installed exactly that package (same arch, name and `C:`); others are not about this image.
+   */
+  provenance?: readonly PackageProvenance[];
+}
+
+export interface PackageProvenance {
+  arch: string;
+  name: string;
+  /** The package's `C:`. */
+  checksum: string;
+  predicateType: string;
+  predicate: unknown;
 }
 
 /** Per subject (`index` or an arch): the digest of what was attached. */
@@ -54,6 +68,17 @@ export async function attachSupplyChain(options: SupplyChainOptions): Promise<Su
   for (const s of result.sboms) {
     const doc = JSON.parse(await fsp.readFile(layout.blobPath(s.descriptor.digest), "utf8")) as unknown;
     attestations.push({ subject: s.describes, predicateType: SPDX_PREDICATE_TYPE, predicate: doc });
+  }
+  for (const p of result.platforms) {
+    const installed = new Set((result.lockedPackages[p.arch] ?? []).map((l) => `${l.name}\0${l.checksum}`));
+    for (const prov of options.provenance ?? []) {
+      if (prov.arch !== p.arch || !installed.has(`${prov.name}\0${prov.checksum}`)) continue;
+      attestations.push({
+        subject: p.manifestDigest,
+        predicateType: prov.predicateType,
+        predicate: prov.predicate,
+      });
+    }
   }
   const signed = await signImage({
     ...options.registry,

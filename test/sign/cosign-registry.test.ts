@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { listReferrers } from "../../provider/registry";
@@ -8,32 +8,11 @@ import { cosignTag, simpleSigningPayload } from "../../provider/sign/cosign-obje
 import { generateCosignKeyPair } from "../../provider/sign/keys";
 import { verifyBytes } from "../../provider/sign/signer";
 import { runCli } from "../helpers/cli";
-import { fixture, needsFixtures, projectRoot } from "../helpers/fixtures";
+import { fixture, needsFixtures } from "../helpers/fixtures";
 import { type RegistryServer, startRegistry } from "../helpers/registry-server";
 import { tempDir } from "../helpers/tmp";
 import { needsTools, skopeoInspectRaw } from "../registry/readback";
-
-/** The real cosign, as setup builds it (scripts/tools.sh), or one on PATH. */
-function cosignBinary(): string | undefined {
-  const built = path.join(projectRoot, ".cache", "tools", "bin", "cosign");
-  if (existsSync(built)) return built;
-  const which = spawnSync("sh", ["-c", "command -v cosign"], { encoding: "utf8" });
-  return which.status === 0 ? which.stdout.trim() : undefined;
-}
-
-function needsCosign(): { skip?: string } {
-  if (cosignBinary()) return {};
-  if (process.env.CI) throw new Error("cosign is missing on CI (scripts/tools.sh builds it)");
-  return { skip: "no cosign binary (scripts/tools.sh builds it when Go is installed)" };
-}
-
-function cosign(...args: string[]): { code: number; out: string } {
-  const r = spawnSync(cosignBinary()!, args, {
-    encoding: "utf8",
-    env: { ...process.env, COSIGN_YES: "true", SIGSTORE_NO_CACHE: "true", TUF_ROOT: tempDir() },
-  });
-  return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
-}
+import { cosign, cosignBinary, needsCosign } from "./cosign-tool";
 
 describe("image signatures where cosign looks for them", needsFixtures(), () => {
   let registry: RegistryServer;

@@ -15,10 +15,11 @@ import { collectTree } from "../../apk/tree";
 import type { Progress } from "../../util/log";
 import { detectDependencies, mergeDependencies } from "../detect/detect";
 import type { PackageFs } from "../detect/package-fs";
-import { licenseExpression } from "../recipe/metadata";
+import { cpeString, licenseExpression } from "../recipe/metadata";
 import type { MainPackageMetadata, PackageMetadata } from "../recipe/plan";
 import type { OwnerNames } from "./owner-names";
 import { packageSbom, sbomPath } from "./sbom";
+import { applySetcap } from "./setcap";
 
 export interface EmitInput {
   /** The (sub)package being emitted. */
@@ -42,6 +43,8 @@ export interface EmitInput {
   recipeFile?: string;
   /** Owner names from the build guest's account files (melange's); root:root when absent. */
   ownerNames?: OwnerNames;
+  /** License id -> text from the recipe's `license-path`s (licenseTexts), for the SBOM. */
+  licenseTexts?: Record<string, string>;
   progress: Progress;
 }
 
@@ -105,7 +108,9 @@ export async function emitPackage(input: EmitInput): Promise<EmittedPackage> {
   const tree = await collectTree(input.dir, {
     mapOwner: (uid, gid) => ({ uid: uids.has(uid) ? 0 : uid, gid: gids.has(gid) ? 0 : gid }),
   });
+  applySetcap(meta.name, meta.setcap, tree);
   const sbomFile = sbomPath(meta.name, origin.fullVersion);
+  const cpe = cpeString(origin.cpe, origin.version);
   const sbom = packageSbom({
     name: meta.name,
     fullVersion: origin.fullVersion,
@@ -115,6 +120,9 @@ export async function emitPackage(input: EmitInput): Promise<EmittedPackage> {
     sourceDateEpoch: input.sourceDateEpoch,
     ...(input.recipeFile ? { recipeFile: input.recipeFile } : {}),
     ...(origin.commit ? { commit: origin.commit } : {}),
+    ...(cpe ? { cpe } : {}),
+    copyrightText: origin.copyright.map((c) => (c.attestation ? `${c.attestation}\n` : "")).join(""),
+    ...(input.licenseTexts ? { licenseTexts: input.licenseTexts } : {}),
   });
   const entries = [...tree.filter((e) => e.path !== sbomFile), ...sbomEntries(tree, sbomFile, sbom)];
   const names = input.ownerNames;

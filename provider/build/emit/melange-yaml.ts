@@ -8,7 +8,7 @@ import { stringify } from "yaml";
 import type { EnvironmentLock } from "../environment/lock";
 import { lockPins } from "../environment/lock";
 import type { BuildPlan, BuildStep, PackageMetadata, PlanDependencies } from "../recipe/plan";
-import type { Copyright } from "../recipe/schema";
+import type { Copyright, RecipeCpe } from "../recipe/schema";
 
 type Yaml = Record<string, unknown>;
 
@@ -67,6 +67,25 @@ function scriptlets(m: PackageMetadata): Yaml {
   });
 }
 
+function cpe(c: RecipeCpe | undefined): Yaml | undefined {
+  if (!c) return undefined;
+  return compact({
+    part: c.part,
+    vendor: c.vendor,
+    product: c.product,
+    edition: c.edition,
+    language: c.language,
+    sw_edition: c.swEdition,
+    target_sw: c.targetSw,
+    target_hw: c.targetHw,
+    other: c.other,
+  });
+}
+
+function setcap(m: PackageMetadata): Yaml[] {
+  return m.setcap.map((c) => ({ path: c.path, add: c.add, reason: c.reason }));
+}
+
 function steps(list: readonly BuildStep[], baseEnv: Record<string, string>): Yaml[] {
   return list.map((s) => {
     const env: Record<string, string> = {};
@@ -89,6 +108,7 @@ export function renderMelangeYaml(plan: BuildPlan, lock: EnvironmentLock): strin
       version: p.version,
       epoch: p.epoch,
       description: p.description,
+      annotations: p.annotations,
       url: p.url,
       commit: p.commit,
       "target-architecture": p.targetArchitectures.includes("all") ? undefined : p.targetArchitectures,
@@ -96,6 +116,8 @@ export function renderMelangeYaml(plan: BuildPlan, lock: EnvironmentLock): strin
       dependencies: dependencies(p.dependencies),
       options: options(p),
       scriptlets: scriptlets(p),
+      cpe: cpe(p.cpe),
+      setcap: setcap(p),
       timeout: p.timeoutSeconds,
     }),
     environment: compact({
@@ -125,12 +147,14 @@ export function renderMelangeYaml(plan: BuildPlan, lock: EnvironmentLock): strin
       compact({
         name: sp.name,
         description: sp.description,
+        annotations: sp.annotations,
         url: sp.url,
         commit: sp.commit,
         dependencies: dependencies(sp.dependencies),
         options: options(sp),
         scriptlets: scriptlets(sp),
         pipeline: steps(sp.steps, env.environment),
+        setcap: setcap(sp),
       }),
     ),
   };

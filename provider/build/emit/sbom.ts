@@ -22,6 +22,12 @@ export interface SbomInput {
   recipeFile?: string;
   /** The recipe's package.commit, when given. */
   commit?: string;
+  /** melange's CPE 2.3 string of the origin package: a SECURITY external reference. */
+  cpe?: string;
+  /** The copyright attestations, one a line (melange's FullCopyright); NOASSERTION when none. */
+  copyrightText?: string;
+  /** License id -> text from `license-path`: SPDX `hasExtractedLicensingInfos`. */
+  licenseTexts?: Record<string, string>;
 }
 
 export function sbomPath(name: string, fullVersion: string): string {
@@ -47,9 +53,14 @@ export function packageSbom(input: SbomInput): Buffer {
       downloadLocation: "NOASSERTION",
       originator: `Organization: ${input.namespace}`,
       supplier: `Organization: ${input.namespace}`,
-      copyrightText: "NOASSERTION",
+      copyrightText: input.copyrightText || "NOASSERTION",
       primaryPackagePurpose: "APPLICATION",
-      externalRefs: [{ referenceCategory: "PACKAGE-MANAGER", referenceLocator: purl, referenceType: "purl" }],
+      externalRefs: [
+        { referenceCategory: "PACKAGE-MANAGER", referenceLocator: purl, referenceType: "purl" },
+        ...(input.cpe
+          ? [{ referenceCategory: "SECURITY", referenceLocator: input.cpe, referenceType: "cpe23Type" }]
+          : []),
+      ],
     },
   ];
   const relationships: Record<string, string>[] = [];
@@ -73,6 +84,9 @@ export function packageSbom(input: SbomInput): Buffer {
       relatedSpdxElement: recipeId,
     });
   }
+  const extracted = Object.entries(input.licenseTexts ?? {})
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([licenseId, extractedText]) => ({ licenseId, extractedText }));
   const body = {
     SPDXID: "SPDXRef-DOCUMENT",
     name: ident,
@@ -87,6 +101,7 @@ export function packageSbom(input: SbomInput): Buffer {
     documentDescribes: [pkgId],
     packages,
     relationships,
+    ...(extracted.length > 0 ? { hasExtractedLicensingInfos: extracted } : {}),
   };
   body.documentNamespace = `https://spdx.org/spdxdocs/pulumi-distroless/${input.arch}/${ident}-${sha256Hex(JSON.stringify(body)).slice(0, 32)}`;
   return Buffer.from(`${JSON.stringify(body, null, 2)}\n`);

@@ -1,6 +1,6 @@
 /** Package metadata for the plan: dependencies, options, scriptlets, license expression. */
 import type { PackageMetadata, PlanDependencies, PlanScriptlets } from "./plan";
-import type { Copyright, RecipePackage, RecipeSubpackage } from "./schema";
+import type { Copyright, RecipeCpe, RecipePackage, RecipeSubpackage } from "./schema";
 
 type Deps = RecipePackage["dependencies"];
 
@@ -57,7 +57,9 @@ export function planMetadata(
     scriptlets: planScriptlets(p.scriptlets),
     checks: { enabled: p.checks?.enabled ?? [], disabled: p.checks?.disabled ?? [] },
     setcap: (p.setcap ?? []).map((s) => ({ path: s.path, add: { ...s.add }, reason: s.reason })),
+    annotations: { ...(p.annotations ?? {}) },
   };
+  if ("cpe" in p && p.cpe !== undefined) meta.cpe = { ...p.cpe };
   if (p.description !== undefined) meta.description = p.description;
   if (p.url !== undefined) meta.url = p.url;
   // melange gives subpackages the origin's commit unless they name their own.
@@ -94,4 +96,27 @@ export function licenseExpression(copyrights: readonly Copyright[]): string {
 
 function dedupe(items: string[]): string[] {
   return [...new Set(items)];
+}
+
+/**
+ * melange's CPE 2.3 formatted string for the origin package (part defaults to "a", unset fields
+ * to "*", `update` always "*"); undefined when the recipe gives no vendor/product.
+ */
+export function cpeString(cpe: RecipeCpe | undefined, version: string): string | undefined {
+  if (!cpe?.vendor || !cpe.product) return undefined;
+  const f = (v: string | undefined) => v || "*";
+  return [
+    "cpe:2.3",
+    cpe.part ?? "a",
+    cpe.vendor,
+    cpe.product,
+    version,
+    "*",
+    f(cpe.edition),
+    f(cpe.language),
+    f(cpe.swEdition),
+    f(cpe.targetSw),
+    f(cpe.targetHw),
+    f(cpe.other),
+  ].join(":");
 }

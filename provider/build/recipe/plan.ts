@@ -17,7 +17,7 @@
 import type { ApkArch } from "../../image/config/arch";
 import type { ApkoConfig } from "../../image/config/types";
 import type { PackageTestPlan } from "../test/compile-tests";
-import type { Copyright } from "./schema";
+import type { Copyright, RecipeCpe } from "./schema";
 
 /** The workspace inside the guest, and where package contents are assembled. */
 export const WORKSPACE = "/home/build";
@@ -88,6 +88,10 @@ export interface PackageMetadata {
   checks: { enabled: string[]; disabled: string[] };
   /** File capabilities to set after the pipeline: path, capability list -> flags, reason. */
   setcap: Array<{ path: string; add: Record<string, string>; reason: string }>;
+  /** As written; melange records them only in `.melange.yaml`. */
+  annotations: Record<string, string>;
+  /** The main package's `cpe` (subpackages' SBOMs use the origin's). */
+  cpe?: RecipeCpe;
 }
 
 export interface MainPackageMetadata extends PackageMetadata {

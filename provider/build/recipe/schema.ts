@@ -205,6 +205,7 @@ const subpackage = object({
   checks: opt(checks),
   test: opt(testSection),
   setcap: opt(list(setcap)),
+  annotations: opt(record(text())),
 });
 
 const versionFilters = {
@@ -212,6 +213,11 @@ const versionFilters = {
   "strip-suffix": opt(text()),
 };
 
+/**
+ * `update:` only drives Wolfi's update bot (which versions to track upstream); a build reads none
+ * of it. It is validated as melange validates it so a Wolfi recipe is accepted as-is, and kept out
+ * of the plan (changing it rebuilds nothing).
+ */
 const update = object({
   enabled: opt(bool()),
   manual: opt(bool()),
@@ -248,6 +254,30 @@ const update = object({
   "exclude-reason": opt(text()),
   schedule: opt(object({ reason: opt(text()), period: opt(oneOf(["daily", "weekly", "monthly"])) })),
   "enable-prerelease-tags": opt(bool()),
+  oci: opt(
+    object({
+      identifier: req(word()),
+      ...versionFilters,
+      "tag-filter-prefix": opt(text()),
+      "tag-filter-contains": opt(text()),
+    }),
+  ),
+  version_data: opt(
+    object({
+      version_format: req(word()),
+      sources: req(
+        list(
+          object({
+            name: req(word()),
+            stream: req(word()),
+            ignore: opt(words()),
+            commit_source: opt(text()),
+            use_release: opt(bool()),
+          }),
+        ),
+      ),
+    }),
+  ),
 });
 
 /** A Go regexp, checked (translated) at validation time so a bad pattern names its line. */
@@ -300,3 +330,4 @@ export type RecipePackage = Recipe["package"];
 export type RecipeSubpackage = NonNullable<Recipe["subpackages"]>[number];
 export type RecipeDependencies = NonNullable<RecipePackage["dependencies"]>;
 export type RecipeTest = NonNullable<Recipe["test"]>;
+export type RecipeCpe = NonNullable<RecipePackage["cpe"]>;

@@ -1,9 +1,12 @@
 import * as path from "node:path";
 import { loadPrivateKey } from "../../apk/keys";
 import { buildPackage } from "../../build/build";
+import { writeArchIndex } from "../../build/emit/arch-index";
+import { chooseRunner } from "../../build/prepare";
 import { loadRecipe } from "../../build/recipe";
 import type { RunnerName } from "../../build/runners/runner";
-import { hostArch } from "../../image/config/arch";
+import { chooseArchs, recipeTargets, skippedNotice } from "../../build/target-archs";
+import { requireArch } from "../../image/config/arch";
 import { DistrolessError } from "../../util/errors";
 import {
   boolFlag,
@@ -88,13 +91,21 @@ const FLAGS = {
     value: "L,...",
     help: "linters whose findings are printed as warnings (default: melange's warn set)",
   },
+  "no-generate-index": {
+    type: "boolean",
+    help: "don't write APKINDEX.tar.gz beside the apks (melange's --generate-index=false)",
+  },
+  "generate-provenance": {
+    type: "boolean",
+    help: "write SLSA provenance (NAME-VER.attest.tar.gz) beside each apk",
+  },
   json: { type: "boolean", help: "print the result as JSON" },
 } satisfies FlagTable;
 
 export const verb: Verb = {
   summary: "build apk packages from a melange recipe",
   usage:
-    "pulumi-distroless package MELANGE_YAML [--arch A]... [--signing-key KEY] [--passphrase-env VAR] [--out DIR] [--runner auto|bubblewrap|host|melange] [--source-dir DIR] [--source-date-epoch N] [--repository R]... [--keyring KEY]... [--build-option O]... [--var K=V]... [--env K=V]... [--pipeline-dir D]... [--namespace NS] [--cache-dir DIR] [--no-network] [--keep-workspace] [--skip-tests] [--lint-require L,...] [--lint-warn L,...] [--json]",
+    "pulumi-distroless package MELANGE_YAML [--arch A]... [--signing-key KEY] [--passphrase-env VAR] [--out DIR] [--runner auto|bubblewrap|host|melange] [--source-dir DIR] [--source-date-epoch N] [--repository R]... [--keyring KEY]... [--build-option O]... [--var K=V]... [--env K=V]... [--pipeline-dir D]... [--namespace NS] [--cache-dir DIR] [--no-network] [--keep-workspace] [--skip-tests] [--lint-require L,...] [--lint-warn L,...] [--no-generate-index] [--generate-provenance] [--json]",
   flags: FLAGS,
   example: "pulumi-distroless package melange.yaml --arch x86_64 --signing-key melange.rsa --out packages",
   async run(ctx: CliContext): Promise<number> {
@@ -113,19 +124,27 @@ export const verb: Verb = {
     const sourceDateEpoch = sourceDateEpochFlag(args, ctx.env) ?? 0;
     const vars = keyValues(stringsFlag(args, "var"), "--var");
     const env = keyValues(stringsFlag(args, "env"), "--env");
-    // --env sets build environment variables under the recipe's own (melange's --env-file order).
-    const recipe = Object.keys(env).length ? await loadRecipe(recipeFile) : undefined;
-    if (recipe) {
-      recipe.environment = {
-        ...recipe.environment,
-        environment: { ...env, ...recipe.environment?.environment },
-      };
-    }
     const keyFile = stringFlag(args, "signing-key");
     const signingKey = keyFile
       ? await loadPrivateKey(abs(keyFile), passphraseFlag(args, ctx.env))
       : undefined;
-    const archs = stringsFlag(args, "arch");
+    // melange builds every arch the recipe targets unless --arch narrows it; only the ones that
+    // can run here are built (target-archs.ts).
+    const recipe = await loadRecipe(recipeFile);
+    // --env sets build environment variables under the recipe's own (melange's --env-file order).
+    const withEnv = Object.keys(env).length
+      ? {
+          ...recipe,
+          environment: { ...recipe.environment, environment: { ...env, ...recipe.environment?.environment } },
+        }
+      : undefined;
+    const chosen = chooseArchs({
+      targets: recipeTargets(recipe.package.targetArchitecture),
+      requested: stringsFlag(args, "arch").map((a) => requireArch(a, "--arch")),
+      runner: await chooseRunner(runner as RunnerName | "auto"),
+    });
+    const notice = skippedNotice(chosen);
+    if (notice) ctx.progress.warn(notice);
     const outDir = abs(stringFlag(args, "out") ?? "packages");
     const sourceDir = stringFlag(args, "source-dir");
     const cacheDir = stringFlag(args, "cache-dir");
@@ -139,10 +158,10 @@ export const verb: Verb = {
     const lintRequire = lintList("lint-require");
     const lintWarn = lintList("lint-warn");
     const results = [];
-    for (const arch of archs.length ? archs : [hostArch()]) {
+    for (const arch of chosen.archs) {
       const r = await buildPackage({
         recipeFile,
-        ...(recipe ? { recipe } : {}),
+        ...(withEnv ? { recipe: withEnv } : {}),
         arch,
         outDir,
         runner: runner as RunnerName | "auto",
@@ -162,10 +181,27 @@ export const verb: Verb = {
         ...(boolFlag(args, "keep-workspace") ? { keepWorkspace: true } : {}),
         ...(boolFlag(args, "skip-tests") ? { skipTests: true } : {}),
         lint: { ...(lintRequire ? { require: lintRequire } : {}), ...(lintWarn ? { warn: lintWarn } : {}) },
+        ...(boolFlag(args, "generate-provenance") ? { generateProvenance: true } : {}),
       });
       results.push(r);
     }
     const packages = results.flatMap((r) => r.packages);
+    const indexes = [];
+    if (!boolFlag(args, "no-generate-index")) {
+      for (const arch of chosen.archs) {
+        const files = packages.filter((p) => p.arch === arch).map((p) => p.file);
+        const dir = path.join(outDir, arch);
+        const written = await writeArchIndex(dir, files, {
+          progress: ctx.progress,
+          ...(signingKey ? { signingKey } : {}),
+        });
+        indexes.push({
+          arch,
+          file: path.relative(ctx.cwd, written.file) || written.file,
+          digest: written.digest,
+        });
+      }
+    }
     output(
       ctx,
       boolFlag(args, "json"),
@@ -178,8 +214,15 @@ export const verb: Verb = {
           size: p.size,
           controlChecksum: p.controlChecksum,
           datahash: p.datahash,
+          ...(p.provenance
+            ? {
+                provenance: path.relative(ctx.cwd, p.provenance.file) || p.provenance.file,
+                provenanceDigest: p.provenance.digest,
+              }
+            : {}),
         })),
         inputDigests: Object.fromEntries(results.map((r) => [r.environment.arch, r.inputDigest])),
+        indexes,
         runner: results[0]?.runner ?? null,
       },
       () =>
