@@ -71,7 +71,8 @@ export interface LockedPackage {
 }
 
 /**
- * A distroless image assembled from apk packages (apko semantics): single layer, reproducible,
+ * A distroless image assembled from apk packages (apko semantics): one layer (or apko's origin
+ * layering when the config has `layering`), reproducible,
  * multi-arch, with SPDX SBOMs. Preview resolves every package and shows version changes; `up`
  * builds and pushes only blobs the registry lacks.
  */
@@ -88,8 +89,10 @@ export class DistrolessImage extends pulumi.dynamic.Resource {
   declare public readonly lock: pulumi.Output<Record<string, LockedPackage[]>>;
   /** Per SBOM file: its digest. */
   declare public readonly sbomDigests: pulumi.Output<Record<string, string>>;
-  /** Per apk arch: the layer digest. */
+  /** Per apk arch: the layer digest (the top layer when the config asks for `layering`). */
   declare public readonly layerDigests: pulumi.Output<Record<string, string>>;
+  /** Per apk arch: every layer digest, bottom first (one unless the config asks for `layering`). */
+  declare public readonly layers: pulumi.Output<Record<string, string[]>>;
   /** Digest of everything the image depends on. */
   declare public readonly inputDigest: pulumi.Output<string>;
   /** Per subject (`index` or an apk arch): the digest of the cosign signature manifest (`.sig`). */
@@ -117,6 +120,7 @@ export class DistrolessImage extends pulumi.dynamic.Resource {
         lock: undefined,
         sbomDigests: undefined,
         layerDigests: undefined,
+        layers: undefined,
         inputDigest: undefined,
         signatureDigests: undefined,
         attestationDigests: undefined,

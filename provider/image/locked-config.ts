@@ -56,6 +56,14 @@ export function lockedConfigJson(
     ...(config.vcs
       ? { "vcs-url": config.vcs.commit ? `${config.vcs.url}@${config.vcs.commit}` : config.vcs.url }
       : {}),
+    ...(config.layering
+      ? {
+          layering: {
+            strategy: config.layering.strategy,
+            ...(config.layering.budget ? { budget: config.layering.budget } : {}),
+          },
+        }
+      : {}),
     ...(config.certificates.additional.length || config.certificates.providers.length
       ? { certificates: config.certificates }
       : {}),

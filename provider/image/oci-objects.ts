@@ -47,7 +47,7 @@ export function imageAnnotations(config: ApkoConfig, epoch: number): Record<stri
 export function buildImageConfig(
   config: ApkoConfig,
   arch: ApkArch,
-  diffId: string,
+  diffIds: string[],
   epoch: number,
   user: string | undefined,
 ): ImageConfig {
@@ -55,7 +55,13 @@ export function buildImageConfig(
   const annotations = imageAnnotations(config, epoch);
   const title = config.annotations["org.opencontainers.image.title"];
   const vendor = config.annotations["org.opencontainers.image.vendor"];
-  const comment = title && vendor ? `${title} by ${vendor}` : `This is a ${TOOL_NAME} single-layer image`;
+  // apko leaves the comment out of a layered image's history (it only describes single layers).
+  const comment =
+    title && vendor
+      ? `${title} by ${vendor}`
+      : diffIds.length > 1
+        ? undefined
+        : `This is a ${TOOL_NAME} single-layer image`;
   const platform = toOciPlatform(arch);
   const inner: ImageConfig["config"] = {};
   if (config.entrypoint.command.length > 0) inner.Entrypoint = [...config.entrypoint.command];
@@ -76,9 +82,14 @@ export function buildImageConfig(
     architecture: platform.architecture,
     author: TOOL_NAME,
     created,
-    history: [{ author: TOOL_NAME, created, created_by: TOOL_NAME, comment }],
+    history: diffIds.map(() => ({
+      author: TOOL_NAME,
+      created,
+      created_by: TOOL_NAME,
+      ...(comment === undefined ? {} : { comment }),
+    })),
     os: "linux",
-    rootfs: { type: "layers", diff_ids: [diffId] },
+    rootfs: { type: "layers", diff_ids: [...diffIds] },
     config: inner,
   };
   if (platform.variant) out.variant = platform.variant;
@@ -87,14 +98,14 @@ export function buildImageConfig(
 
 export function buildManifest(
   configDesc: Descriptor,
-  layerDesc: Descriptor,
+  layerDescs: Descriptor[],
   annotations: Record<string, string>,
 ): ImageManifest {
   return {
     schemaVersion: 2,
     mediaType: MEDIA_TYPES.manifest,
     config: configDesc,
-    layers: [layerDesc],
+    layers: [...layerDescs],
     annotations,
   };
 }

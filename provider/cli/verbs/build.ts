@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { type AssembleResult, assembleImage } from "../../image/assemble";
 import { loadApkoConfig, requireArch } from "../../image/config";
 import type { ApkArch } from "../../image/config/arch";
-import { writeDockerArchives } from "../../image/docker-archive";
+import { writeDockerArchives, writeImageArchive } from "../../image/docker-archive";
 import { OciLayout } from "../../image/oci-layout";
 import { applyOverrides, fetchInstallPlans, resolveImage } from "../../image/pipeline";
 import { parseReference } from "../../registry";
@@ -26,20 +26,23 @@ import { describePush, pushToRepositories, registryFlagOptions, registryOptionsF
 import { signFlagOptions, signingKeyFromArgs } from "./sign";
 
 /**
- * `build`: apko.yaml -> resolved packages (cached, verified) -> one reproducible layer per arch ->
- * an OCI image layout directory, or docker-loadable tarballs (`FILE.tar`; with several archs one
- * `FILE-<arch>.tar` each, since a docker archive holds one platform).
+ * `build`: apko.yaml -> resolved packages (cached, verified) -> reproducible layers per arch (one,
+ * or apko's origin layering) -> an OCI image layout directory, or ONE image archive `FILE.tar`
+ * that docker/podman load and skopeo read as docker-archive or oci-archive (a multi-arch image
+ * holds every platform and the index, as apko writes it); `--per-arch` writes `FILE-<arch>.tar`
+ * single-platform archives instead.
  */
 export const verb: Verb = {
   summary: "build an apko config into an OCI layout or a docker-loadable tarball (with SBOMs)",
   usage:
-    "pulumi-distroless build APKO_YAML [--output DIR|FILE.tar] [--push REPO[:TAG]]... [--arch A]... " +
+    "pulumi-distroless build APKO_YAML [--output DIR|FILE.tar [--per-arch]] [--push REPO[:TAG]]... [--arch A]... " +
     "[--tag [NAME:]TAG] [--source-date-epoch N] [--sbom-path DIR] [--cache-dir D] [--offline] " +
     "[--allow-untrusted] [--sign-key KEY [--sign-password-env VAR]] [--no-sbom-attach] [--insecure] " +
     "[--ca-file F] [--username U --password-stdin] [--json]",
   async run(ctx: CliContext): Promise<number> {
     const args = parseVerbArgs("build", ctx.argv, {
       output: { type: "string" },
+      "per-arch": { type: "boolean" },
       arch: { type: "string", multiple: true },
       tag: { type: "string" },
       "source-date-epoch": { type: "string" },
@@ -84,6 +87,9 @@ export const verb: Verb = {
     const plans = await fetchInstallPlans(resolved, client, ctx.progress);
 
     const tarball = out?.endsWith(".tar") ?? false;
+    if (boolFlag(args, "per-arch") && !tarball) {
+      throw new DistrolessError("E_CONFIG", "--per-arch splits a FILE.tar output: give --output FILE.tar");
+    }
     const outPath = out ? path.resolve(ctx.cwd, out) : undefined;
     // A tarball, or a push without an output, builds into a temporary layout.
     const temporary = tarball || !outPath;
@@ -108,7 +114,9 @@ export const verb: Verb = {
       const written = !outPath
         ? []
         : tarball
-          ? await writeDockerArchives(new OciLayout(layoutDir), result, outPath, repoTag)
+          ? boolFlag(args, "per-arch")
+            ? await writeDockerArchives(new OciLayout(layoutDir), result, outPath, repoTag)
+            : await writeImageArchive(new OciLayout(layoutDir), result, outPath, repoTag)
           : [outPath];
       const registry = pushTo.length ? await registryOptionsFromArgs(args, ctx) : {};
       const pushed = pushTo.length
@@ -157,6 +165,12 @@ function summary(result: AssembleResult, outputs: string[]) {
       layerDigest: p.layerDigest,
       diffId: p.diffId,
       size: p.size,
+      layers: p.layers.map((l) => ({
+        digest: l.digest,
+        diffId: l.diffId,
+        size: l.size,
+        packages: l.packages,
+      })),
     })),
     sboms: result.sboms.map((s) => ({ arch: s.arch ?? "index", digest: s.descriptor.digest, file: s.file })),
     packages: result.lockedPackages,
@@ -165,8 +179,15 @@ function summary(result: AssembleResult, outputs: string[]) {
 
 function human(result: AssembleResult, outputs: string[]): string {
   const lines = [`index ${result.indexDigest}`];
-  for (const p of result.platforms)
-    lines.push(`${p.arch.padEnd(8)} manifest ${p.manifestDigest} diff_id ${p.diffId}`);
+  for (const p of result.platforms) {
+    if (p.layers.length === 1) {
+      lines.push(`${p.arch.padEnd(8)} manifest ${p.manifestDigest} diff_id ${p.diffId}`);
+      continue;
+    }
+    lines.push(`${p.arch.padEnd(8)} manifest ${p.manifestDigest} (${p.layers.length} layers)`);
+    for (const l of p.layers)
+      lines.push(`  layer ${l.digest} ${l.packages.length ? l.packages.join(" ") : "(top)"}`);
+  }
   for (const o of outputs) lines.push(`wrote ${o}`);
   return lines.join("\n");
 }

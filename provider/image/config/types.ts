@@ -110,6 +110,11 @@ export interface ApkoConfig {
   volumes: string[];
   /** `vcs-url: <url>@<commit>`, split (apko turns these into source/revision annotations). */
   vcs?: { url: string; commit?: string };
+  /**
+   * apko's `layering`: packages split into up to `budget` layers by origin plus a top layer.
+   * Absent (or an empty block): one layer.
+   */
+  layering?: { strategy: "origin"; budget: number };
   certificates: {
     additional: NamedContent[];
     /** Virtual package names whose providers' certificates form the CA bundle. */
