@@ -22,6 +22,13 @@ export interface DistrolessImageArgs {
   archs?: pulumi.Input<pulumi.Input<string>[]>;
   /** Annotations added to the index and manifests. */
   annotations?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /**
+   * apko's `--vcs`: when the config has no `vcs-url`, record the git checkout holding the config
+   * file (or the program's directory) as `org.opencontainers.image.source` (origin URL, no
+   * credentials) and `.revision` (the HEAD commit). Default false, unlike the apko CLI: the commit
+   * is part of the image, so with it on every commit of the program's repository makes a new image.
+   */
+  vcs?: pulumi.Input<boolean>;
   /** SOURCE_DATE_EPOCH. Default: the newest package build time. */
   sourceDateEpoch?: pulumi.Input<number>;
   /** Target repository, e.g. `registry.example.com/team/app`. Without it, `outputPath` is required. */

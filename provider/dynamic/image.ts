@@ -35,6 +35,7 @@ const RESOLUTION_INPUTS = [
   "packages",
   "archs",
   "annotations",
+  "vcs",
   "sourceDateEpoch",
   "lockFile",
   "cacheDir",

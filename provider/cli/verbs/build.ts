@@ -7,6 +7,7 @@ import type { ApkArch } from "../../image/config/arch";
 import { writeDockerArchives, writeImageArchive } from "../../image/docker-archive";
 import { OciLayout } from "../../image/oci-layout";
 import { applyOverrides, fetchInstallPlans, resolveImage } from "../../image/pipeline";
+import { probeVcs } from "../../image/vcs";
 import { parseReference } from "../../registry";
 import { defaultCacheDir } from "../../repository/cache";
 import { RepositoryClient } from "../../repository/client";
@@ -38,9 +39,11 @@ export const verb: Verb = {
     "pulumi-distroless build APKO_YAML [--output DIR|FILE.tar [--per-arch]] [--push REPO[:TAG]]... [--arch A]... " +
     "[--tag [NAME:]TAG] [--source-date-epoch N] [--sbom-path DIR] [--cache-dir D] [--offline] " +
     "[--allow-untrusted] [--sign-key KEY [--sign-password-env VAR]] [--no-sbom-attach] [--insecure] " +
-    "[--ca-file F] [--username U --password-stdin] [--json]",
+    "[--ca-file F] [--username U --password-stdin] [--vcs=false] [--json]",
   async run(ctx: CliContext): Promise<number> {
-    const args = parseVerbArgs("build", ctx.argv, {
+    // apko spells it `--vcs=false`; a boolean flag cannot take a value, so it becomes --no-vcs.
+    const argv = ctx.argv.map((a) => (a === "--vcs=false" ? "--no-vcs" : a === "--vcs=true" ? "--vcs" : a));
+    const args = parseVerbArgs("build", argv, {
       output: { type: "string" },
       "per-arch": { type: "boolean" },
       arch: { type: "string", multiple: true },
@@ -52,6 +55,8 @@ export const verb: Verb = {
       "allow-untrusted": { type: "boolean" },
       push: { type: "string", multiple: true },
       "no-sbom-attach": { type: "boolean" },
+      vcs: { type: "boolean" },
+      "no-vcs": { type: "boolean" },
       ...signFlagOptions,
       ...registryFlagOptions,
       json: { type: "boolean" },
@@ -66,6 +71,11 @@ export const verb: Verb = {
     }
     const configFile = path.resolve(ctx.cwd, args.positionals[0]!);
     const config = await loadApkoConfig(configFile);
+    // As apko: unless told not to, a config without vcs-url gets its git checkout's origin and commit.
+    if (!boolFlag(args, "no-vcs") && !config.vcs) {
+      const vcs = await probeVcs(configFile, ctx.cwd);
+      if (vcs) config.vcs = vcs;
+    }
     const archFlags = stringsFlag(args, "arch").flatMap((a) => a.split(","));
     const archs: ApkArch[] = [...new Set(archFlags.map((a) => requireArch(a, "--arch")))];
     const sourceDateEpoch = sourceDateEpochFlag(args, ctx.env);
