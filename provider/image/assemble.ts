@@ -17,6 +17,7 @@ import {
   buildIndex,
   buildManifest,
   imageAnnotations,
+  indexAnnotations,
   jsonBytes,
   platformFor,
 } from "./oci-objects";
@@ -226,7 +227,7 @@ export async function assembleImage(options: AssembleOptions): Promise<AssembleR
 
   const index = buildIndex(
     platforms.map((p) => p.manifest),
-    annotations,
+    indexAnnotations(config, epoch),
   );
   const indexBlob = await layout.writeBlob(jsonBytes(index));
   const indexDesc: Descriptor = { mediaType: MEDIA_TYPES.index, ...indexBlob };

@@ -53,9 +53,7 @@ export function lockedConfigJson(
     ...(config.paths.length ? { paths: config.paths } : {}),
     ...(Object.keys(config.annotations).length ? { annotations: config.annotations } : {}),
     ...(config.volumes.length ? { volumes: config.volumes } : {}),
-    ...(config.vcs
-      ? { "vcs-url": config.vcs.commit ? `${config.vcs.url}@${config.vcs.commit}` : config.vcs.url }
-      : {}),
+    // No vcs-url: apko's per-arch configs drop it (it reaches the index annotations only).
     ...(config.layering
       ? {
           layering: {

@@ -30,16 +30,25 @@ function sortedRecord(entries: [string, string][]): Record<string, string> {
 }
 
 /**
- * The annotations apko puts on the manifest, the index and (as Labels) the config: the configured
- * ones, `vcs-url` as source/revision, and the creation time. Sorted (Go marshals maps sorted).
+ * The annotations apko puts on each manifest and (as Labels) its config: the configured ones and
+ * the creation time. Sorted (Go marshals maps sorted).
  */
 export function imageAnnotations(config: ApkoConfig, epoch: number): Record<string, string> {
   const a = new Map(Object.entries(config.annotations));
+  a.set("org.opencontainers.image.created", rfc3339(epoch));
+  return sortedRecord([...a.entries()]);
+}
+
+/**
+ * The index's annotations: the image's plus `vcs-url` (configured or probed) as source/revision.
+ * apko v1.2.37 puts those on the index only: its per-arch configs are copies that drop vcs-url.
+ */
+export function indexAnnotations(config: ApkoConfig, epoch: number): Record<string, string> {
+  const a = new Map(Object.entries(imageAnnotations(config, epoch)));
   if (config.vcs?.commit) {
     a.set("org.opencontainers.image.source", config.vcs.url);
     a.set("org.opencontainers.image.revision", config.vcs.commit);
   }
-  a.set("org.opencontainers.image.created", rfc3339(epoch));
   return sortedRecord([...a.entries()]);
 }
 

@@ -55,24 +55,37 @@ export async function buildOurs(
   return assembleImage({ config, plans, keys, cacheDir, outputDir: outDir, sourceDateEpoch: 0 });
 }
 
-/** Builds `configFile` with the real apko (offline, no VCS probing, SOURCE_DATE_EPOCH 0) into `outDir`. */
-export function buildWithApko(apko: string, configFile: string, outDir: string, arch: string): void {
+/**
+ * Builds `configFile` with the real apko (offline, SOURCE_DATE_EPOCH 0, no VCS probing unless
+ * asked) into `outDir`.
+ */
+export function buildWithApko(
+  apko: string,
+  configFile: string,
+  outDir: string,
+  arch: string,
+  options: { cwd?: string; vcs?: boolean } = {},
+): void {
   mkdirSync(outDir, { recursive: true });
-  run("env", [
-    "SOURCE_DATE_EPOCH=0",
-    apko,
-    "build",
-    configFile,
-    "test.local/layered:latest",
-    outDir,
-    "--offline",
-    "--vcs=false",
-    "--sbom=false",
-    "--cache-dir",
-    path.join(path.dirname(outDir), "apko-cache"),
-    "--arch",
-    arch,
-  ]);
+  run(
+    "env",
+    [
+      "SOURCE_DATE_EPOCH=0",
+      apko,
+      "build",
+      configFile,
+      "test.local/layered:latest",
+      outDir,
+      "--offline",
+      `--vcs=${options.vcs === true}`,
+      "--sbom=false",
+      "--cache-dir",
+      path.join(path.dirname(outDir), "apko-cache"),
+      "--arch",
+      arch,
+    ],
+    options.cwd ? { cwd: options.cwd } : {},
+  );
 }
 
 /**
