@@ -25,6 +25,13 @@ export interface DistrolessImageSettings {
   archs?: pulumi.Input<pulumi.Input<string>[]>;
   /** Annotations added to the index and manifests. */
   annotations?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /**
+   * apko's `--vcs`: when the config has no `vcs-url`, record the git checkout holding the config
+   * file (or the program's directory) as `org.opencontainers.image.source` (origin URL, no
+   * credentials) and `.revision` (the HEAD commit). Default false, unlike the apko CLI: the commit
+   * is part of the image, so with it on every commit of the program's repository makes a new image.
+   */
+  vcs?: pulumi.Input<boolean>;
   /** SOURCE_DATE_EPOCH. Default: the newest package build time. */
   sourceDateEpoch?: pulumi.Input<number>;
   /** Target repository, e.g. `registry.example.com/team/app`. Without it, `outputPath` is required. */
@@ -81,7 +88,8 @@ export interface LockedPackage {
 }
 
 /**
- * A distroless image assembled from apk packages (apko semantics): single layer, reproducible,
+ * A distroless image assembled from apk packages (apko semantics): one layer (or apko's origin
+ * layering when the config has `layering`), reproducible,
  * multi-arch, with SPDX SBOMs. Preview resolves every package and shows version changes; `up`
  * builds and pushes only blobs the registry lacks.
  */
@@ -103,8 +111,10 @@ export class DistrolessImage extends pulumi.dynamic.Resource {
   declare public readonly lock: pulumi.Output<Record<string, LockedPackage[]>>;
   /** Per SBOM file: its digest. */
   declare public readonly sbomDigests: pulumi.Output<Record<string, string>>;
-  /** Per apk arch: the layer digest. */
+  /** Per apk arch: the layer digest (the top layer when the config asks for `layering`). */
   declare public readonly layerDigests: pulumi.Output<Record<string, string>>;
+  /** Per apk arch: every layer digest, bottom first (one unless the config asks for `layering`). */
+  declare public readonly layers: pulumi.Output<Record<string, string[]>>;
   /** Digest of everything the image depends on. */
   declare public readonly inputDigest: pulumi.Output<string>;
   /** Per subject (`index` or an apk arch): the digest of the cosign signature manifest (`.sig`). */
@@ -141,6 +151,7 @@ export class DistrolessImage extends pulumi.dynamic.Resource {
         lock: undefined,
         sbomDigests: undefined,
         layerDigests: undefined,
+        layers: undefined,
         inputDigest: undefined,
         signatureDigests: undefined,
         attestationDigests: undefined,

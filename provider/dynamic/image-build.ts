@@ -2,7 +2,7 @@ import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { readProvenanceFile } from "../build/provenance";
 import { type AssembleResult, assembleImage } from "../image/assemble";
-import { writeDockerArchives } from "../image/docker-archive";
+import { writeImageArchive } from "../image/docker-archive";
 import { OciLayout } from "../image/oci-layout";
 import { fetchInstallPlans, resolveImage } from "../image/pipeline";
 import { type PushResult, pushLayout } from "../registry";
@@ -38,7 +38,9 @@ export async function buildImageLayout(
   const cached = path.join(layoutDir, RESULT_FILE);
   if (await pathExists(cached)) {
     const result = JSON.parse(await fsp.readFile(cached, "utf8")) as AssembleResult;
-    if (await new OciLayout(layoutDir).hasBlob(result.indexDigest)) {
+    // A result from before layered images lacks `layers`: build again rather than misread it.
+    const current = result.platforms.every((p) => Array.isArray(p.layers));
+    if (current && (await new OciLayout(layoutDir).hasBlob(result.indexDigest))) {
       ctx.progress.info(`image ${result.indexDigest} already built (cache); not rebuilding`);
       return { layoutDir, result };
     }
@@ -65,7 +67,7 @@ export async function buildImageLayout(
   return { layoutDir, result };
 }
 
-/** Writes the image where `outputPath` says: an OCI layout directory, or docker tarball(s) for `.tar`. */
+/** Writes the image where `outputPath` says: an OCI layout directory, or one image archive for `.tar`. */
 export async function writeOutputPath(
   layoutDir: string,
   result: AssembleResult,
@@ -78,7 +80,7 @@ export async function writeOutputPath(
     await fsp.rm(path.join(target, RESULT_FILE), { force: true });
     return [target];
   }
-  return writeDockerArchives(new OciLayout(layoutDir), result, target);
+  return writeImageArchive(new OciLayout(layoutDir), result, target);
 }
 
 /** Pushes the layout (only what the registry lacks), then attaches the SBOMs as referrers. */

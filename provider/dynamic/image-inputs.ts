@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { loadApkoConfig, validateApkoConfig } from "../image/config";
 import type { ApkoConfig } from "../image/config/types";
 import { applyOverrides, type ImageOverrides } from "../image/pipeline";
+import { probeVcs } from "../image/vcs";
 import type { RegistryOptions } from "../registry";
 import { defaultCacheDir } from "../repository/cache";
 import { RepositoryClient } from "../repository/client";
@@ -88,6 +89,11 @@ export async function imageConfig(
     config = validateApkoConfig(inputs.config, `${name}.config`, { baseDir: process.cwd() });
   } else
     throw new DistrolessError("E_CONFIG", "give configFile (an apko.yaml) or config (the same as an object)");
+  if (inputs.vcs === true && !config.vcs) {
+    const from = typeof inputs.configFile === "string" ? path.resolve(inputs.configFile) : process.cwd();
+    const vcs = await probeVcs(from, process.cwd());
+    if (vcs) config.vcs = vcs;
+  }
 
   const overrides: ImageOverrides = { baseDir: process.cwd(), repositories: [], keyring: [], inlineKeys: [] };
   for (const [i, r] of (Array.isArray(inputs.repositories) ? inputs.repositories : []).entries()) {

@@ -35,6 +35,7 @@ const RESOLUTION_INPUTS = [
   "packages",
   "archs",
   "annotations",
+  "vcs",
   "sourceDateEpoch",
   "lockFile",
   "cacheDir",
@@ -107,9 +108,11 @@ async function deliver(inputs: Props, ctx: OperationContext): Promise<Props> {
   const { layoutDir, result } = await buildImageLayout(inputs, ctx);
   const platforms: Record<string, string> = {};
   const layerDigests: Record<string, string> = {};
+  const layers: Record<string, string[]> = {};
   for (const p of result.platforms) {
     platforms[p.arch] = p.manifestDigest;
     layerDigests[p.arch] = p.layerDigest;
+    layers[p.arch] = p.layers.map((l) => l.digest);
   }
   const lock: Record<string, { name: string; version: string; checksum: string }[]> = {};
   for (const [arch, pkgs] of Object.entries(result.lockedPackages)) {
@@ -120,6 +123,7 @@ async function deliver(inputs: Props, ctx: OperationContext): Promise<Props> {
     digest: result.indexDigest,
     platforms,
     layerDigests,
+    layers,
     lock,
     inputDigest: resolved.inputDigest,
     tags: [],

@@ -9,13 +9,15 @@ import type { ApkArch } from "./config/arch";
 import type { ApkoConfig } from "./config/types";
 import { ContentStore } from "./content-store";
 import type { InstallPlan, KeyContent } from "./install-plan";
-import { type CompressorFactory, writeLayer } from "./layer";
+import type { CompressorFactory } from "./layer";
+import { writeImageLayers } from "./layering";
 import { OciLayout } from "./oci-layout";
 import {
   buildImageConfig,
   buildIndex,
   buildManifest,
   imageAnnotations,
+  indexAnnotations,
   jsonBytes,
   platformFor,
 } from "./oci-objects";
@@ -52,15 +54,28 @@ export interface LockedPackage {
   repository: string;
 }
 
+export interface LayerResult {
+  digest: string;
+  diffId: string;
+  /** Compressed size. */
+  size: number;
+  uncompressedSize: number;
+  /** The packages whose files it holds ([] for the top layer of a layered image, or the only layer). */
+  packages: string[];
+}
+
 export interface PlatformResult {
   arch: ApkArch;
   platform: Platform;
   manifest: Descriptor;
   manifestDigest: string;
   configDigest: string;
+  /** The image's layers, bottom first (one unless the config asks for `layering`). */
+  layers: LayerResult[];
+  /** The last (top) layer: the only one of a single-layer image. */
   layerDigest: string;
   diffId: string;
-  /** Compressed layer size. */
+  /** Compressed size of all layers. */
   size: number;
   uncompressedSize: number;
 }
@@ -155,16 +170,36 @@ export async function assembleImage(options: AssembleOptions): Promise<AssembleR
     const packages = plan.packages.map((planned, j) => ({ planned, head: heads[i]![j]! }));
     const rootfs = await buildRootfs({ config, arch: plan.arch, packages, keys, store, epoch, progress });
     const names = await ownerNames(rootfs.tree, store);
-    const layer = await writeLayer(rootfs.tree, store, names, blobDir, options.compressor);
-    await layout.adoptBlob(layer.file, layer.digest);
-    progress.info(
-      `${plan.arch}: layer ${layer.digest} (${formatBytes(layer.size)}, ${formatBytes(layer.uncompressedSize)} uncompressed)`,
+    const written = await writeImageLayers(config.layering, {
+      tree: rootfs.tree,
+      installed: rootfs.installed.map((p) => p.pkginfo),
+      records: rootfs.records,
+      store,
+      names,
+      dir: blobDir,
+      ...(options.compressor ? { compressor: options.compressor } : {}),
+    });
+    const layers: LayerResult[] = [];
+    for (const layer of written) {
+      await layout.adoptBlob(layer.file, layer.digest);
+      const { file: _file, ...result } = layer;
+      layers.push(result);
+      progress.info(
+        `${plan.arch}: layer ${layer.digest} (${formatBytes(layer.size)}, ${formatBytes(layer.uncompressedSize)} uncompressed${layer.packages.length ? `; ${layer.packages.join(", ")}` : ""})`,
+      );
+    }
+    const top = layers[layers.length - 1]!;
+    const imageConfig = buildImageConfig(
+      config,
+      plan.arch,
+      layers.map((l) => l.diffId),
+      epoch,
+      rootfs.user,
     );
-    const imageConfig = buildImageConfig(config, plan.arch, layer.diffId, epoch, rootfs.user);
     const configBlob = await layout.writeBlob(jsonBytes(imageConfig));
     const manifest = buildManifest(
       { mediaType: MEDIA_TYPES.config, ...configBlob },
-      { mediaType: MEDIA_TYPES.layerGzip, digest: layer.digest, size: layer.size },
+      layers.map((l) => ({ mediaType: MEDIA_TYPES.layerGzip, digest: l.digest, size: l.size })),
       annotations,
     );
     const manifestBlob = await layout.writeBlob(jsonBytes(manifest));
@@ -175,10 +210,11 @@ export async function assembleImage(options: AssembleOptions): Promise<AssembleR
       manifest: { mediaType: MEDIA_TYPES.manifest, ...manifestBlob, platform },
       manifestDigest: manifestBlob.digest,
       configDigest: configBlob.digest,
-      layerDigest: layer.digest,
-      diffId: layer.diffId,
-      size: layer.size,
-      uncompressedSize: layer.uncompressedSize,
+      layers,
+      layerDigest: top.digest,
+      diffId: top.diffId,
+      size: layers.reduce((n, l) => n + l.size, 0),
+      uncompressedSize: layers.reduce((n, l) => n + l.uncompressedSize, 0),
     });
     perArch.push({ arch: plan.arch, os: rootfs.os, installed: rootfs.installed });
     lockedPackages[plan.arch] = rootfs.installed.map((p) => ({
@@ -191,7 +227,7 @@ export async function assembleImage(options: AssembleOptions): Promise<AssembleR
 
   const index = buildIndex(
     platforms.map((p) => p.manifest),
-    annotations,
+    indexAnnotations(config, epoch),
   );
   const indexBlob = await layout.writeBlob(jsonBytes(index));
   const indexDesc: Descriptor = { mediaType: MEDIA_TYPES.index, ...indexBlob };
@@ -217,7 +253,7 @@ export async function assembleImage(options: AssembleOptions): Promise<AssembleR
     const doc = imageSbom({
       arch: p.arch,
       manifestDigest: p.manifestDigest,
-      layerDigest: p.layerDigest,
+      layers: p.layers.map((l) => ({ digest: l.digest, packages: l.packages })),
       os: a.os,
       packages: a.installed,
       epoch,

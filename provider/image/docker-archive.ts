@@ -5,13 +5,16 @@ import type { OciLayout } from "./oci-layout";
 import { type Descriptor, MEDIA_TYPES } from "./oci-types";
 
 /**
- * A single-image tarball that both `docker load` / `podman load` (via `manifest.json`, the
+ * An image tarball that both `docker load` / `podman load` (via `manifest.json`, the
  * docker-archive format) and OCI tools (via `oci-layout` + `index.json`, the oci-archive format)
  * read — the same shape `docker save` writes since Docker 25. Blobs are stored once, under
- * `blobs/sha256/`. docker-archive holds one image per platform, so a multi-arch build writes one
- * tarball per architecture (the OCI layout directory keeps the multi-arch index).
+ * `blobs/sha256/`. A multi-arch image is ONE archive, as apko writes it: `manifest.json` lists
+ * each platform's image, tagged `<repo:tag>-<oci arch>` like apko, and `index.json` points at the
+ * multi-arch image index (so `oci-archive:` readers pick a platform from it).
  */
 export interface DockerArchiveImage {
+  /** OCI architecture, for the per-platform tag of a multi-arch archive. */
+  architecture: string;
   manifest: Descriptor;
   configDigest: string;
   layerDigests: string[];
@@ -25,19 +28,28 @@ const hexOf = (digest: string) => {
 
 async function writeDockerArchive(
   layout: OciLayout,
-  image: DockerArchiveImage,
+  images: DockerArchiveImage[],
+  index: Descriptor | undefined,
   file: string,
   repoTag?: string,
 ): Promise<void> {
-  const blobs = [image.configDigest, ...image.layerDigests, image.manifest.digest];
+  const blobs = images.flatMap((i) => [i.configDigest, ...i.layerDigests, i.manifest.digest]);
+  if (index) blobs.push(index.digest);
   const unique = [...new Set(blobs)].sort();
-  const manifestJson = JSON.stringify([
-    {
+  const tagOf = (image: DockerArchiveImage) =>
+    !repoTag
+      ? []
+      : images.length === 1
+        ? [repoTag]
+        : [`${repoTag}-${image.architecture.replace(/\//g, "_")}`];
+  const manifestJson = JSON.stringify(
+    images.map((image) => ({
       Config: `blobs/sha256/${hexOf(image.configDigest)}`,
-      RepoTags: repoTag ? [repoTag] : [],
+      RepoTags: tagOf(image),
       Layers: image.layerDigests.map((d) => `blobs/sha256/${hexOf(d)}`),
-    },
-  ]);
+    })),
+  );
+  const top = index ?? images[0]!.manifest;
   const annotations: Record<string, string> = {};
   if (repoTag) {
     annotations["io.containerd.image.name"] = repoTag;
@@ -48,10 +60,10 @@ async function writeDockerArchive(
     mediaType: MEDIA_TYPES.index,
     manifests: [
       {
-        mediaType: image.manifest.mediaType,
-        digest: image.manifest.digest,
-        size: image.manifest.size,
-        ...(image.manifest.platform ? { platform: image.manifest.platform } : {}),
+        mediaType: top.mediaType,
+        digest: top.digest,
+        size: top.size,
+        ...(top.platform ? { platform: top.platform } : {}),
         ...(repoTag ? { annotations } : {}),
       },
     ],
@@ -91,25 +103,47 @@ async function writeDockerArchive(
   await writeStreamAtomic(file, entries());
 }
 
+type ArchivePlatform = {
+  arch: string;
+  platform: { architecture: string };
+  manifest: Descriptor;
+  configDigest: string;
+  layers: { digest: string }[];
+};
+
+const archiveImage = (p: ArchivePlatform): DockerArchiveImage => ({
+  architecture: p.platform.architecture,
+  manifest: p.manifest,
+  configDigest: p.configDigest,
+  layerDigests: p.layers.map((l) => l.digest),
+});
+
 /**
- * One docker archive per platform of an assembled image: `FILE` for a single arch, else
- * `FILE-<arch>.tar` each (a docker archive holds one platform).
+ * The assembled image as ONE archive at `file`: a single-platform image as itself, a multi-arch
+ * one with all its platforms and the index (apko's `build ... img.tar` shape).
  */
+export async function writeImageArchive(
+  layout: OciLayout,
+  result: { index: Descriptor; platforms: ArchivePlatform[] },
+  file: string,
+  repoTag?: string,
+): Promise<string[]> {
+  const images = result.platforms.map(archiveImage);
+  await writeDockerArchive(layout, images, images.length > 1 ? result.index : undefined, file, repoTag);
+  return [file];
+}
+
+/** One single-platform archive per arch (`FILE-<arch>.tar`; just `FILE` for one arch). */
 export async function writeDockerArchives(
   layout: OciLayout,
-  result: { platforms: { arch: string; manifest: Descriptor; configDigest: string; layerDigest: string }[] },
+  result: { platforms: ArchivePlatform[] },
   file: string,
   repoTag?: string,
 ): Promise<string[]> {
   const files: string[] = [];
   for (const p of result.platforms) {
     const target = result.platforms.length === 1 ? file : file.replace(/\.tar$/, `-${p.arch}.tar`);
-    await writeDockerArchive(
-      layout,
-      { manifest: p.manifest, configDigest: p.configDigest, layerDigests: [p.layerDigest] },
-      target,
-      repoTag,
-    );
+    await writeDockerArchive(layout, [archiveImage(p)], undefined, target, repoTag);
     files.push(target);
   }
   return files;

@@ -26,6 +26,8 @@ export interface LayerNames {
 export interface LayerEntry {
   header: TarHeader;
   inode?: Inode;
+  /** The package that installed the path (files, symlinks): which layer it goes to when layering. */
+  owner?: string;
 }
 
 /**
@@ -35,7 +37,11 @@ export interface LayerEntry {
  */
 export function* layerEntries(tree: FsTree, names: LayerNames): Generator<LayerEntry> {
   const firstPath = new Map<Inode, string>();
-  for (const [p, node] of walkTree(tree.root)) yield entryFor(p, node, names, firstPath);
+  for (const [p, node] of walkTree(tree.root)) {
+    const entry = entryFor(p, node, names, firstPath);
+    if (node.kind !== "dir" && node.owner !== undefined) entry.owner = node.owner;
+    yield entry;
+  }
 }
 
 function entryFor(p: string, node: TreeNode, names: LayerNames, firstPath: Map<Inode, string>): LayerEntry {
@@ -90,13 +96,17 @@ class Chunker {
 }
 
 /** The uncompressed layer tar as a byte stream (bodies streamed from the content store). */
-export async function* layerTar(
-  tree: FsTree,
+export function layerTar(tree: FsTree, store: ContentStore, names: LayerNames): AsyncGenerator<Buffer> {
+  return entriesTar(layerEntries(tree, names), store);
+}
+
+/** A tar of the given entries, in order (bodies streamed from the content store). */
+export async function* entriesTar(
+  entries: Iterable<LayerEntry>,
   store: ContentStore,
-  names: LayerNames,
 ): AsyncGenerator<Buffer> {
   const out = new Chunker();
-  for (const { header, inode } of layerEntries(tree, names)) {
+  for (const { header, inode } of entries) {
     let full = out.add(encodeHeader(header));
     if (full) yield full;
     if (!inode || inode.size === 0) continue;
@@ -138,10 +148,20 @@ export type CompressorFactory = () => Transform;
  * Streams the layer through gzip into a temp file in `dir`, hashing the tar (diff_id) and the
  * gzip (digest) on the way; nothing is held whole in memory. On failure the temp file is removed.
  */
-export async function writeLayer(
+export function writeLayer(
   tree: FsTree,
   store: ContentStore,
   names: LayerNames,
+  dir: string,
+  compressor?: CompressorFactory,
+): Promise<WrittenLayer> {
+  return writeLayerEntries(layerEntries(tree, names), store, dir, compressor);
+}
+
+/** writeLayer for entries already chosen (one layer of a layered image). */
+export async function writeLayerEntries(
+  entries: Iterable<LayerEntry>,
+  store: ContentStore,
   dir: string,
   compressor: CompressorFactory = () => createGzip(6),
 ): Promise<WrittenLayer> {
@@ -151,7 +171,7 @@ export async function writeLayer(
   const gzHash = new HashingCounter("sha256");
   try {
     await pipeline(
-      Readable.from(layerTar(tree, store, names), { objectMode: false, highWaterMark: 1 << 20 }),
+      Readable.from(entriesTar(entries, store), { objectMode: false, highWaterMark: 1 << 20 }),
       tarHash,
       compressor(),
       gzHash,

@@ -110,6 +110,7 @@ export function lockedConfigJson(
       ]),
     };
   });
+  const layering = w?.layering ?? config.layering;
   const certificates =
     config.certificates.additional.length || config.certificates.providers.length
       ? omitEmpty([
@@ -138,22 +139,15 @@ export function lockedConfigJson(
       ["archs", [toOciName(arch)]],
       ["environment", w ? w.environment : config.environment],
       ["paths", paths],
-      [
-        "vcs-url",
-        config.vcs
-          ? config.vcs.commit
-            ? `${config.vcs.url}@${config.vcs.commit}`
-            : config.vcs.url
-          : undefined,
-      ],
       ["annotations", config.annotations],
       ["volumes", config.volumes],
     ]),
-    ...(w?.layering
+    // No vcs-url: apko's per-arch configs drop it (it reaches the index annotations only).
+    ...(layering
       ? {
           layering: omitEmpty([
-            ["strategy", w.layering.strategy],
-            ["budget", w.layering.budget],
+            ["strategy", layering.strategy],
+            ["budget", layering.budget],
           ]),
         }
       : {}),

@@ -30,16 +30,25 @@ function sortedRecord(entries: [string, string][]): Record<string, string> {
 }
 
 /**
- * The annotations apko puts on the manifest, the index and (as Labels) the config: the configured
- * ones, `vcs-url` as source/revision, and the creation time. Sorted (Go marshals maps sorted).
+ * The annotations apko puts on each manifest and (as Labels) its config: the configured ones and
+ * the creation time. Sorted (Go marshals maps sorted).
  */
 export function imageAnnotations(config: ApkoConfig, epoch: number): Record<string, string> {
   const a = new Map(Object.entries(config.annotations));
+  a.set("org.opencontainers.image.created", rfc3339(epoch));
+  return sortedRecord([...a.entries()]);
+}
+
+/**
+ * The index's annotations: the image's plus `vcs-url` (configured or probed) as source/revision.
+ * apko v1.2.37 puts those on the index only: its per-arch configs are copies that drop vcs-url.
+ */
+export function indexAnnotations(config: ApkoConfig, epoch: number): Record<string, string> {
+  const a = new Map(Object.entries(imageAnnotations(config, epoch)));
   if (config.vcs?.commit) {
     a.set("org.opencontainers.image.source", config.vcs.url);
     a.set("org.opencontainers.image.revision", config.vcs.commit);
   }
-  a.set("org.opencontainers.image.created", rfc3339(epoch));
   return sortedRecord([...a.entries()]);
 }
 
@@ -47,7 +56,7 @@ export function imageAnnotations(config: ApkoConfig, epoch: number): Record<stri
 export function buildImageConfig(
   config: ApkoConfig,
   arch: ApkArch,
-  diffId: string,
+  diffIds: string[],
   epoch: number,
   user: string | undefined,
 ): ImageConfig {
@@ -55,7 +64,13 @@ export function buildImageConfig(
   const annotations = imageAnnotations(config, epoch);
   const title = config.annotations["org.opencontainers.image.title"];
   const vendor = config.annotations["org.opencontainers.image.vendor"];
-  const comment = title && vendor ? `${title} by ${vendor}` : `This is a ${TOOL_NAME} single-layer image`;
+  // apko leaves the comment out of a layered image's history (it only describes single layers).
+  const comment =
+    title && vendor
+      ? `${title} by ${vendor}`
+      : diffIds.length > 1
+        ? undefined
+        : `This is a ${TOOL_NAME} single-layer image`;
   const platform = toOciPlatform(arch);
   const inner: ImageConfig["config"] = {};
   if (config.entrypoint.command.length > 0) inner.Entrypoint = [...config.entrypoint.command];
@@ -76,9 +91,14 @@ export function buildImageConfig(
     architecture: platform.architecture,
     author: TOOL_NAME,
     created,
-    history: [{ author: TOOL_NAME, created, created_by: TOOL_NAME, comment }],
+    history: diffIds.map(() => ({
+      author: TOOL_NAME,
+      created,
+      created_by: TOOL_NAME,
+      ...(comment === undefined ? {} : { comment }),
+    })),
     os: "linux",
-    rootfs: { type: "layers", diff_ids: [diffId] },
+    rootfs: { type: "layers", diff_ids: [...diffIds] },
     config: inner,
   };
   if (platform.variant) out.variant = platform.variant;
@@ -87,14 +107,14 @@ export function buildImageConfig(
 
 export function buildManifest(
   configDesc: Descriptor,
-  layerDesc: Descriptor,
+  layerDescs: Descriptor[],
   annotations: Record<string, string>,
 ): ImageManifest {
   return {
     schemaVersion: 2,
     mediaType: MEDIA_TYPES.manifest,
     config: configDesc,
-    layers: [layerDesc],
+    layers: [...layerDescs],
     annotations,
   };
 }

@@ -46,6 +46,8 @@ export interface Rootfs {
   /** The config's run-as, resolved to a uid when it names a user. */
   user: string | undefined;
   os: OsRelease;
+  /** Each package's record in the installed database, as bytes (what it added to the file). */
+  records: Map<string, Buffer>;
 }
 
 /**
@@ -115,7 +117,10 @@ export async function buildRootfs(input: RootfsInput): Promise<Rootfs> {
       `${arch}: etc/ld.so.conf exists but etc/ld.so.cache generation is not implemented; glibc falls back to its default paths`,
     );
   }
-  return { tree, installed, user, os: await readOsRelease(tree, store) };
+  const recordBytes = new Map(
+    installed.map((p, i) => [p.pkginfo.pkgname, encodeName(formatInstalledDb([records[i]!]))] as const),
+  );
+  return { tree, installed, user, os: await readOsRelease(tree, store), records: recordBytes };
 }
 
 async function readOsRelease(tree: FsTree, store: ContentStore): Promise<OsRelease> {

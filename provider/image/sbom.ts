@@ -134,18 +134,41 @@ const purlRef = (locator: string): ExternalRef => ({
 export interface ImageSbomInput {
   arch: ApkArch;
   manifestDigest: string;
-  layerDigest: string;
+  /** Bottom first; `packages` says which packages' files a layer holds (empty: the rest). */
+  layers: { digest: string; packages: readonly string[] }[];
   os: OsRelease;
   packages: InstalledPackage[];
   epoch: number;
 }
 
+function layerPackage(layerDigest: string, ociArch: string, supplier: string): SpdxPackage {
+  return {
+    SPDXID: `SPDXRef-Package-${spdxId(layerDigest)}`,
+    name: layerDigest,
+    versionInfo: layerDigest,
+    filesAnalyzed: false,
+    description: `${TOOL_NAME} operating system layer`,
+    downloadLocation: NOASSERTION,
+    supplier,
+    checksums: [{ algorithm: "SHA256", checksumValue: layerDigest.replace(/^sha256:/, "") }],
+    externalRefs: [
+      purlRef(
+        ociPurl("image", layerDigest, { arch: ociArch, mediaType: MEDIA_TYPES.layerGzip, os: "linux" }),
+      ),
+    ],
+  };
+}
+
 export function imageSbom(input: ImageSbomInput): SpdxDocument {
-  const { arch, manifestDigest, layerDigest, os, packages, epoch } = input;
+  const { arch, manifestDigest, layers, os, packages, epoch } = input;
   const supplier = supplierOf(os);
   const ociArch = toOciPlatform(arch).architecture;
   const imageId = `SPDXRef-Package-${spdxId(manifestDigest)}`;
-  const layerId = `SPDXRef-Package-${spdxId(layerDigest)}`;
+  const layerIdOf = (digest: string) => `SPDXRef-Package-${spdxId(digest)}`;
+  // A package is in the layer that names it; the OS and unnamed packages are in the top layer.
+  const topId = layerIdOf(layers[layers.length - 1]!.digest);
+  const layerOfPackage = new Map<string, string>();
+  for (const l of layers) for (const name of l.packages) layerOfPackage.set(name, layerIdOf(l.digest));
   const osId = `SPDXRef-OperatingSystem-${spdxId(os.id || "unknown")}`;
   const pkgs: SpdxPackage[] = [
     {
@@ -164,21 +187,7 @@ export function imageSbom(input: ImageSbomInput): SpdxDocument {
         ),
       ],
     },
-    {
-      SPDXID: layerId,
-      name: layerDigest,
-      versionInfo: layerDigest,
-      filesAnalyzed: false,
-      description: `${TOOL_NAME} operating system layer`,
-      downloadLocation: NOASSERTION,
-      supplier,
-      checksums: [{ algorithm: "SHA256", checksumValue: layerDigest.replace(/^sha256:/, "") }],
-      externalRefs: [
-        purlRef(
-          ociPurl("image", layerDigest, { arch: ociArch, mediaType: MEDIA_TYPES.layerGzip, os: "linux" }),
-        ),
-      ],
-    },
+    ...layers.map((l) => layerPackage(l.digest, ociArch, supplier)),
     {
       SPDXID: osId,
       name: os.id || "unknown",
@@ -192,8 +201,14 @@ export function imageSbom(input: ImageSbomInput): SpdxDocument {
   ];
   const rels: Relationship[] = [
     { spdxElementId: "SPDXRef-DOCUMENT", relationshipType: "DESCRIBES", relatedSpdxElement: imageId },
-    { spdxElementId: imageId, relationshipType: "CONTAINS", relatedSpdxElement: layerId },
-    { spdxElementId: layerId, relationshipType: "CONTAINS", relatedSpdxElement: osId },
+    ...layers.map(
+      (l): Relationship => ({
+        spdxElementId: imageId,
+        relationshipType: "CONTAINS",
+        relatedSpdxElement: layerIdOf(l.digest),
+      }),
+    ),
+    { spdxElementId: topId, relationshipType: "CONTAINS", relatedSpdxElement: osId },
   ];
   const seen = new Set<string>();
   for (const p of packages) {
@@ -220,7 +235,11 @@ export function imageSbom(input: ImageSbomInput): SpdxDocument {
       checksums,
       externalRefs: [purlRef(apkPurl(os.id, p, i.arch))],
     });
-    rels.push({ spdxElementId: layerId, relationshipType: "CONTAINS", relatedSpdxElement: id });
+    rels.push({
+      spdxElementId: layerOfPackage.get(i.pkgname) ?? topId,
+      relationshipType: "CONTAINS",
+      relatedSpdxElement: id,
+    });
   }
   return {
     ...header(`sbom-${manifestDigest}`, manifestDigest.replace(/^sha256:/, ""), epoch),

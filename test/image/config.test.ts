@@ -11,7 +11,7 @@ import {
   splitShellWords,
   validateApkoConfig,
 } from "../../provider/image/config";
-import { configError, configRejection } from "../helpers/config-errors";
+import { configError } from "../helpers/config-errors";
 import { fixture, needsFixtures } from "../helpers/fixtures";
 import { tempDir } from "../helpers/tmp";
 
@@ -81,15 +81,9 @@ describe("apko config fixtures", needsFixtures(), () => {
     assert.deepEqual(cfg.contents.packages, ["replayout"]);
   });
 
-  test("layering.yaml is refused: multi-layer images are not supported", async () => {
-    const err = await configRejection(loadApkoConfig(path.join(dir, "layering.yaml")));
-    assert.equal(err.issues.length, 1);
-    assert.equal(err.issues[0]!.path, "layering");
-    assert.equal(err.issues[0]!.loc?.line, 21);
-    assert.match(
-      err.message,
-      /layering\.yaml:21:3: layering: multi-layer images \(layering\) are not supported/,
-    );
+  test("layering.yaml loads: origin layering with its budget", async () => {
+    const cfg = await loadApkoConfig(path.join(dir, "layering.yaml"));
+    assert.deepEqual(cfg.layering, { strategy: "origin", budget: 2 });
   });
 });
 
@@ -266,16 +260,21 @@ describe("apko config", () => {
     );
   });
 
-  test("unsupported features are refused with the line: baseimage, layering", () => {
+  test("unsupported features are refused with the line: baseimage, a layering strategy apko lacks", () => {
     const err = configError(() => parse("contents:\n  baseimage:\n    image: ./base\n    apkindex: ./idx\n"));
     assert.match(
       err.message,
       /apko\.yaml:3:5: contents\.baseimage: .* is not supported by pulumi-distroless/,
     );
     assert.match(
-      configError(() => parse("layering: {strategy: origin}\n")).message,
-      /layering: multi-layer images/,
+      configError(() => parse("layering: {strategy: size, budget: 3}\n")).message,
+      /apko\.yaml:1:\d+: layering: unrecognized layering strategy "size"/,
     );
+    assert.match(
+      configError(() => parse("layering: {budget: 3}\n")).message,
+      /unrecognized layering strategy ""/,
+    );
+    assert.deepEqual(parse("layering: {strategy: origin}\n").layering, { strategy: "origin", budget: 0 });
   });
 
   test("vcs-url splits into url and commit; annotations and volumes kept", () => {

@@ -4,9 +4,10 @@ import * as path from "node:path";
 import { type AssembleResult, assembleImage } from "../../image/assemble";
 import { loadApkoConfig, requireArch } from "../../image/config";
 import type { ApkArch } from "../../image/config/arch";
-import { writeDockerArchives } from "../../image/docker-archive";
+import { writeDockerArchives, writeImageArchive } from "../../image/docker-archive";
 import { OciLayout } from "../../image/oci-layout";
 import { applyOverrides, fetchInstallPlans, resolveImage } from "../../image/pipeline";
+import { probeVcs } from "../../image/vcs";
 import { parseReference } from "../../registry";
 import { defaultCacheDir } from "../../repository/cache";
 import { RepositoryClient } from "../../repository/client";
@@ -28,15 +29,21 @@ import { describePush, pushToRepositories, registryFlagOptions, registryOptionsF
 import { signFlagOptions, signingKeyFromArgs } from "./sign";
 
 /**
- * `build`: apko.yaml -> resolved packages (cached, verified) -> one reproducible layer per arch ->
- * an OCI image layout directory, or docker-loadable tarballs (`FILE.tar`; with several archs one
- * `FILE-<arch>.tar` each, since a docker archive holds one platform).
+ * `build`: apko.yaml -> resolved packages (cached, verified) -> reproducible layers per arch (one,
+ * or apko's origin layering) -> an OCI image layout directory, or ONE image archive `FILE.tar`
+ * that docker/podman load and skopeo read as docker-archive or oci-archive (a multi-arch image
+ * holds every platform and the index, as apko writes it); `--per-arch` writes `FILE-<arch>.tar`
+ * single-platform archives instead.
  */
 const FLAGS = {
   output: {
     type: "string",
     value: "DIR|FILE.tar",
-    help: "an OCI layout directory, or a docker-loadable FILE.tar",
+    help: "an OCI layout directory, or one image archive FILE.tar (docker/podman load; skopeo docker-archive: or oci-archive:)",
+  },
+  "per-arch": {
+    type: "boolean",
+    help: "with --output FILE.tar: one single-platform FILE-<arch>.tar per arch instead",
   },
   arch: {
     type: "string",
@@ -69,6 +76,11 @@ const FLAGS = {
     help: "push the image (and attach its SBOMs) to a registry repository",
   },
   "no-sbom-attach": { type: "boolean", help: "with --push: do not attach the SBOMs as referrers" },
+  vcs: {
+    type: "boolean",
+    help: "annotate the image with the config's git origin and commit (the default, as apko)",
+  },
+  "no-vcs": { type: "boolean", help: "don't probe the config's git checkout (apko's --vcs=false)" },
   lock: {
     type: "string",
     value: "APKO_LOCK_JSON",
@@ -83,15 +95,17 @@ const FLAGS = {
 export const verb: Verb = {
   summary: "build an apko config into an OCI layout or a docker-loadable tarball (with SBOMs)",
   usage:
-    "pulumi-distroless build APKO_YAML [--output DIR|FILE.tar] [--push REPO[:TAG]]... [--arch A]... " +
+    "pulumi-distroless build APKO_YAML [--output DIR|FILE.tar [--per-arch]] [--push REPO[:TAG]]... [--arch A]... " +
     "[--tag [NAME:]TAG] [--lock APKO_LOCK_JSON] [--repository R]... [--build-repository R]... [--keyring KEY]... " +
     "[--package P]... [--annotation K=V]... [--source-date-epoch N] [--sbom-path DIR] [--cache-dir D] [--offline] " +
     "[--allow-untrusted] [--sign-key KEY [--sign-password-env VAR]] [--no-sbom-attach] [--insecure] " +
-    "[--ca-file F] [--username U --password-stdin] [--json]",
+    "[--ca-file F] [--username U --password-stdin] [--vcs=false] [--json]",
   flags: FLAGS,
   example: "pulumi-distroless build apko.yaml --output image.tar --arch x86_64",
   async run(ctx: CliContext): Promise<number> {
-    const args = parseVerbArgs("build", ctx.argv, FLAGS);
+    // apko spells it `--vcs=false`; a boolean flag cannot take a value, so it becomes --no-vcs.
+    const argv = ctx.argv.map((a) => (a === "--vcs=false" ? "--no-vcs" : a === "--vcs=true" ? "--vcs" : a));
+    const args = parseVerbArgs("build", argv, FLAGS);
     if (args.positionals.length !== 1) {
       throw new DistrolessError("E_CONFIG", `expected one apko config file (usage: ${verb.usage})`);
     }
@@ -102,6 +116,11 @@ export const verb: Verb = {
     }
     const configFile = path.resolve(ctx.cwd, args.positionals[0]!);
     const config = await loadApkoConfig(configFile);
+    // As apko: unless told not to, a config without vcs-url gets its git checkout's origin and commit.
+    if (!boolFlag(args, "no-vcs") && !config.vcs) {
+      const vcs = await probeVcs(configFile, ctx.cwd);
+      if (vcs) config.vcs = vcs;
+    }
     const archFlags = stringsFlag(args, "arch").flatMap((a) => a.split(","));
     const archs: ApkArch[] = [...new Set(archFlags.map((a) => requireArch(a, "--arch")))];
     const sourceDateEpoch = sourceDateEpochFlag(args, ctx.env);
@@ -128,6 +147,9 @@ export const verb: Verb = {
     const plans = await fetchInstallPlans(resolved, client, ctx.progress);
 
     const tarball = out?.endsWith(".tar") ?? false;
+    if (boolFlag(args, "per-arch") && !tarball) {
+      throw new DistrolessError("E_CONFIG", "--per-arch splits a FILE.tar output: give --output FILE.tar");
+    }
     const outPath = out ? path.resolve(ctx.cwd, out) : undefined;
     // A tarball, or a push without an output, builds into a temporary layout.
     const temporary = tarball || !outPath;
@@ -152,7 +174,9 @@ export const verb: Verb = {
       const written = !outPath
         ? []
         : tarball
-          ? await writeDockerArchives(new OciLayout(layoutDir), result, outPath, repoTag)
+          ? boolFlag(args, "per-arch")
+            ? await writeDockerArchives(new OciLayout(layoutDir), result, outPath, repoTag)
+            : await writeImageArchive(new OciLayout(layoutDir), result, outPath, repoTag)
           : [outPath];
       const registry = pushTo.length ? await registryOptionsFromArgs(args, ctx) : {};
       const pushed = pushTo.length
@@ -201,6 +225,12 @@ function summary(result: AssembleResult, outputs: string[]) {
       layerDigest: p.layerDigest,
       diffId: p.diffId,
       size: p.size,
+      layers: p.layers.map((l) => ({
+        digest: l.digest,
+        diffId: l.diffId,
+        size: l.size,
+        packages: l.packages,
+      })),
     })),
     sboms: result.sboms.map((s) => ({ arch: s.arch ?? "index", digest: s.descriptor.digest, file: s.file })),
     packages: result.lockedPackages,
@@ -209,8 +239,15 @@ function summary(result: AssembleResult, outputs: string[]) {
 
 function human(result: AssembleResult, outputs: string[]): string {
   const lines = [`index ${result.indexDigest}`];
-  for (const p of result.platforms)
-    lines.push(`${p.arch.padEnd(8)} manifest ${p.manifestDigest} diff_id ${p.diffId}`);
+  for (const p of result.platforms) {
+    if (p.layers.length === 1) {
+      lines.push(`${p.arch.padEnd(8)} manifest ${p.manifestDigest} diff_id ${p.diffId}`);
+      continue;
+    }
+    lines.push(`${p.arch.padEnd(8)} manifest ${p.manifestDigest} (${p.layers.length} layers)`);
+    for (const l of p.layers)
+      lines.push(`  layer ${l.digest} ${l.packages.length ? l.packages.join(" ") : "(top)"}`);
+  }
   for (const o of outputs) lines.push(`wrote ${o}`);
   return lines.join("\n");
 }

@@ -198,6 +198,8 @@ export function normalizeApkoConfig(raw: RawApkoConfig, source: SourceInfo, base
   if (raw.workDir !== undefined) config.workDir = raw.workDir;
   if (raw.accounts?.runAs !== undefined) config.accounts.runAs = raw.accounts.runAs;
   if (raw.vcsUrl !== undefined) config.vcs = splitVcsUrl(raw.vcsUrl);
+  if (raw.layering?.strategy === "origin")
+    config.layering = { strategy: "origin", budget: raw.layering.budget ?? 0 };
   return config;
 }
 

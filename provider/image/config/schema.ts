@@ -170,9 +170,14 @@ const pathMutation = refine(
 const layering = custom("layering", (node, at) => {
   const parsed = object({ strategy: opt(str()), budget: opt(int({ min: 0 })) }).parse(node, at);
   if (parsed === INVALID) return INVALID;
-  // An empty block asks for nothing, so it means the same single layer as no block at all.
+  // An empty block asks for nothing, so it means the same single layer as no block at all; any
+  // other block needs apko's one strategy (apko fails the build on another, so do we, earlier).
   if ((parsed.strategy ?? "") === "" && (parsed.budget ?? 0) === 0) return parsed;
-  return at.fail("multi-layer images (layering) are not supported: pulumi-distroless writes a single layer");
+  if (parsed.strategy !== "origin")
+    return at.fail(
+      `unrecognized layering strategy ${JSON.stringify(parsed.strategy ?? "")}: only "origin" exists`,
+    );
+  return parsed;
 });
 
 /** apko's `format`: a tar layer is what we write; erofs images are not supported. */

@@ -112,6 +112,11 @@ export interface ApkoConfig {
   vcs?: { url: string; commit?: string };
   /** As written, for etc/apko.json (absent in configs built by hand: the normalized values serve). */
   written?: WrittenApko;
+  /**
+   * apko's `layering`: packages split into up to `budget` layers by origin plus a top layer.
+   * Absent (or an empty block): one layer.
+   */
+  layering?: { strategy: "origin"; budget: number };
   certificates: {
     additional: NamedContent[];
     /** Virtual package names whose providers' certificates form the CA bundle. */
