@@ -75,7 +75,7 @@ const SBOM_FORMATS: GoFlag = {
 const VCS: GoFlag = {
   name: "vcs",
   kind: "bool",
-  help: "accepted; the image carries the config's vcs-url only (no detection from .git)",
+  help: "annotate the image with the config's git origin and commit (default true)",
 };
 const INCLUDE_PATHS: GoFlag = {
   name: "include-paths",

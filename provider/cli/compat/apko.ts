@@ -90,6 +90,8 @@ function imageArgs(values: GoFlagValues): string[] {
   }
   const lockfile = goString(values, "lockfile");
   if (lockfile) args.push("--lock", lockfile);
+  // apko probes the config's git checkout unless --vcs=false; so does our build.
+  if (!goBool(values, "vcs", true)) args.push("--no-vcs");
   const epoch = buildDateEpoch(values);
   if (epoch !== undefined) args.push("--source-date-epoch", epoch);
   for (const f of goList(values, "sbom-formats")) {
