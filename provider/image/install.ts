@@ -130,7 +130,15 @@ export async function installPackage(
     // directories with their permission bits only (it makes them with MkdirAll(mode.Perm()), so
     // setuid/setgid/sticky on a package directory are dropped; docs/conformance.md says why we keep
     // those). The installed db keeps the package's own owner and mode (`a:`/`M:`), as apko's does.
-    const meta: NodeMeta = { mode: h.mode & 0o7777, uid: 0, gid: 0, mtime: h.mtime };
+    // One exception, on purpose: a setuid/setgid entry owned by someone other than root keeps its
+    // owner, or the package's setuid-user binary would become setuid root.
+    const special = (h.mode & 0o6000) !== 0 && (h.uid !== 0 || h.gid !== 0);
+    const meta: NodeMeta = {
+      mode: h.mode & 0o7777,
+      uid: special ? h.uid : 0,
+      gid: special ? h.gid : 0,
+      mtime: h.mtime,
+    };
     if (Object.keys(entry.xattrs).length > 0) meta.xattrs = entry.xattrs;
     const dbBase = { path: entry.path, mode: h.mode & 0o7777, uid: h.uid, gid: h.gid };
     // Resolve parents first: this is where a write through an escaping symlink is refused.

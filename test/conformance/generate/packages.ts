@@ -89,6 +89,7 @@ export function conformancePackages(arch: string): TestPackage[] {
       owned(dir("var/lib/conf-owners", 0o750), 65532, 65532),
       owned(file("var/lib/conf-owners/state", tag("state"), 0o600), 65532, 65532),
       owned(symlink("etc/conf-owners/link", "user-file"), 1000, 1000),
+      owned(file("usr/bin/conf-suid-user", tag("setuid to a user"), 0o4755), 1000, 1000),
     ]),
     pkg(arch, "conf-links", "1.0-r0", [
       file("usr/bin/conf-tool", tag("tool"), 0o755),
