@@ -107,6 +107,17 @@ export function stringsFlag(args: ParsedVerbArgs, name: string): string[] {
   return typeof v === "string" ? [v] : [];
 }
 
+/** A repeatable `--flag KEY=VALUE` as a map (later ones win), refusing entries without a key. */
+export function keyValueFlag(args: ParsedVerbArgs, name: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kv of stringsFlag(args, name)) {
+    const eq = kv.indexOf("=");
+    if (eq <= 0) throw new DistrolessError("E_CONFIG", `--${name} needs KEY=VALUE (got "${kv}")`);
+    out[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  return out;
+}
+
 export function boolFlag(args: ParsedVerbArgs, name: string): boolean {
   return args.values[name] === true;
 }

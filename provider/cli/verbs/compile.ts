@@ -13,6 +13,7 @@ import {
   boolFlag,
   type CliContext,
   type FlagTable,
+  keyValueFlag,
   parseVerbArgs,
   sourceDateEpochFlag,
   stringsFlag,
@@ -59,12 +60,7 @@ export const verb: Verb = {
       throw new DistrolessError("E_CONFIG", "compile needs exactly one MELANGE_YAML");
     const abs = (p: string) => path.resolve(ctx.cwd, p);
     const recipe = await loadRecipe(abs(args.positionals[0]!));
-    const vars: Record<string, string> = {};
-    for (const kv of stringsFlag(args, "var")) {
-      const eq = kv.indexOf("=");
-      if (eq <= 0) throw new DistrolessError("E_CONFIG", `--var needs KEY=VALUE (got "${kv}")`);
-      vars[kv.slice(0, eq)] = kv.slice(eq + 1);
-    }
+    const vars = keyValueFlag(args, "var");
     const archs = stringsFlag(args, "arch");
     const plans = (archs.length ? archs : [hostArch()]).map((arch) =>
       compileRecipe(recipe, {

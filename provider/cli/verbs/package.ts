@@ -12,6 +12,7 @@ import {
   boolFlag,
   type CliContext,
   type FlagTable,
+  keyValueFlag,
   output,
   parseVerbArgs,
   passphraseFlag,
@@ -122,8 +123,8 @@ export const verb: Verb = {
       );
     }
     const sourceDateEpoch = sourceDateEpochFlag(args, ctx.env) ?? 0;
-    const vars = keyValues(stringsFlag(args, "var"), "--var");
-    const env = keyValues(stringsFlag(args, "env"), "--env");
+    const vars = keyValueFlag(args, "var");
+    const env = keyValueFlag(args, "env");
     const keyFile = stringFlag(args, "signing-key");
     const signingKey = keyFile
       ? await loadPrivateKey(abs(keyFile), passphraseFlag(args, ctx.env))
@@ -231,13 +232,3 @@ export const verb: Verb = {
     return 0;
   },
 };
-
-function keyValues(list: string[], flag: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const kv of list) {
-    const eq = kv.indexOf("=");
-    if (eq <= 0) throw new DistrolessError("E_CONFIG", `${flag} needs KEY=VALUE (got "${kv}")`);
-    out[kv.slice(0, eq)] = kv.slice(eq + 1);
-  }
-  return out;
-}

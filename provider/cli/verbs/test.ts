@@ -17,6 +17,7 @@ import {
   boolFlag,
   type CliContext,
   type FlagTable,
+  keyValueFlag,
   output,
   parseVerbArgs,
   stringFlag,
@@ -83,12 +84,7 @@ export const verb: Verb = {
         "tests run in bubblewrap (not available here) or, for trusted recipes, with --runner host",
       );
     }
-    const vars: Record<string, string> = {};
-    for (const kv of stringsFlag(args, "var")) {
-      const eq = kv.indexOf("=");
-      if (eq <= 0) throw new DistrolessError("E_CONFIG", `--var needs KEY=VALUE (got "${kv}")`);
-      vars[kv.slice(0, eq)] = kv.slice(eq + 1);
-    }
+    const vars = keyValueFlag(args, "var");
     const arch = stringFlag(args, "arch") ?? hostArch();
     const recipe = await loadRecipe(abs(recipeArg));
     if (!recipeTargetsArch(recipe, arch)) {
