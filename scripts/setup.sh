@@ -14,7 +14,8 @@ cd "$(dirname "$0")/.."
 #   apache2-utils    htpasswd (bcrypt) for the registry's basic-auth tests
 #   git, gcc, libc6-dev  git-checkout pipeline tests; a static test binary
 #   pigz             the parallel gzip the benches compare against
-PACKAGES=(docker-registry skopeo umoci runc bubblewrap busybox-static apache2-utils git gcc libc6-dev pigz ca-certificates)
+#   libcap2-bin      getcap, to check setcap capabilities on an unpacked image
+PACKAGES=(docker-registry skopeo umoci runc bubblewrap busybox-static apache2-utils git gcc libc6-dev pigz ca-certificates libcap2-bin)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -129,14 +129,14 @@ describe("real builds through the built-in pipelines", () => {
     skipUnless(has("cargo"), "cargo is not installed"),
     async () => {
       const built = await build(
-        `package: {name: hello-rs, version: 0.1.0, epoch: 0}\n${hostToolEnv()}pipeline:\n  - uses: cargo/build\n    with:\n      opts: --release --offline\n      output: hello-rs\n      install-dir: sbin\n`,
+        `package: {name: hello-rs, version: 0.1.0, epoch: 0}\n${hostToolEnv()}pipeline:\n  - uses: cargo/build\n    with:\n      opts: --release --offline\n      output: hello-rs\n      install-dir: libexec\n`,
         {
           "Cargo.toml": '[package]\nname = "hello-rs"\nversion = "0.1.0"\nedition = "2021"\n',
           "src/main.rs": 'fn main() { println!("hello from rust"); }\n',
         },
       );
-      assert.equal(built.files.get("hello-rs")!.get("usr/sbin/hello-rs")?.mode, 0o755);
-      assert.equal(await runPackaged(built.apks.get("hello-rs")!, "usr/sbin/hello-rs"), "hello from rust\n");
+      assert.equal(built.files.get("hello-rs")!.get("usr/libexec/hello-rs")?.mode, 0o755);
+      assert.equal(await runPackaged(built.apks.get("hello-rs")!, "usr/libexec/hello-rs"), "hello from rust\n");
     },
   );
 

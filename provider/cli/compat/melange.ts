@@ -11,8 +11,7 @@ import {
 } from "../../apk/index-archive";
 import { loadPrivateKey } from "../../apk/keys";
 import { sign } from "../../apk/signature";
-import { compileRecipe, loadRecipe } from "../../build/recipe";
-import { hostArch, requireArch } from "../../image/config/arch";
+import { requireArch } from "../../image/config/arch";
 import { DistrolessError } from "../../util/errors";
 import { writeFileAtomic } from "../../util/fs";
 import type { CliContext, Verb } from "../command";
@@ -117,12 +116,8 @@ async function melangeBuild(ctx: CliContext, values: GoFlagValues): Promise<numb
   const recipe = recipeArgument(ctx, values);
   const outDir = goString(values, "out-dir") ?? "./packages/";
   const args = [recipe, "--out", outDir];
-  const archs = archList(values);
-  if (archs.length === 0) {
-    // melange builds every target arch (with emulation); we build the host's unless told.
-    ctx.stderr(`melange build: no --arch given, building for this machine's ${hostArch()}\n`);
-  }
-  for (const a of archs) args.push("--arch", a);
+  // Without --arch, package builds every target arch that can run here, as melange builds them all.
+  for (const a of archList(values)) args.push("--arch", a);
   const runner = goString(values, "runner");
   if (runner !== undefined) {
     if (runner !== "bubblewrap" && runner !== "docker") {
@@ -156,6 +151,8 @@ async function melangeBuild(ctx: CliContext, values: GoFlagValues): Promise<numb
   if (epoch !== undefined) args.push("--source-date-epoch", epoch);
   if (!goBool(values, "rm", true) || !goBool(values, "cleanup", true)) args.push("--keep-workspace");
 
+  // The index is melange's (every apk in the arch directory), written below.
+  args.push("--no-generate-index");
   const built = await runOurVerbJson<{ packages: { arch: string; file: string }[] }>(ctx, "package", args);
   for (const p of built.packages) ctx.stderr(`wrote ${p.file}\n`);
   if (goBool(values, "generate-index", true)) {
@@ -245,17 +242,16 @@ async function melangeSignIndex(ctx: CliContext, values: GoFlagValues): Promise<
 
 async function melangeCompile(ctx: CliContext, values: GoFlagValues): Promise<number> {
   atMost("compile", values, 1);
-  const recipeFile = path.resolve(ctx.cwd, recipeArgument(ctx, values));
+  // Our compile verb: the recipe compiled for the arch, pipelines expanded, as YAML.
+  const args = [recipeArgument(ctx, values)];
+  const arch = goString(values, "arch");
+  if (arch) args.push("--arch", arch);
+  for (const o of goList(values, "build-option")) args.push("--build-option", o);
   const vars = goString(values, "vars-file");
+  if (vars) for (const [k, v] of Object.entries(await varsFile(ctx, vars))) args.push("--var", `${k}=${v}`);
   const epoch = buildDateEpoch(values);
+  if (epoch !== undefined) args.push("--source-date-epoch", epoch);
   const pipelineDir = goString(values, "pipeline-dir");
-  const plan = compileRecipe(await loadRecipe(recipeFile), {
-    arch: goString(values, "arch") ?? hostArch(),
-    options: goList(values, "build-option"),
-    ...(vars ? { vars: await varsFile(ctx, vars) } : {}),
-    ...(epoch !== undefined ? { sourceDateEpoch: Number(epoch) } : {}),
-    ...(pipelineDir ? { pipelineDirs: [path.resolve(ctx.cwd, pipelineDir)] } : {}),
-  });
-  ctx.stdout(`${JSON.stringify(plan, null, 2)}\n`);
-  return 0;
+  if (pipelineDir) args.push("--pipeline-dir", pipelineDir);
+  return runOurVerb(ctx, "compile", args);
 }
