@@ -68,13 +68,20 @@ export function removeTempDirs(): void {
 
 let packed: Promise<string> | undefined;
 
-/** `npm pack` of the project (its compiled dist), once per test process. */
+/**
+ * `npm pack` of the project (its compiled dist), once per test process. Without `prepack`: the
+ * suite runs on what the build compiled, and recompiling would rewrite dist/ under running tests.
+ */
 export function packedTarball(): Promise<string> {
   packed ??= (async () => {
     const dir = hookTempDir("pd-pack-");
-    await run("npm", ["pack", "--pack-destination", dir, "--silent", "--loglevel=error"], {
-      cwd: projectRoot,
-    });
+    await run(
+      "npm",
+      ["pack", "--ignore-scripts", "--pack-destination", dir, "--silent", "--loglevel=error"],
+      {
+        cwd: projectRoot,
+      },
+    );
     const tgz = readdirSync(dir).find((f) => f.endsWith(".tgz"));
     if (!tgz) throw new Error(`npm pack wrote no tarball into ${dir}`);
     return path.join(dir, tgz);
