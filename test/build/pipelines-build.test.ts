@@ -136,7 +136,10 @@ describe("real builds through the built-in pipelines", () => {
         },
       );
       assert.equal(built.files.get("hello-rs")!.get("usr/libexec/hello-rs")?.mode, 0o755);
-      assert.equal(await runPackaged(built.apks.get("hello-rs")!, "usr/libexec/hello-rs"), "hello from rust\n");
+      assert.equal(
+        await runPackaged(built.apks.get("hello-rs")!, "usr/libexec/hello-rs"),
+        "hello from rust\n",
+      );
     },
   );
 
