@@ -1,6 +1,7 @@
 import { bestProvider, rankProviders } from "./compare";
 import { type Constraint, versionMatches } from "./constraint";
 import { type Chain, chainText, childChain, ResolveError, WORLD } from "./explain";
+import { checkConflicts, checkParkedVirtuals } from "./final-checks";
 import { installOrder } from "./order";
 import type { Candidate, PackageIndex, ProviderRef } from "./package-index";
 import { unsatisfiable } from "./rejections";
@@ -15,7 +16,7 @@ export interface Attempt {
   skippedInstallIf: Candidate[][];
 }
 
-interface Pending {
+export interface Pending {
   c: Constraint;
   chain: Chain;
   pool: readonly ProviderRef[];
@@ -92,8 +93,13 @@ export class Solver {
       if (s) this.resolveDeps(s);
     }
     this.addInstallIf();
-    this.checkPending();
-    this.checkConflicts(world);
+    const view = {
+      arch: this.index.arch,
+      satisfiedBy: (c: Constraint) => this.satisfiedBy(c),
+      chains: this.chains,
+    };
+    checkParkedVirtuals(view, this.pending);
+    checkConflicts(view, world, this.order);
     for (const cand of promoted) {
       if (!cand.installIf().every((t) => this.conditionHolds(t))) throw RETRY;
     }
@@ -406,33 +412,5 @@ export class Solver {
         if (iif.repo.tag !== undefined) group.tag = iif.repo.tag;
       }
     }
-  }
-
-  private checkPending(): void {
-    for (const p of this.pending) {
-      if (this.satisfiedBy(p.c)) continue;
-      const names = [...new Set(p.pool.map((r) => r.cand.name))].sort();
-      throw new ResolveError(
-        this.index.arch,
-        "ambiguous",
-        `${p.c.name} (virtual): no provider may be picked for it automatically (none has a provider_priority): provided by: ${names.join(" ")}; required by: ${chainText(p.chain, p.c.text)}. Add the one you want to the packages (or give it a provider_priority).`,
-        p.c.name,
-      );
-    }
-  }
-
-  private checkConflicts(world: readonly Constraint[]): void {
-    const check = (owner: string, d: Constraint, self?: Candidate) => {
-      const s = this.satisfiedBy(d);
-      if (s && s !== self) {
-        throw new ResolveError(
-          this.index.arch,
-          "conflict",
-          `${owner} conflicts with ${d.name} [!${d.text.replace(/^!/, "")}], but ${s.label} is installed (${chainText(this.chains.get(s)!, s.label)})`,
-        );
-      }
-    };
-    for (const c of world) if (c.conflict) check("world", c);
-    for (const cand of this.order) for (const d of cand.conflicts()) check(cand.label, d, cand);
   }
 }
