@@ -20,6 +20,22 @@ const DEFAULT_ENV: Record<string, string> = {
 };
 
 /** A SourceInfo whose paths are relative to `prefix` (so errors in the env name `environment.…`). */
+/** melange's `build` user and group (uid/gid 1000, home the workspace), unless the recipe has them. */
+export function addBuildAccount(env: ApkoConfig): void {
+  if (!env.accounts.groups.some((g) => g.groupname === BUILD_USER)) {
+    env.accounts.groups.push({ groupname: BUILD_USER, gid: BUILD_ID, members: [BUILD_USER] });
+  }
+  if (!env.accounts.users.some((u) => u.username === BUILD_USER)) {
+    env.accounts.users.push({
+      username: BUILD_USER,
+      uid: BUILD_ID,
+      gid: BUILD_ID,
+      shell: "/bin/sh",
+      homedir: WORKSPACE,
+    });
+  }
+}
+
 export function prefixedSource(source: SourceInfo, prefix: string): SourceInfo {
   const full = (p: string) => (p === "" ? prefix : `${prefix}.${p}`);
   return {
@@ -51,18 +67,7 @@ export function buildEnvironment(input: BuildEnvironmentInput): ApkoConfig {
   const packages = [...env.contents.packages, ...input.optionPackages.add];
   env.contents.packages = packages.filter((p) => !input.optionPackages.remove.includes(p));
 
-  if (!env.accounts.groups.some((g) => g.groupname === BUILD_USER)) {
-    env.accounts.groups.push({ groupname: BUILD_USER, gid: BUILD_ID, members: [BUILD_USER] });
-  }
-  if (!env.accounts.users.some((u) => u.username === BUILD_USER)) {
-    env.accounts.users.push({
-      username: BUILD_USER,
-      uid: BUILD_ID,
-      gid: BUILD_ID,
-      shell: "/bin/sh",
-      homedir: WORKSPACE,
-    });
-  }
+  addBuildAccount(env);
   env.accounts.runAs ??= BUILD_USER;
 
   const vars: Record<string, string> = { ...env.environment };

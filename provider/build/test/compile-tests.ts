@@ -17,9 +17,9 @@ import type { ApkArch } from "../../image/config/arch";
 import { normalizeApkoConfig } from "../../image/config/normalize";
 import type { RawApkoConfig } from "../../image/config/schema";
 import type { ApkoConfig } from "../../image/config/types";
-import { BUILD_ID, BUILD_USER, prefixedSource } from "../recipe/environment";
+import { addBuildAccount, prefixedSource } from "../recipe/environment";
 import type { PipelineLoader } from "../recipe/pipelines";
-import { type BuildStep, WORKSPACE } from "../recipe/plan";
+import type { BuildStep } from "../recipe/plan";
 import type { RecipeTest } from "../recipe/schema";
 import { compileSteps, type StepCompiler } from "../recipe/steps";
 import { SubstitutionError, substitute } from "../recipe/substitute";
@@ -95,18 +95,7 @@ export function compileTestSection(input: TestSectionInput): PackageTestPlan | u
   env.environment = Object.fromEntries(Object.entries(variables).sort(([a], [b]) => (a < b ? -1 : 1)));
   // melange leaves run-as unset for tests, and its runners then run the steps as root.
   env.accounts.runAs ??= "root";
-  if (!env.accounts.groups.some((g) => g.groupname === BUILD_USER)) {
-    env.accounts.groups.push({ groupname: BUILD_USER, gid: BUILD_ID, members: [BUILD_USER] });
-  }
-  if (!env.accounts.users.some((u) => u.username === BUILD_USER)) {
-    env.accounts.users.push({
-      username: BUILD_USER,
-      uid: BUILD_ID,
-      gid: BUILD_ID,
-      shell: "/bin/sh",
-      homedir: WORKSPACE,
-    });
-  }
+  addBuildAccount(env);
   const uses = sortedUnique(steps.map((s) => s.uses[0]).filter((u): u is string => u !== undefined));
   return { pkg: input.pkg, environment: env, steps, uses };
 }
