@@ -7,30 +7,17 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, test } from "node:test";
-import {
-  BUILTIN_PIPELINE_DIR,
-  compileRecipe,
-  PipelineLoader,
-  parseRecipe,
-} from "../../provider/build/recipe";
+import { compileRecipe, PipelineLoader, parseRecipe } from "../../provider/build/recipe";
 import { tempDir } from "../helpers/tmp";
 import { tool, toolSkip } from "../helpers/tools";
+import { SHAPED_INPUT_VALUES, SHIPPED_PIPELINES } from "./shipped-pipelines";
 
-const pipelines = readdirSync(BUILTIN_PIPELINE_DIR, { recursive: true })
-  .map(String)
-  .filter((f) => f.endsWith(".yaml"))
-  .map((f) => f.replace(/\.yaml$/, ""))
-  .sort();
+const pipelines = SHIPPED_PIPELINES;
 
-/** Inputs melange checks the shape of get values of that shape, each still recognisable. */
-const HEX: Record<string, string> = {
-  "expected-sha256": "ab".repeat(32),
-  "expected-sha512": "cd".repeat(64),
-  "expected-commit": "ef".repeat(20),
-};
+const HEX = SHAPED_INPUT_VALUES;
 const marker = (input: string) => HEX[input] ?? `zz${input}zz`;
 
 function recipeYaml(name: string, withs: Record<string, string>): string {
