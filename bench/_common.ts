@@ -1,6 +1,8 @@
 /**
  * Helpers shared by the bench scripts (the bench runner skips files starting with "_").
  */
+import { readApkHead } from "../provider/apk/apk-reader";
+import type { InstallPlan } from "../provider/image/install-plan";
 
 /** A deterministic generator (xorshift32) in [0, 1), so every run benchmarks the same data. */
 export function rng(seed: number): () => number {
@@ -17,4 +19,20 @@ export function rng(seed: number): () => number {
 export function median(xs: readonly number[]): number {
   if (xs.length === 0) throw new Error("median of no values");
   return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+}
+
+/** An x86_64 install plan of local apk files, as the image pipeline would hand it to assembly. */
+export async function installPlanOf(files: readonly string[], repository: string): Promise<InstallPlan> {
+  const plan: InstallPlan = { arch: "x86_64", packages: [] };
+  for (const f of files) {
+    const h = await readApkHead(f);
+    plan.packages.push({
+      name: h.pkginfo.pkgname,
+      version: h.pkginfo.pkgver,
+      checksum: h.controlChecksum,
+      apkPath: f,
+      repository,
+    });
+  }
+  return plan;
 }

@@ -11,14 +11,12 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import * as os from "node:os";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
-import { readApkHead } from "../provider/apk/apk-reader";
 import { writeApk } from "../provider/apk/apk-writer";
 import type { DataEntry } from "../provider/apk/data-entry";
 import { emptyPkgInfo } from "../provider/apk/pkginfo";
 import { assembleImage } from "../provider/image/assemble";
 import { validateApkoConfig } from "../provider/image/config";
-import type { InstallPlan } from "../provider/image/install-plan";
-import { median, rng } from "./_common";
+import { installPlanOf, median, rng } from "./_common";
 
 const WORDS =
   "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua config server listen port value true false null return function const export import".split(
@@ -102,17 +100,7 @@ async function child(work: string, label: string): Promise<void> {
   const files = process.env.PD_BENCH_FILES
     ? (JSON.parse(process.env.PD_BENCH_FILES) as string[])
     : readdirSync(path.join(work, "repo", "x86_64")).map((f) => path.join(work, "repo", "x86_64", f));
-  const plan: InstallPlan = { arch: "x86_64", packages: [] };
-  for (const f of files) {
-    const h = await readApkHead(f);
-    plan.packages.push({
-      name: h.pkginfo.pkgname,
-      version: h.pkginfo.pkgver,
-      checksum: h.controlChecksum,
-      apkPath: f,
-      repository: work,
-    });
-  }
+  const plan = await installPlanOf(files, work);
   const config = validateApkoConfig(
     { contents: { packages: plan.packages.map((p) => p.name) }, archs: ["x86_64"] },
     "bench.yaml",

@@ -10,14 +10,13 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { readApkHead } from "../provider/apk/apk-reader";
 import { writeApk } from "../provider/apk/apk-writer";
 import type { DataEntry } from "../provider/apk/data-entry";
 import { emptyPkgInfo } from "../provider/apk/pkginfo";
 import { assembleImage } from "../provider/image/assemble";
 import { validateApkoConfig } from "../provider/image/config";
 import type { InstallPlan } from "../provider/image/install-plan";
-import { median, rng } from "./_common";
+import { installPlanOf, median, rng } from "./_common";
 
 async function makePackages(dir: string, totalMb: number, count: number): Promise<string[]> {
   const rand = rng(7);
@@ -67,21 +66,6 @@ async function makePackages(dir: string, totalMb: number, count: number): Promis
   return files;
 }
 
-async function planOf(files: string[], work: string): Promise<InstallPlan> {
-  const plan: InstallPlan = { arch: "x86_64", packages: [] };
-  for (const f of files) {
-    const h = await readApkHead(f);
-    plan.packages.push({
-      name: h.pkginfo.pkgname,
-      version: h.pkginfo.pkgver,
-      checksum: h.controlChecksum,
-      apkPath: f,
-      repository: work,
-    });
-  }
-  return plan;
-}
-
 async function assemble(work: string, plan: InstallPlan, layered: boolean) {
   const config = validateApkoConfig(
     {
@@ -114,7 +98,7 @@ async function main(): Promise<void> {
   const rounds = flag("--rounds", 3);
   const work = mkdtempSync(path.join(os.tmpdir(), "pd-bench-layering-"));
   try {
-    const plan = await planOf(await makePackages(path.join(work, "repo"), mb, count), work);
+    const plan = await installPlanOf(await makePackages(path.join(work, "repo"), mb, count), work);
     // A first assembly fills the content store: both timed variants then read the same warm cache.
     await assemble(work, plan, false);
     const single: number[] = [];
