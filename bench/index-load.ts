@@ -13,7 +13,7 @@ import * as fsp from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import { readIndexArchive, writeIndexArchive } from "../provider/apk/index-archive";
-import { emptyIndexEntry, type IndexEntry, parseIndexText } from "../provider/apk/index-text";
+import { type IndexEntry, parseIndexText } from "../provider/apk/index-text";
 import { generateSigningKey, Keyring, parsePrivateKey } from "../provider/apk/keys";
 import { splitGzipMembers } from "../provider/archive/gzip-members";
 import { readTarBuffer } from "../provider/archive/tar-reader";
@@ -21,8 +21,7 @@ import { RepositoryClient } from "../provider/repository/client";
 import { clearIndexMemo } from "../provider/repository/index-loader";
 import { verifyIndexSignature } from "../provider/repository/index-trust";
 import { parseRepositorySource } from "../provider/repository/source";
-import { q1Encode, sha1 } from "../provider/util/hash";
-import { median, rng } from "./_common";
+import { median, rng, syntheticIndexEntry } from "./_common";
 
 const FIXTURES = path.resolve(__dirname, "..", "..", "..", "shared", "fixtures");
 const APK_TOOLS_MS = 39; // apk-tools loading the Alpine index (reference figure; apk-tools is not installed here)
@@ -155,27 +154,13 @@ async function generate(dir: string): Promise<void> {
   const rand = rng(42); // seeded: every run generates the same index
   const entries: IndexEntry[] = [];
   for (let i = 0; i < 60_000; i++) {
-    const e = emptyIndexEntry();
-    const base = `pkg${Math.floor(i / 3)}`;
-    e.name = i % 3 === 0 ? base : i % 3 === 1 ? `${base}-dev` : `${base}-doc`;
-    e.version = `${1 + (i % 7)}.${i % 13}.${i % 5}-r${i % 3}`;
-    e.arch = "x86_64";
-    e.checksum = q1Encode(sha1(`${e.name}-${e.version}`));
-    e.size = 1000 + Math.floor(rand() * 500_000);
-    e.installedSize = e.size * 3;
-    e.description = `Generated package ${i} for the index loading bench, realistic length`;
-    e.url = `https://example.org/projects/${base}`;
-    e.license = i % 4 === 0 ? "MIT" : "Apache-2.0 AND BSD-3-Clause";
-    e.origin = base;
-    e.maintainer = "Bench Maintainer <bench@example.org>";
-    e.buildTime = 1_700_000_000 + i;
-    e.commit = sha1(`commit${i}`).toString("hex");
+    const e = syntheticIndexEntry(i, rand);
+    const base = e.origin;
     const ndeps = 2 + Math.floor(rand() * 4);
     for (let d = 0; d < ndeps; d++) {
       const j = Math.floor(rand() * Math.max(1, i / 3));
       e.depends.push(d % 2 === 0 ? `so:libpkg${j}.so.1` : `pkg${j}`);
     }
-    if (i % 3 === 0) e.provides.push(`so:libpkg${i / 3}.so.1=1.0.0`, `cmd:${base}=${e.version}`);
     if (i % 3 === 2) e.installIf.push(`${base}=${e.version}`, "docs");
     entries.push(e);
   }

@@ -21,8 +21,7 @@ import { readApkHead } from "../provider/apk/apk-reader";
 import { writeApk } from "../provider/apk/apk-writer";
 import { writeIndexArchive } from "../provider/apk/index-archive";
 import { indexEntryFromApk } from "../provider/apk/index-entry";
-import { emptyIndexEntry, type IndexEntry } from "../provider/apk/index-text";
-import { q1Encode, sha1 } from "../provider/util/hash";
+import type { IndexEntry } from "../provider/apk/index-text";
 import { conformancePackages } from "../test/conformance/generate/packages";
 import {
   dir,
@@ -33,7 +32,7 @@ import {
   withParents,
   writeRepo,
 } from "../test/image/image-helpers";
-import { median, rng } from "./_common";
+import { median, rng, syntheticIndexEntry } from "./_common";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const APKO = path.join(ROOT, ".cache", "tools", "bin", "apko");
@@ -197,19 +196,8 @@ async function lockBench(work: string, runs: number): Promise<void> {
   }
   const rand = rng(42);
   for (let i = 0; entries.length < 150_000; i++) {
-    const e = emptyIndexEntry();
-    const base = `pkg${Math.floor(i / 3)}`;
-    e.name = i % 3 === 0 ? base : i % 3 === 1 ? `${base}-dev` : `${base}-doc`;
-    e.version = `${1 + (i % 7)}.${i % 13}.${i % 5}-r${i % 3}`;
-    e.arch = "x86_64";
-    e.checksum = q1Encode(sha1(`${e.name}-${e.version}`));
-    e.size = 1000 + Math.floor(rand() * 500_000);
-    e.installedSize = e.size * 3;
-    e.description = `Generated package ${i}`;
-    e.license = "MIT";
-    e.origin = base;
+    const e = syntheticIndexEntry(i, rand);
     for (let d = 0; d < 3; d++) e.depends.push(`so:libpkg${Math.floor(rand() * Math.max(1, i / 3))}.so.1`);
-    if (i % 3 === 0) e.provides.push(`so:libpkg${i / 3}.so.1=1.0.0`, `cmd:${base}=${e.version}`);
     entries.push(e);
   }
   await fsp.writeFile(path.join(archDir, "APKINDEX.tar.gz"), writeIndexArchive(entries, { signingKey: key }));

@@ -6,12 +6,11 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { writeApk } from "../../provider/apk/apk-writer";
 import { writeIndexArchive } from "../../provider/apk/index-archive";
-import { emptyIndexEntry, type IndexEntry } from "../../provider/apk/index-text";
+import type { IndexEntry } from "../../provider/apk/index-text";
 import { generateSigningKey, parsePrivateKey } from "../../provider/apk/keys";
 import { emptyPkgInfo } from "../../provider/apk/pkginfo";
-import { q1Encode, sha1 } from "../../provider/util/hash";
 import { tool } from "../../test/helpers/tools";
-import { rng } from "../_common";
+import { rng, syntheticIndexEntry } from "../_common";
 import { alternate, argValue, cli, report, timeCommand } from "./_shared";
 
 const KEY_NAME = "bench-big.rsa.pub";
@@ -64,28 +63,13 @@ async function generate(repo: string, count: number): Promise<void> {
   const rand = rng(42);
   const entries: IndexEntry[] = [];
   for (let i = 0; i < count; i++) {
-    const e = emptyIndexEntry();
-    const base = `pkg${Math.floor(i / 3)}`;
-    e.name = i % 3 === 0 ? base : i % 3 === 1 ? `${base}-dev` : `${base}-doc`;
-    e.version = `${1 + (i % 7)}.${i % 13}.${i % 5}-r${i % 3}`;
-    e.arch = "x86_64";
-    e.checksum = q1Encode(sha1(`${e.name}-${e.version}`));
-    e.size = 1000 + Math.floor(rand() * 500_000);
-    e.installedSize = e.size * 3;
-    e.description = `Generated package ${i} for the whole-command lock bench, realistic length`;
-    e.url = `https://example.org/projects/${base}`;
-    e.license = i % 4 === 0 ? "MIT" : "Apache-2.0 AND BSD-3-Clause";
-    e.origin = base;
-    e.maintainer = "Bench Maintainer <bench@example.org>";
-    e.buildTime = 1_700_000_000 + i;
-    e.commit = sha1(`commit${i}`).toString("hex");
+    const e = syntheticIndexEntry(i, rand);
     const ndeps = 2 + Math.floor(rand() * 4);
     for (let d = 0; d < ndeps; d++) {
       const j = Math.floor(rand() * Math.max(1, i / 3));
       if (j === Math.floor(i / 3)) continue;
       e.depends.push(d % 2 === 0 ? `so:libpkg${j}.so.1` : `pkg${j}`);
     }
-    if (i % 3 === 0) e.provides.push(`so:libpkg${i / 3}.so.1=1.0.0`, `cmd:${base}=${e.version}`);
     entries.push(e);
   }
   mkdirSync(path.join(repo, "x86_64"), { recursive: true });
