@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First, so the modules below load from the compile cache (see compile-cache.ts).
+import "./compile-cache";
 import { statSync } from "node:fs";
 import * as path from "node:path";
 import { DistrolessError, errorMessage } from "../util/errors";

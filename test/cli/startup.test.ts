@@ -1,7 +1,8 @@
 import * as assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, test } from "node:test";
+import { privateDirectory } from "../../provider/cli/compile-cache";
 import { runProcess } from "../helpers/cli";
 import { fixture, needsFixtures, projectRoot } from "../helpers/fixtures";
 import { tempDir } from "../helpers/tmp";
@@ -72,5 +73,47 @@ describe("what a command loads", needsFixtures(), () => {
         `undici's lib/${unwanted} is not loaded`,
       );
     }
+  });
+});
+
+describe("the compile cache of the command line", () => {
+  const main = path.join(projectRoot, "dist", "provider", "cli", "main.js");
+  const hasApi =
+    typeof (require("node:module") as { enableCompileCache?: unknown }).enableCompileCache === "function";
+
+  test("a command run as the entry point fills a private cache directory (Node >= 22.1), none before", async () => {
+    const home = tempDir();
+    const env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: home };
+    delete env.NODE_COMPILE_CACHE;
+    delete env.NODE_DISABLE_COMPILE_CACHE;
+    const r = await runProcess(process.execPath, [main, "--version"], { env });
+    assert.equal(r.code, 0, r.stderr);
+    const dir = path.join(home, "pulumi-distroless", "v8-compile-cache");
+    if (!hasApi) {
+      assert.equal(existsSync(dir), false, `Node ${process.version} has no compile cache API`);
+      return;
+    }
+    assert.equal(statSync(dir).mode & 0o777, 0o700);
+    const entries = readdirSync(dir, { recursive: true });
+    assert.ok(entries.length > 0, "the cache holds the compiled modules");
+  });
+
+  test("a cache directory others can write is never used", () => {
+    const dir = path.join(tempDir(), "shared");
+    mkdirSync(dir, { mode: 0o777 });
+    chmodSync(dir, 0o777);
+    assert.equal(privateDirectory(dir), undefined);
+    chmodSync(dir, 0o700);
+    assert.equal(privateDirectory(dir), dir);
+  });
+
+  test("importing the CLI's functions leaves the importer's process alone", async () => {
+    const home = tempDir();
+    const script = `require(${JSON.stringify(main)}); process.stdout.write("ok")`;
+    const r = await runProcess(process.execPath, ["-e", script], {
+      env: { ...process.env, XDG_CACHE_HOME: home },
+    });
+    assert.equal(r.stdout, "ok", r.stderr);
+    assert.equal(existsSync(path.join(home, "pulumi-distroless")), false);
   });
 });
