@@ -6,6 +6,7 @@ import { newHeader } from "../archive/tar-header";
 import { readTarBuffer, TarReader } from "../archive/tar-reader";
 import { buildTar } from "../archive/tar-writer";
 import { DistrolessError, isDistrolessError } from "../util/errors";
+import type { CompactIndex } from "./index-compact";
 import { IndexTextParser } from "./index-parser";
 import { formatIndexText, type IndexEntry } from "./index-text";
 import type { Keyring, SigningKey } from "./keys";
@@ -26,7 +27,10 @@ const MAX_SIGNATURE = 64 << 10;
 const MAX_SIGNATURE_MEMBER = 1 << 20;
 
 export interface IndexArchive {
-  entries: IndexEntry[];
+  /** The records in compact form (what the resolver and the cache use). */
+  index: CompactIndex;
+  /** The records as plain objects, built on first access (costs heap on large indexes). */
+  readonly entries: IndexEntry[];
   description: string;
   signatures: SignatureEntry[];
   /** Set when verified against a keyring. */
@@ -44,6 +48,8 @@ export interface ReadIndexOptions {
   subject?: string;
   /** Also return the APKINDEX text as read (costs a copy of it). */
   keepText?: boolean;
+  /** SHA-256 (hex) of `data`, recorded in the compact index when the caller has it. */
+  sha256?: string;
 }
 
 /**
@@ -107,7 +113,20 @@ async function readIndexArchiveInner(
     );
   }
   const content = await readContent(data.subarray(contentStart), subject, options.keepText === true);
-  const result: IndexArchive = { ...content, signatures };
+  const index = content.parser.finish(
+    options.sha256 ?? "",
+    content.description,
+    signatures.map((s) => ({ algorithm: s.algorithm, keyName: s.keyName })),
+  );
+  const result: IndexArchive = {
+    index,
+    get entries() {
+      return index.entries();
+    },
+    description: content.description,
+    signatures,
+  };
+  if (content.text !== undefined) result.text = content.text;
   if (verifiedBy) result.verifiedBy = verifiedBy;
   return result;
 }
@@ -121,7 +140,7 @@ async function readContent(
   compressed: Buffer,
   subject: string,
   keepText: boolean,
-): Promise<{ entries: IndexEntry[]; description: string; text?: string }> {
+): Promise<{ parser: IndexTextParser; description: string; text?: string }> {
   const gunzip = zlib.createGunzip({ chunkSize: 256 << 10 });
   gunzip.end(compressed);
   let inflated = 0;
@@ -140,13 +159,13 @@ async function readContent(
     }
   })();
   const tar = new TarReader(capped);
-  let entries: IndexEntry[] | undefined;
+  let parser: IndexTextParser | undefined;
   let text: string | undefined;
   let description = "";
   try {
     for (let h = await tar.next(); h; h = await tar.next()) {
       if (h.name === "APKINDEX") {
-        const parser = new IndexTextParser(subject);
+        parser = new IndexTextParser(subject);
         const decoder = new StringDecoder("utf8");
         const parts: string[] | undefined = keepText ? [] : undefined;
         // Indexes are nearly all ASCII: decoding such chunks as latin1 is a plain copy giving the
@@ -162,7 +181,7 @@ async function readContent(
         const tail = decoder.end();
         parts?.push(tail);
         parser.feed(tail);
-        entries = parser.end();
+        parser.close(); // the last record's checks happen here, before the archive counts as read
         if (parts) text = parts.join("");
       } else if (h.name === "DESCRIPTION")
         description = (await tar.readBody(1 << 20, "DESCRIPTION")).toString("utf8");
@@ -175,8 +194,8 @@ async function readContent(
   } finally {
     gunzip.destroy();
   }
-  if (!entries) throw new DistrolessError("E_FORMAT", "no APKINDEX entry in the archive");
-  return text !== undefined ? { entries, description, text } : { entries, description };
+  if (!parser) throw new DistrolessError("E_FORMAT", "no APKINDEX entry in the archive");
+  return text !== undefined ? { parser, description, text } : { parser, description };
 }
 
 export interface WriteIndexOptions {

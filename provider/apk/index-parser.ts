@@ -1,19 +1,11 @@
 import { DistrolessError } from "../util/errors";
-import { blankIndexEntry, type IndexEntry } from "./index-text";
+import type { CompactIndex } from "./index-compact";
+import { CompactIndexBuilder, type RecordFields } from "./index-compact-builder";
+import type { IndexEntry } from "./index-text";
 import { checkArch, checkPackageName, checkPackageVersion } from "./names";
 
-/*
- * Records share one frozen empty array for absent lists: most records have no install_if, many no
- * provides, and at 60,000 records allocations dominate parse time. (`emptyIndexEntry` still gives
- * fresh arrays to code that builds entries.)
- */
-const NO_WORDS: string[] = Object.freeze([]) as unknown as string[];
-const NO_EXTRA: [string, string][] = Object.freeze([]) as unknown as [string, string][];
-
-/** The space-separated words of text[start, end), without slicing the whole value first. */
-function words(text: string, start: number, end: number): string[] {
-  if (start >= end) return NO_WORDS;
-  const out: string[] = [];
+/** The space-separated words of text[start, end) pushed onto `out`, without slicing the whole value first. */
+function pushWords(out: string[], text: string, start: number, end: number): void {
   let at = start;
   while (at < end) {
     let sp = text.indexOf(" ", at);
@@ -21,37 +13,49 @@ function words(text: string, start: number, end: number): string[] {
     if (sp > at) out.push(text.slice(at, sp));
     at = sp + 1;
   }
-  return out.length ? out : NO_WORDS;
 }
 
-/** `list` with the words of text[start, end) after it; the first line of a field costs no copy. */
-function appendWords(list: string[], text: string, start: number, end: number): string[] {
-  const more = words(text, start, end);
-  if (list.length === 0) return more;
-  if (more.length === 0) return list;
-  return list.concat(more);
+/** The record being read: one object reused for every record (the builder copies what it keeps). */
+interface Staging extends RecordFields {
+  depends: string[];
+  installIf: string[];
+  provides: string[];
+  extra: [string, string][];
+  /** Whether any line of the record was seen. */
+  open: boolean;
 }
 
-/** One literal shape for every entry, absent lists shared (see NO_WORDS). */
-function parsedEntry(): IndexEntry {
-  const e = blankIndexEntry(() => NO_WORDS);
-  e.extra = NO_EXTRA;
-  return e;
+function resetStaging(s: Staging): void {
+  s.checksum = s.name = s.version = s.arch = s.description = s.url = "";
+  s.license = s.origin = s.maintainer = s.commit = "";
+  s.size = s.installedSize = s.buildTime = 0;
+  s.providerPriority = -1;
+  s.depends.length = s.installIf.length = s.provides.length = s.extra.length = 0;
+  s.open = false;
+}
+
+function newStaging(): Staging {
+  const s = { depends: [], installIf: [], provides: [], extra: [] } as unknown as Staging;
+  resetStaging(s);
+  return s;
 }
 
 /**
- * APKINDEX text parsed as it arrives (chunks of any size, lines split anywhere), so a large index
- * never has to sit in memory as one buffer and one string besides its entries.
+ * APKINDEX text parsed as it arrives (chunks of any size, lines split anywhere) into the compact
+ * form (index-compact.ts), so a large index never sits in memory as one string or as one object
+ * per package.
  */
 export class IndexTextParser {
-  private readonly entries: IndexEntry[] = [];
-  private readonly seen = new Map<string, number | number[]>();
+  private readonly builder = new CompactIndexBuilder();
+  /** name id -> the first record's position; more only when a name repeats. */
+  private readonly seen = new Map<number, number | number[]>();
   /** The line each record starts on, by record position (for messages). */
   private readonly lines: number[] = [];
-  private cur: IndexEntry | undefined;
+  private readonly cur = newStaging();
   private recordLine = 0;
   private lineNo = 0;
   private rest = "";
+  private ended = false;
 
   constructor(private readonly subject = "APKINDEX") {}
 
@@ -67,11 +71,28 @@ export class IndexTextParser {
     this.rest = pos === 0 ? text : text.slice(pos);
   }
 
-  end(): IndexEntry[] {
+  /** The end of the text: the last line and record are read and checked. */
+  close(): void {
+    if (this.ended) return;
     if (this.rest !== "") this.line(this.rest, 0, this.rest.length);
     this.rest = "";
     this.finishRecord();
-    return this.entries;
+    this.ended = true;
+  }
+
+  /** The parsed index (`sourceSha256`: the digest of the archive it came from, if any). Once. */
+  finish(
+    sourceSha256 = "",
+    description = "",
+    signatures: readonly { algorithm: string; keyName: string }[] = [],
+  ): CompactIndex {
+    this.close();
+    return this.builder.finish(sourceSha256, description, signatures);
+  }
+
+  /** The records as plain entries (small indexes, tools that edit them). */
+  end(): IndexEntry[] {
+    return this.finish().entries();
   }
 
   private fail(message: string): never {
@@ -96,7 +117,7 @@ export class IndexTextParser {
 
   private finishRecord(): void {
     const cur = this.cur;
-    if (!cur) return;
+    if (!cur.open) return;
     if (!cur.name || !cur.version || !cur.checksum) {
       const missing = [!cur.checksum && "C", !cur.name && "P", !cur.version && "V"]
         .filter(Boolean)
@@ -109,25 +130,28 @@ export class IndexTextParser {
     checkPackageName(cur.name, at, "P:");
     checkPackageVersion(cur.version, at, "V:");
     if (cur.arch) checkArch(cur.arch, at, "A:");
-    // name -> the first record's position; more only when a name repeats (rare: apk-tools and
-    // melange indexes list one version per name), so one small number per record in the common case.
-    const prev = this.seen.get(cur.name);
-    if (prev === undefined) this.seen.set(cur.name, this.entries.length);
-    else {
-      const positions = typeof prev === "number" ? [prev] : prev;
-      for (const at of positions) {
-        if (this.entries[at]!.version === cur.version) {
+    const b = this.builder;
+    // A repeated name is rare (apk-tools and melange indexes list one version per name), so one
+    // small number per record in the common case.
+    const knownName = b.internedId(cur.name);
+    const prev = knownName === undefined ? undefined : this.seen.get(knownName);
+    if (prev !== undefined) {
+      const versionId = b.internedId(cur.version);
+      for (const p of typeof prev === "number" ? [prev] : prev) {
+        if (versionId !== undefined && b.versionId(p) === versionId) {
           this.fail(
-            `APKINDEX lists ${cur.name}-${cur.version} twice (records at lines ${this.lines[at]} and ${this.recordLine})`,
+            `APKINDEX lists ${cur.name}-${cur.version} twice (records at lines ${this.lines[p]} and ${this.recordLine})`,
           );
         }
       }
-      positions.push(this.entries.length);
-      this.seen.set(cur.name, positions);
     }
+    const position = b.add(cur);
+    const nameId = b.internedId(cur.name)!;
+    if (prev === undefined) this.seen.set(nameId, position);
+    else if (typeof prev === "number") this.seen.set(nameId, [prev, position]);
+    else prev.push(position);
     this.lines.push(this.recordLine);
-    this.entries.push(cur);
-    this.cur = undefined;
+    resetStaging(cur);
   }
 
   /** One line: text[pos, nl), without its newline. */
@@ -143,11 +167,11 @@ export class IndexTextParser {
         `APKINDEX line ${this.lineNo} is not "X:value": "${text.slice(pos, Math.min(end, pos + 40))}"`,
       );
     }
-    if (!this.cur) {
-      this.cur = parsedEntry();
+    const cur = this.cur;
+    if (!cur.open) {
+      cur.open = true;
       this.recordLine = this.lineNo;
     }
-    const cur = this.cur;
     const v = pos + 2;
     switch (text.charCodeAt(pos)) {
       case 67 /* C */:
@@ -191,19 +215,18 @@ export class IndexTextParser {
         break;
       // apk-tools appends repeated list lines of one record (older index writers emit them).
       case 68 /* D */:
-        cur.depends = appendWords(cur.depends, text, v, end);
+        pushWords(cur.depends, text, v, end);
         break;
       case 105 /* i */:
-        cur.installIf = appendWords(cur.installIf, text, v, end);
+        pushWords(cur.installIf, text, v, end);
         break;
       case 112 /* p */:
-        cur.provides = appendWords(cur.provides, text, v, end);
+        pushWords(cur.provides, text, v, end);
         break;
       case 107 /* k */:
         cur.providerPriority = this.uint(text, v, end, "k");
         break;
       default:
-        if (cur.extra === NO_EXTRA) cur.extra = [];
         cur.extra.push([text[pos]!, text.slice(v, end)]);
     }
   }

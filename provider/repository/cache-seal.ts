@@ -82,13 +82,20 @@ async function createKeyFile(file: string): Promise<Buffer | undefined> {
   return readKeyFile(file);
 }
 
+/** The seal as raw bytes (what a binary record carries as its trailer). */
+export const SEAL_BYTES = 32;
+
 /** The seal of a derivative: bound to the digest of the signed bytes it was derived from. */
-export function seal(key: Buffer, sourceSha256: string, body: Buffer | string): string {
-  return createHmac("sha256", key).update(`${sourceSha256}\n`).update(body).digest("hex");
+export function sealBytes(key: Buffer, sourceSha256: string, body: Uint8Array): Buffer {
+  return createHmac("sha256", key).update(`${sourceSha256}\n`).update(body).digest();
 }
 
-export function sealMatches(key: Buffer, sourceSha256: string, body: Buffer, mac: string): boolean {
-  const want = Buffer.from(seal(key, sourceSha256, body), "hex");
-  const got = Buffer.from(mac, "hex");
-  return got.length === want.length && timingSafeEqual(got, want);
+export function sealBytesMatch(
+  key: Buffer,
+  sourceSha256: string,
+  body: Uint8Array,
+  mac: Uint8Array,
+): boolean {
+  const want = sealBytes(key, sourceSha256, body);
+  return mac.length === want.length && timingSafeEqual(mac, want);
 }

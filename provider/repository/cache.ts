@@ -6,13 +6,13 @@ import { packageFileName } from "../apk/names";
 import { DistrolessError } from "../util/errors";
 import { tempPathFor } from "../util/fs";
 import { q1Decode, sha256Hex } from "../util/hash";
-import { loadSealKey, type SealKeySource, seal, sealMatches } from "./cache-seal";
+import { loadSealKey, SEAL_BYTES, type SealKeySource, sealBytes, sealBytesMatch } from "./cache-seal";
 
 /**
  * The on-disk cache shared by every process on the machine (and, mounted or restored, by CI runs):
  *
  *   blobs/sha256/<hex>                 raw index archives, named by their SHA-256
- *   parsed/<hex>.json                  the parsed form of such an archive (sealed: see cache-seal.ts)
+ *   parsed/<hex>.pdix                  the parsed form of such an archive (compact, sealed: see cache-seal.ts)
  *   index-meta/<sha256(url)>.json      URL -> ETag, Last-Modified, blob digest
  *   packages/<sha1 hex>-<name>-<version>.apk   packages, named by their `C:` checksum
  *   keys/<sha256(url)>.pub             keys fetched from URLs
@@ -83,41 +83,33 @@ export class RepositoryCache {
   }
 
   parsedPath(sha256: string): string {
-    return path.join(this.dir, "parsed", `${sha256}.json`);
+    return path.join(this.dir, "parsed", `${sha256}.pdix`);
   }
 
   /**
-   * A parsed-index record: first line `pd-parsed v2 <HMAC of archive digest + rest>`, then JSON. A
-   * record whose seal does not verify (damaged, forged, or sealed under another machine's key) is
-   * not used; the caller derives it again from the verified archive and writes it over.
+   * A parsed-index record's bytes: the file is the body followed by its 32-byte seal (an HMAC of
+   * the archive digest and the whole body, header and format version included). A record whose
+   * seal does not verify (truncated, damaged, forged, or sealed under another machine's key) is not
+   * used; the caller derives it again from the verified archive and writes it over.
    */
-  async readParsed<T>(sha256: string): Promise<T | undefined> {
+  async readParsed(sha256: string): Promise<Buffer | undefined> {
     const key = await this.key();
     if (!key) return undefined;
-    const file = this.parsedPath(sha256);
-    const data = await readIfExists(file);
-    if (!data) return undefined;
-    const nl = data.indexOf(10);
-    const head = nl > 0 ? data.subarray(0, nl).toString("latin1") : "";
-    const m = /^pd-parsed v2 ([0-9a-f]{64})$/.exec(head);
-    const body = data.subarray(nl + 1);
-    if (!m || !sealMatches(key, sha256, body, m[1]!)) return undefined;
-    try {
-      return JSON.parse(body.toString("utf8")) as T;
-    } catch {
-      await fsp.rm(file, { force: true });
-      return undefined;
-    }
+    const data = await readIfExists(this.parsedPath(sha256));
+    if (!data || data.length < SEAL_BYTES) return undefined;
+    const body = data.subarray(0, data.length - SEAL_BYTES);
+    if (!sealBytesMatch(key, sha256, body, data.subarray(data.length - SEAL_BYTES))) return undefined;
+    return body;
   }
 
   /**
    * Written in the background, so it must not resurrect a cache directory removed meanwhile (a
    * test's temp dir, a `rm -rf` of the cache): the root is created by the foreground, not here.
+   * The body is written as it is, then its seal: no copy of a large index is made to write it.
    */
-  async writeParsed(sha256: string, value: unknown): Promise<void> {
+  async writeParsed(sha256: string, body: Buffer): Promise<void> {
     const key = await this.key();
     if (!key) return;
-    const body = JSON.stringify(value);
     const dir = path.join(this.dir, "parsed");
     try {
       await fsp.mkdir(dir); // not recursive: a removed root stays removed
@@ -126,7 +118,7 @@ export class RepositoryCache {
       if (code === "ENOENT") return;
       if (code !== "EEXIST") throw err;
     }
-    await writeVerifiable(this.parsedPath(sha256), `pd-parsed v2 ${seal(key, sha256, body)}\n${body}`, false);
+    await writeVerifiable(this.parsedPath(sha256), [body, sealBytes(key, sha256, body)], false);
   }
 
   async ensureRoot(): Promise<void> {
@@ -169,7 +161,11 @@ export class RepositoryCache {
  * read (by digest, integrity header or JSON parse) and rebuilt when damaged, a crash can at worst
  * cost a refetch, so paying a disk flush on every index load is not worth it.
  */
-async function writeVerifiable(target: string, data: Uint8Array | string, makeDirs = true): Promise<void> {
+async function writeVerifiable(
+  target: string,
+  data: Uint8Array | string | readonly Uint8Array[],
+  makeDirs = true,
+): Promise<void> {
   if (makeDirs) await fsp.mkdir(path.dirname(target), { recursive: true });
   const tmp = tempPathFor(target);
   try {

@@ -1,4 +1,5 @@
 import { readIndexArchive } from "../apk/index-archive";
+import type { CompactIndex } from "../apk/index-compact";
 import type { IndexEntry } from "../apk/index-text";
 import type { SignatureAlgorithm } from "../apk/signature";
 import { DistrolessError, errorMessage } from "../util/errors";
@@ -18,7 +19,10 @@ export interface LoadedIndex {
   location: string;
   /** SHA-256 of the archive bytes: the identity of this index content. */
   sha256: string;
-  entries: IndexEntry[];
+  /** The records in compact form (what the resolver reads). */
+  index: CompactIndex;
+  /** The records as plain objects, built on first access (costs heap on large indexes). */
+  readonly entries: IndexEntry[];
   description: string;
   signatures: { algorithm: SignatureAlgorithm; keyName: string }[];
   /** The trusted key that signed it; absent when accepted through `allowUntrusted`. */
@@ -85,16 +89,15 @@ async function loadIndexUncached(
   let parse: LoadedIndex["parse"] = "memory";
   let record = memo.get(sha256);
   if (!record) {
-    record = decodeParsed(await ctx.cache.readParsed<unknown>(sha256), sha256);
     // The seal says we parsed these bytes; whether they are signed is checked again now, against
-    // the archive itself (a verification remembered on disk is not evidence).
-    if (record) record.trust = [];
+    // the archive itself (a verification remembered on disk is not evidence: it is not stored).
+    record = decodeParsed(await ctx.cache.readParsed(sha256), sha256, ctx.cache.parsedPath(sha256));
     parse = "cache";
   }
   const keyring = ctx.options.keyring;
   let verifiedBy = record && stillTrusted(record.trust, keyring);
   // The archive's bytes are needed to parse it, or to verify a parse no trusted key vouches for yet.
-  if (!data && (!record || (!verifiedBy && keyring && record.signatures.length > 0))) {
+  if (!data && (!record || (!verifiedBy && keyring && record.index.signatures.length > 0))) {
     data = await ctx.cache.readBlob(sha256);
     if (!data) {
       // Only a remote index comes without its bytes (a 304): the cached archive went missing or was
@@ -109,19 +112,13 @@ async function loadIndexUncached(
     }
   }
   if (!record) {
-    const archive = await readIndexArchive(data!, { allowUntrusted: true, subject: shown });
-    record = {
-      sha256,
-      description: archive.description,
-      signatures: archive.signatures.map((s) => ({ algorithm: s.algorithm, keyName: s.keyName })),
-      entries: archive.entries,
-      trust: [],
-    };
+    const archive = await readIndexArchive(data!, { allowUntrusted: true, subject: shown, sha256 });
+    record = { sha256, index: archive.index, trust: [] };
     parse = "parsed";
   }
 
   let trustError: unknown;
-  if (!verifiedBy && keyring && record.signatures.length > 0) {
+  if (!verifiedBy && keyring && record.index.signatures.length > 0) {
     try {
       verifiedBy = await verifyIndexSignature(data!, keyring, shown);
       // Kept in memory only (the in-process memo); the disk copy never vouches for itself.
@@ -150,16 +147,20 @@ async function loadIndexUncached(
     saveParsed(ctx, record);
   }
   remember(record);
-  warnOnForeignArch(ctx, record.entries, arch, shown);
+  warnOnForeignArch(ctx, record.index, arch, shown);
 
+  const index = record.index;
   const loaded: LoadedIndex = {
     source,
     arch,
     location: shown,
     sha256,
-    entries: record.entries,
-    description: record.description,
-    signatures: record.signatures,
+    index,
+    get entries() {
+      return index.entries();
+    },
+    description: index.description,
+    signatures: index.signatures,
     parse,
     fetch,
   };
@@ -182,24 +183,26 @@ function saveParsed(ctx: RepositoryContext, record: ParsedRecord): void {
 }
 
 function untrustedReason(record: ParsedRecord, ctx: RepositoryContext, err: unknown, shown: string): string {
-  if (record.signatures.length === 0) return "it carries no signature";
+  const signatures = record.index.signatures;
+  if (signatures.length === 0) return "it carries no signature";
   if (err) {
     const m = errorMessage(err);
     return m.startsWith(`${shown}: `) ? m.slice(shown.length + 2) : m;
   }
-  const names = record.signatures.map((s) => s.keyName).join(", ");
+  const names = signatures.map((s) => s.keyName).join(", ");
   return ctx.options.keyring
     ? `signed with ${names}`
     : `signed with ${names}, but no trusted keys were given`;
 }
 
-function warnOnForeignArch(ctx: RepositoryContext, entries: IndexEntry[], arch: string, shown: string): void {
+function warnOnForeignArch(ctx: RepositoryContext, index: CompactIndex, arch: string, shown: string): void {
   let foreign = 0;
   let example = "";
-  for (const e of entries) {
-    if (e.arch && e.arch !== arch && e.arch !== "noarch") {
+  for (let p = 0; p < index.count; p++) {
+    const a = index.arch(p);
+    if (a && a !== arch && a !== "noarch") {
       foreign++;
-      example ||= e.arch;
+      example ||= a;
     }
   }
   if (foreign > 0) {

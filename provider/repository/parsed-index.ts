@@ -1,117 +1,44 @@
-import type { IndexEntry } from "../apk/index-text";
-import type { SignatureAlgorithm } from "../apk/signature";
+import { CompactIndex } from "../apk/index-compact";
 import type { TrustRecord } from "./index-trust";
 
 /** A parsed index as the loader keeps it in memory, by archive digest. */
 export interface ParsedRecord {
   sha256: string;
-  description: string;
-  signatures: { algorithm: SignatureAlgorithm; keyName: string }[];
-  entries: IndexEntry[];
-  /** Keys that verified these exact bytes. */
+  /** The records, description and signature names, in the compact form that is also the cache file. */
+  index: CompactIndex;
+  /** Keys that verified these exact bytes (in memory only: the disk copy never vouches for itself). */
   trust: TrustRecord[];
+}
+
+/** The bytes the cache stores for a record: the compact index buffer itself. */
+export function encodeParsed(r: ParsedRecord): Buffer {
+  return r.index.buffer;
 }
 
 /**
- * The on-disk form: one array per field rather than one object per package. JSON.parse of a few
- * long arrays (and rebuilding the objects) measured about twice as fast as parsing thousands of
- * small objects with repeated keys, which is what makes the disk cache worth reading.
+ * The record again from sealed cache bytes; undefined when they are not a compact index of this
+ * format version derived from the archive `sha256` (the caller parses the archive again).
  */
-interface StoredRecord {
-  v: 2;
-  sha256: string;
-  description: string;
-  signatures: ParsedRecord["signatures"];
-  trust: TrustRecord[];
-  columns: {
-    checksum: string[];
-    name: string[];
-    version: string[];
-    arch: string[];
-    size: number[];
-    installedSize: number[];
-    description: string[];
-    url: string[];
-    license: string[];
-    origin: string[];
-    maintainer: string[];
-    buildTime: number[];
-    commit: string[];
-    depends: string[][];
-    installIf: string[][];
-    provides: string[][];
-    providerPriority: (number | null)[];
-    extra: [string, string][][];
-  };
-}
-
-export function encodeParsed(r: ParsedRecord): StoredRecord {
-  const e = r.entries;
-  return {
-    v: 2,
-    sha256: r.sha256,
-    description: r.description,
-    signatures: r.signatures,
-    trust: r.trust,
-    columns: {
-      checksum: e.map((x) => x.checksum),
-      name: e.map((x) => x.name),
-      version: e.map((x) => x.version),
-      arch: e.map((x) => x.arch),
-      size: e.map((x) => x.size),
-      installedSize: e.map((x) => x.installedSize),
-      description: e.map((x) => x.description),
-      url: e.map((x) => x.url),
-      license: e.map((x) => x.license),
-      origin: e.map((x) => x.origin),
-      maintainer: e.map((x) => x.maintainer),
-      buildTime: e.map((x) => x.buildTime),
-      commit: e.map((x) => x.commit),
-      depends: e.map((x) => x.depends),
-      installIf: e.map((x) => x.installIf),
-      provides: e.map((x) => x.provides),
-      providerPriority: e.map((x) => x.providerPriority ?? null),
-      extra: e.map((x) => x.extra),
-    },
-  };
-}
-
-/** Rebuilds the record; undefined when the stored form is not one this version wrote. */
-export function decodeParsed(raw: unknown, sha256: string): ParsedRecord | undefined {
-  const s = raw as Partial<StoredRecord> | null;
-  if (s?.v !== 2 || s.sha256 !== sha256 || !s.columns || !Array.isArray(s.columns.name)) return undefined;
-  const c = s.columns;
-  const n = c.name.length;
-  const entries: IndexEntry[] = new Array(n);
-  for (let i = 0; i < n; i++) {
-    const entry: IndexEntry = {
-      checksum: c.checksum[i]!,
-      name: c.name[i]!,
-      version: c.version[i]!,
-      arch: c.arch[i]!,
-      size: c.size[i]!,
-      installedSize: c.installedSize[i]!,
-      description: c.description[i]!,
-      url: c.url[i]!,
-      license: c.license[i]!,
-      origin: c.origin[i]!,
-      maintainer: c.maintainer[i]!,
-      buildTime: c.buildTime[i]!,
-      commit: c.commit[i]!,
-      depends: c.depends[i]!,
-      installIf: c.installIf[i]!,
-      provides: c.provides[i]!,
-      extra: c.extra[i]!,
-    };
-    const priority = c.providerPriority[i];
-    if (priority !== null && priority !== undefined) entry.providerPriority = priority;
-    entries[i] = entry;
+export function decodeParsed(
+  data: Buffer | undefined,
+  sha256: string,
+  subject: string,
+): ParsedRecord | undefined {
+  if (!data) return undefined;
+  // Typed views need 8-byte alignment; a read buffer normally has it, a slice may not.
+  const body = data.byteOffset % 8 === 0 ? data : copyAligned(data);
+  let index: CompactIndex;
+  try {
+    index = new CompactIndex(body, subject);
+  } catch {
+    return undefined;
   }
-  return {
-    sha256,
-    description: s.description ?? "",
-    signatures: s.signatures ?? [],
-    trust: s.trust ?? [],
-    entries,
-  };
+  if (index.sourceSha256 !== sha256) return undefined;
+  return { sha256, index, trust: [] };
+}
+
+function copyAligned(data: Buffer): Buffer {
+  const out = Buffer.allocUnsafeSlow(data.length);
+  data.copy(out);
+  return out;
 }

@@ -132,7 +132,7 @@ export class Solver {
     if (this.selected.has(cand.name) || this.dq.has(cand) || cand.selfConflict !== undefined) throw RETRY;
     this.select(
       { cand, version: cand.version, own: true },
-      { label: `install_if[${cand.entry.installIf.join(" ")}]` },
+      { label: `install_if[${cand.installIfText.join(" ")}]` },
       cand.repo.tag,
     );
     this.resolveDeps(cand);
@@ -155,7 +155,7 @@ export class Solver {
   /** The chosen package that satisfies `c`, if any. */
   private satisfiedBy(c: Constraint): Candidate | undefined {
     const claim = this.claims.get(c.name);
-    if (claim) return versionMatches(c, claim.version, claim.cand.entry.checksum) ? claim.cand : undefined;
+    if (claim) return versionMatches(c, claim.version, claim.cand.checksum) ? claim.cand : undefined;
     if (!c.op) return this.virtuals.get(c.name)?.[0];
     return undefined;
   }
@@ -167,7 +167,7 @@ export class Solver {
 
   rejection(ref: ProviderRef, c: Constraint, allowTag: string | undefined): Rejection | undefined {
     const cand = ref.cand;
-    if (!versionMatches(c, ref.version, cand.entry.checksum)) return { kind: "version" };
+    if (!versionMatches(c, ref.version, cand.checksum)) return { kind: "version" };
     const excluded = this.dq.get(cand);
     if (excluded !== undefined)
       return { kind: "excluded", reason: typeof excluded === "string" ? excluded : excluded() };
@@ -185,7 +185,7 @@ export class Solver {
     for (const d of cand.depends()) {
       if (!d.op) continue;
       const claim = this.claims.get(d.name);
-      if (claim && claim.cand !== cand && !versionMatches(d, claim.version, claim.cand.entry.checksum)) {
+      if (claim && claim.cand !== cand && !versionMatches(d, claim.version, claim.cand.checksum)) {
         return { kind: "needs", with: claim.cand, constraint: d };
       }
     }
@@ -255,7 +255,7 @@ export class Solver {
     for (const p of cand.provides) if (p.name !== cand.name) this.claim(cand, p.name, p.version, chain);
     for (const d of cand.conflicts()) {
       for (const r of this.index.providers(d.name)) {
-        if (r.cand !== cand && !this.dq.has(r.cand) && versionMatches(d, r.version, r.cand.entry.checksum)) {
+        if (r.cand !== cand && !this.dq.has(r.cand) && versionMatches(d, r.version, r.cand.checksum)) {
           this.mset(this.dq, r.cand, `excluded by ${cand.label} [${d.text}]`);
         }
       }
@@ -273,7 +273,7 @@ export class Solver {
       if (!d.op || this.providesItself(cand, d)) continue;
       for (const r of this.index.providers(d.name)) {
         if (r.cand === cand || r.version === undefined || this.dq.has(r.cand)) continue;
-        if (!versionMatches(d, r.version, r.cand.entry.checksum)) {
+        if (!versionMatches(d, r.version, r.cand.checksum)) {
           this.mset(this.dq, r.cand, () => `${chainText(chain, cand.label)} requires ${d.text}`);
         }
       }
@@ -301,7 +301,7 @@ export class Solver {
   }
 
   private providesItself(cand: Candidate, d: Constraint): boolean {
-    if (d.name === cand.name) return versionMatches(d, cand.version, cand.entry.checksum);
+    if (d.name === cand.name) return versionMatches(d, cand.version, cand.checksum);
     return cand.provides.some((p) => p.name === d.name && versionMatches(d, p.version));
   }
 
@@ -368,7 +368,7 @@ export class Solver {
     });
     const failures: string[] = [];
     for (const ref of ranked) {
-      const chain: Chain = { label: `install_if[${ref.cand.entry.installIf.join(" ")}]` };
+      const chain: Chain = { label: `install_if[${ref.cand.installIfText.join(" ")}]` };
       this.undo = [];
       try {
         this.select(ref, chain, tag);

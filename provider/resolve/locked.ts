@@ -27,8 +27,8 @@ export function solveLocked(
       exclude.set(cand, "the lock does not list it (re-run lock to add it)");
     } else if (pin.version !== cand.version) {
       exclude.set(cand, `the lock pins ${pin.name}-${pin.version}`);
-    } else if (pin.checksum && pin.checksum !== cand.entry.checksum) {
-      exclude.set(cand, `its checksum ${cand.entry.checksum} is not the locked ${pin.checksum}`);
+    } else if (pin.checksum && pin.checksum !== cand.checksum) {
+      exclude.set(cand, `its checksum ${cand.checksum} is not the locked ${pin.checksum}`);
       mismatched.set(pin, cand);
     } else {
       found.add(pin);
@@ -40,7 +40,7 @@ export function solveLocked(
     if (other) {
       throw new DistrolessError(
         "E_CHECKSUM",
-        `the lock pins ${pin.name}-${pin.version} with checksum ${pin.checksum}, but ${other.repo.location} now has ${other.entry.checksum} for that version (the package was rebuilt; re-run lock if that is expected)`,
+        `the lock pins ${pin.name}-${pin.version} with checksum ${pin.checksum}, but ${other.repo.location} now has ${other.checksum} for that version (the package was rebuilt; re-run lock if that is expected)`,
         { subject: index.arch },
       );
     }

@@ -15,6 +15,11 @@ export function crossArchAvoid(
   const out = new Map<string, Map<Candidate, string>>();
   for (const [arch, index] of indexes) {
     const avoid = new Map<Candidate, string>();
+    // With one arch there is nothing to compare with (and no reason to visit every package).
+    if (indexes.size < 2) {
+      out.set(arch, avoid);
+      continue;
+    }
     for (const cand of index.candidates) {
       for (const [other, otherIndex] of indexes) {
         if (other === arch) continue;

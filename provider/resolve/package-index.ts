@@ -1,3 +1,5 @@
+import type { CompactIndex } from "../apk/index-compact";
+import { compactFromEntries } from "../apk/index-compact-builder";
 import type { IndexEntry } from "../apk/index-text";
 import { DistrolessError } from "../util/errors";
 import { type Constraint, type Provide, parseConstraint, parseProvide } from "./constraint";
@@ -19,6 +21,7 @@ export class Candidate {
   /** `name-version`, as apk names packages in messages. */
   readonly label: string;
   readonly provides: Provide[];
+  private entryCache: IndexEntry | undefined;
   private depCache: Constraint[] | undefined;
   private conflictCache: Constraint[] | undefined;
   private installIfCache: Constraint[] | undefined;
@@ -26,13 +29,31 @@ export class Candidate {
 
   constructor(
     readonly id: number,
-    readonly entry: IndexEntry,
+    private readonly index: CompactIndex,
+    /** The record's position in its index. */
+    readonly position: number,
     readonly repo: RepoInfo,
   ) {
-    this.name = entry.name;
-    this.version = entry.version;
-    this.label = `${entry.name}-${entry.version}`;
-    this.provides = entry.provides.map(parseProvide);
+    this.name = index.name(position);
+    this.version = index.version(position);
+    this.label = `${this.name}-${this.version}`;
+    this.provides = index.provides(position).map(parseProvide);
+  }
+
+  /** The whole record (built on first use: the solver itself reads only the fields below). */
+  get entry(): IndexEntry {
+    this.entryCache ??= this.index.entry(this.position);
+    return this.entryCache;
+  }
+
+  /** `C:`. */
+  get checksum(): string {
+    return this.index.checksum(this.position);
+  }
+
+  /** `i:` as written. */
+  get installIfText(): readonly string[] {
+    return this.index.installIf(this.position);
   }
 
   /**
@@ -55,11 +76,11 @@ export class Candidate {
   }
 
   get origin(): string {
-    return this.entry.origin;
+    return this.index.origin(this.position);
   }
 
   get priority(): number {
-    return this.entry.providerPriority ?? 0;
+    return this.index.providerPriority(this.position) ?? 0;
   }
 
   /** `D:` entries that require something (conflicts excluded). */
@@ -75,14 +96,14 @@ export class Candidate {
   }
 
   installIf(): Constraint[] {
-    this.installIfCache ??= this.entry.installIf.map((t) => this.parse(t, "install_if"));
+    this.installIfCache ??= this.installIfText.map((t) => this.parse(t, "install_if"));
     return this.installIfCache;
   }
 
   private splitDepends(): void {
     const deps: Constraint[] = [];
     const conflicts: Constraint[] = [];
-    for (const text of this.entry.depends) {
+    for (const text of this.index.depends(this.position)) {
       const c = this.parse(text, "depends");
       (c.conflict ? conflicts : deps).push(c);
     }
@@ -114,60 +135,111 @@ export interface ProviderRef {
 const NONE: readonly ProviderRef[] = Object.freeze([]);
 const NO_CANDIDATES: readonly Candidate[] = Object.freeze([]);
 
+/** One repository's records as the package index takes them: compact, or plain entries. */
+export type IndexSource = { repo: RepoInfo; index: CompactIndex } | { repo: RepoInfo; entries: IndexEntry[] };
+
+/** A name's providers before their candidates exist: `id * 2` for the own name, `id * 2 + 1` for provides. */
+type Codes = number | number[];
+
 /**
  * Every package of the repositories configured for one arch, indexed by name, by provided name and
  * by install_if trigger. Built once per set of indexes and reused by every resolve over them.
+ *
+ * The maps hold numbers; a Candidate (and its parsed relations) is made only for a package the
+ * solver looks at, so a 150,000-package index costs a few map entries per package, not objects.
  */
 export class PackageIndex {
-  readonly candidates: Candidate[] = [];
-  private readonly byName = new Map<string, ProviderRef[]>();
-  private readonly byTrigger = new Map<string, Candidate[]>();
-  private readonly versions = new Map<string, Set<string>>();
+  private readonly sources: { repo: RepoInfo; index: CompactIndex; base: number }[] = [];
+  private readonly made: (Candidate | undefined)[];
+  private readonly byName = new Map<string, Codes>();
+  private readonly refs = new Map<string, readonly ProviderRef[]>();
+  private readonly byTrigger = new Map<string, Codes>();
+  private readonly versions = new Map<string, Set<string> | undefined>();
+  private all: Candidate[] | undefined;
+  readonly size: number;
 
   constructor(
     readonly arch: string,
-    sources: { repo: RepoInfo; entries: IndexEntry[] }[],
+    sources: readonly IndexSource[],
   ) {
-    for (const { repo, entries } of sources) {
-      for (const entry of entries) {
-        const cand = new Candidate(this.candidates.length, entry, repo);
-        this.candidates.push(cand);
-        this.add(cand.name, { cand, version: cand.version, own: true });
-        const versions = this.versions.get(cand.name);
-        if (versions) versions.add(cand.version);
-        else this.versions.set(cand.name, new Set([cand.version]));
-        for (const p of cand.provides) {
-          if (p.name !== cand.name) this.add(p.name, { cand, version: p.version, own: false });
+    let base = 0;
+    for (const s of sources) {
+      const index = "index" in s ? s.index : compactFromEntries(s.entries);
+      this.sources.push({ repo: s.repo, index, base });
+      for (let p = 0; p < index.count; p++) {
+        const id = base + p;
+        const name = index.name(p);
+        push(this.byName, name, id * 2);
+        for (const text of index.provides(p)) {
+          const eq = text.indexOf("=");
+          const provided = eq < 0 ? text : text.slice(0, eq);
+          if (provided === name) continue;
+          // One code per package and name: its provides of that name are listed when it is made.
+          const list = this.byName.get(provided);
+          if (list === id * 2 + 1 || (Array.isArray(list) && list[list.length - 1] === id * 2 + 1)) continue;
+          push(this.byName, provided, id * 2 + 1);
         }
-        for (const trigger of entry.installIf) {
-          const name = triggerName(trigger);
-          const list = this.byTrigger.get(name);
-          if (list) list.push(cand);
-          else this.byTrigger.set(name, [cand]);
-        }
+        for (const trigger of index.installIf(p)) push(this.byTrigger, triggerName(trigger), id);
       }
+      base += index.count;
     }
+    this.size = base;
+    this.made = new Array<Candidate | undefined>(base);
   }
 
-  private add(name: string, ref: ProviderRef): void {
-    const list = this.byName.get(name);
-    if (list) list.push(ref);
-    else this.byName.set(name, [ref]);
+  /** The candidate with this id (ids number the packages in repository then index order). */
+  candidate(id: number): Candidate {
+    const known = this.made[id];
+    if (known) return known;
+    let s = this.sources[0]!;
+    for (const next of this.sources) if (next.base <= id) s = next;
+    const cand = new Candidate(id, s.index, id - s.base, s.repo);
+    this.made[id] = cand;
+    return cand;
+  }
+
+  /** Every package, in id order (makes a candidate of each: for whole-index passes). */
+  get candidates(): readonly Candidate[] {
+    if (!this.all) {
+      const out = new Array<Candidate>(this.size);
+      for (let id = 0; id < this.size; id++) out[id] = this.candidate(id);
+      this.all = out;
+    }
+    return this.all;
   }
 
   /** Packages named `name` or providing it, in repository then index order. */
   providers(name: string): readonly ProviderRef[] {
-    return this.byName.get(name) ?? NONE;
+    const known = this.refs.get(name);
+    if (known) return known;
+    const codes = this.byName.get(name);
+    if (codes === undefined) return NONE;
+    const refs: ProviderRef[] = [];
+    for (const code of typeof codes === "number" ? [codes] : codes) {
+      const cand = this.candidate(Math.floor(code / 2));
+      if (code % 2 === 0) refs.push({ cand, version: cand.version, own: true });
+      else
+        for (const p of cand.provides)
+          if (p.name === name) refs.push({ cand, version: p.version, own: false });
+    }
+    this.refs.set(name, refs);
+    return refs;
   }
 
   /** Packages with an install_if condition on `name`. */
   triggeredBy(name: string): readonly Candidate[] {
-    return this.byTrigger.get(name) ?? NO_CANDIDATES;
+    const ids = this.byTrigger.get(name);
+    if (ids === undefined) return NO_CANDIDATES;
+    return (typeof ids === "number" ? [ids] : ids).map((id) => this.candidate(id));
   }
 
   /** Versions of the packages named `name` (own names only). */
   versionsOf(name: string): ReadonlySet<string> | undefined {
-    return this.versions.get(name);
+    if (this.versions.has(name)) return this.versions.get(name);
+    const own = this.providers(name).filter((r) => r.own);
+    const set = own.length > 0 ? new Set(own.map((r) => r.version!)) : undefined;
+    this.versions.set(name, set);
+    return set;
   }
 
   /** Every name a constraint can refer to (package and provided names), for suggestions. */
@@ -176,38 +248,46 @@ export class PackageIndex {
   }
 }
 
+function push(map: Map<string, Codes>, key: string, code: number): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, code);
+  else if (typeof list === "number") map.set(key, [list, code]);
+  else list.push(code);
+}
+
 function triggerName(text: string): string {
   const m = /^!?([^<>=~@]+)/.exec(text.trim());
   return m ? m[1]! : text;
 }
 
 /*
- * Built indexes by the identity of their entry arrays: the loader shares parsed arrays by content
+ * Built indexes by the identity of their records: the loader shares parsed indexes by content
  * digest, so resolving the same repositories again reuses the maps. Weak keys: nothing leaks.
  */
-const built = new WeakMap<IndexEntry[], { key: string; index: PackageIndex }[]>();
-const arrayIds = new WeakMap<IndexEntry[], number>();
+const built = new WeakMap<object, { key: string; index: PackageIndex }[]>();
+const arrayIds = new WeakMap<object, number>();
 let nextArrayId = 1;
 
-function arrayId(entries: IndexEntry[]): number {
-  const known = arrayIds.get(entries);
+function recordsOf(s: IndexSource): object {
+  return "index" in s ? s.index : s.entries;
+}
+
+function arrayId(records: object): number {
+  const known = arrayIds.get(records);
   if (known !== undefined) return known;
   const id = nextArrayId++;
-  arrayIds.set(entries, id);
+  arrayIds.set(records, id);
   return id;
 }
 
 /** A PackageIndex for these indexes, reused when the same (parsed) indexes come again. */
-export function packageIndexFor(
-  arch: string,
-  sources: { repo: RepoInfo; entries: IndexEntry[] }[],
-): PackageIndex {
+export function packageIndexFor(arch: string, sources: readonly IndexSource[]): PackageIndex {
   if (sources.length === 0) return new PackageIndex(arch, []);
   const key = [
     arch,
-    ...sources.map((s) => `${arrayId(s.entries)}|${s.repo.tag ?? ""}|${s.repo.order}|${s.repo.location}`),
+    ...sources.map((s) => `${arrayId(recordsOf(s))}|${s.repo.tag ?? ""}|${s.repo.order}|${s.repo.location}`),
   ].join("\n");
-  const first = sources[0]!.entries;
+  const first = recordsOf(sources[0]!);
   const list = built.get(first) ?? [];
   const hit = list.find((b) => b.key === key);
   if (hit) return hit.index;

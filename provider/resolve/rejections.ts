@@ -57,7 +57,7 @@ export function rejectionText(r: Rejection, ref: ProviderRef, c: Constraint): st
     case "excluded":
       return r.reason;
     case "version":
-      if (c.op === "><") return `its checksum ${ref.cand.entry.checksum} is not the pinned ${c.version}`;
+      if (c.op === "><") return `its checksum ${ref.cand.checksum} is not the pinned ${c.version}`;
       return ref.version === undefined
         ? `it provides ${c.name} without a version, which cannot satisfy ${c.op}${c.version}`
         : `version ${ref.version} does not match ${c.op}${c.version}`;

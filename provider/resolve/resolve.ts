@@ -70,7 +70,7 @@ export async function resolvePackages(
       arch,
       packageIndexFor(
         arch,
-        forArch.map((l, order) => ({ repo: repoInfo(l.source, order), entries: l.entries })),
+        forArch.map((l, order) => ({ repo: repoInfo(l.source, order), index: l.index })),
       ),
     );
   }

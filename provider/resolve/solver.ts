@@ -104,7 +104,7 @@ function withLeftOutInstallIf(
       const removed = best.solution.packages.filter((c) => !now.has(c)).map((c) => c.label);
       const added = next.solution.packages.filter((c) => !had.has(c) && c !== cand).map((c) => c.label);
       next.solution.notices.push(
-        `${index.arch}: adding ${cand.label} (install_if[${cand.entry.installIf.join(" ")}]) takes ${added.join(", ") || "nothing else"} in place of ${removed.join(", ") || "nothing"}`,
+        `${index.arch}: adding ${cand.label} (install_if[${cand.installIfText.join(" ")}]) takes ${added.join(", ") || "nothing else"} in place of ${removed.join(", ") || "nothing"}`,
       );
       promoted.push(cand);
       best = next;

@@ -12,14 +12,13 @@ export function excludeByWorld(index: PackageIndex, c: Constraint, dq: Map<Candi
   for (const ref of index.providers(c.name)) {
     if (dq.has(ref.cand)) continue;
     if (c.conflict) {
-      if (versionMatches(c, ref.version, ref.cand.entry.checksum))
-        dq.set(ref.cand, `excluded by world[${c.text}]`);
+      if (versionMatches(c, ref.version, ref.cand.checksum)) dq.set(ref.cand, `excluded by world[${c.text}]`);
       continue;
     }
     if (
       c.op &&
       (ref.own || ref.version !== undefined) &&
-      !versionMatches(c, ref.version, ref.cand.entry.checksum)
+      !versionMatches(c, ref.version, ref.cand.checksum)
     ) {
       dq.set(ref.cand, `does not satisfy world[${c.text}]`);
     } else if (c.tag && ref.cand.repo.tag !== undefined && ref.cand.repo.tag !== c.tag) {

@@ -9,12 +9,14 @@ import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { before, beforeEach, describe, test } from "node:test";
 import { writeIndexArchive } from "../../provider/apk/index-archive";
+import { CompactIndex } from "../../provider/apk/index-compact";
+import { compactFromEntries } from "../../provider/apk/index-compact-builder";
 import { RepositoryClient } from "../../provider/repository/client";
 import type { RepositoryOptions } from "../../provider/repository/context";
 import { clearIndexMemo } from "../../provider/repository/index-loader";
 import type { PackageRef } from "../../provider/repository/package-fetcher";
 import { parseRepositorySource } from "../../provider/repository/source";
-import { q1Decode, sha256Hex } from "../../provider/util/hash";
+import { q1Decode, sha256, sha256Hex } from "../../provider/util/hash";
 import { entryOf, makeApk, makeTestKey, signedIndex, type TestKey } from "../helpers/hostile-repo";
 import { tempDir } from "../helpers/tmp";
 import { StaticServer } from "../repository/static-server";
@@ -77,17 +79,15 @@ describe("a shared cache is not a way in", () => {
   function forgeParsed(cacheDir: string, checksum: string, size: number): number {
     const dir = path.join(cacheDir, "parsed");
     let n = 0;
-    for (const f of readdirSync(dir).filter((x) => x.endsWith(".json"))) {
-      const text = readFileSync(path.join(dir, f), "utf8");
-      const body = JSON.parse(text.slice(text.indexOf("\n") + 1)) as {
-        columns: { checksum: string[]; size: number[] };
-        trust: unknown[];
-      };
-      body.columns.checksum[0] = checksum;
-      body.columns.size[0] = size;
-      const json = JSON.stringify(body);
-      // The best an attacker without the seal key can do: a header over the body it wrote.
-      writeFileSync(path.join(dir, f), `pd-parsed v2 ${sha256Hex(json)}\n${json}`);
+    for (const f of readdirSync(dir).filter((x) => x.endsWith(".pdix"))) {
+      const data = readFileSync(path.join(dir, f));
+      const record = new CompactIndex(Buffer.from(data.subarray(0, data.length - 32)), f);
+      const entries = record.entries();
+      entries[0]!.checksum = checksum;
+      entries[0]!.size = size;
+      const body = compactFromEntries(entries, record.description, record.sourceSha256).buffer;
+      // The best an attacker without the seal key can do: a trailer computed over the body it wrote.
+      writeFileSync(path.join(dir, f), Buffer.concat([body, sha256(body)]));
       n++;
     }
     return n;

@@ -91,11 +91,14 @@ describe("index cache over HTTP", needsFixtures(), () => {
     const good = await c1.loadIndex(source, "x86_64");
     await c1.flush();
     const blob = path.join(cacheDir, "blobs", "sha256", good.sha256);
-    const parsed = path.join(cacheDir, "parsed", `${good.sha256}.json`);
+    const parsed = path.join(cacheDir, "parsed", `${good.sha256}.pdix`);
 
     // A flipped byte in the parsed record: rebuilt from the (intact) archive, no extra download.
-    const text = await fsp.readFile(parsed, "utf8");
-    await fsp.writeFile(parsed, text.replace("replayout", "replayouT"));
+    const record = await fsp.readFile(parsed);
+    const at = record.indexOf("replayout");
+    assert.ok(at > 0, "the record holds the package's strings");
+    record[at + 8] ^= 0x20;
+    await fsp.writeFile(parsed, record);
     clearIndexMemo();
     const c2 = client();
     const reparsed = await c2.loadIndex(source, "x86_64");
