@@ -9,11 +9,14 @@
  *       a generated, signed 150,000-package index (the world's closure are real apks, since apko
  *       lock reads each chosen apk's segments; the rest are index records only).
  *
- *   npm run build && node dist/bench/vs-apko.js [--runs N] [--mb 40]
+ *   npm run build && node dist/bench/vs-apko.js [--runs N] [--mb 40] [--only assemble|lock] [--keep DIR]
+ *
+ * `--keep DIR` works in DIR and leaves it, so one side can be profiled by hand afterwards (the
+ * commands are printed).
  */
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -241,13 +244,16 @@ async function main(): Promise<void> {
     console.log(`skipped: ${APKO} is not built (scripts/tools.sh apko)`);
     return;
   }
-  const work = mkdtempSync(path.join(os.tmpdir(), "pd-bench-vs-apko-"));
+  const only = process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1] : undefined;
+  const keep = process.argv.includes("--keep") ? process.argv[process.argv.indexOf("--keep") + 1] : undefined;
+  const work = keep ? path.resolve(keep) : mkdtempSync(path.join(os.tmpdir(), "pd-bench-vs-apko-"));
+  if (keep) mkdirSync(work, { recursive: true });
   try {
     console.log(`vs apko: medians of ${runs} alternated runs each (processes, offline, warm caches)`);
-    await assembleBench(work, runs, mb);
-    await lockBench(work, runs);
+    if (only !== "lock") await assembleBench(work, runs, mb);
+    if (only !== "assemble") await lockBench(work, runs);
   } finally {
-    rmSync(work, { recursive: true, force: true });
+    if (!keep) rmSync(work, { recursive: true, force: true });
   }
 }
 

@@ -8,6 +8,7 @@ import { pipeline } from "node:stream/promises";
 import { describe, test } from "node:test";
 import * as zlib from "node:zlib";
 import { ParallelGzip } from "../../provider/archive/parallel-gzip";
+import { looksIncompressible, runsOf, SEGMENT_SIZE } from "../../provider/archive/stored-blocks";
 import { tempDir } from "../helpers/tmp";
 
 async function compress(
@@ -76,5 +77,60 @@ describe("parallel gzip", () => {
     const ours = await compress(input, 65_536);
     const single = zlib.gzipSync(input, { level: 6 });
     assert.ok(ours.length < single.length * 1.05 + 256, `${ours.length} vs ${single.length}`);
+  });
+
+  test("incompressible stretches are stored, text is deflated, and the mix still round-trips", async () => {
+    const text = Buffer.from("config value line: the quick brown fox jumps\n".repeat(4000));
+    const random = randomBytes(400_000);
+    assert.equal(looksIncompressible(random.subarray(0, SEGMENT_SIZE)), true);
+    assert.equal(looksIncompressible(text.subarray(0, SEGMENT_SIZE)), false);
+    // A segment where random data meets text (a file boundary) is deflated, not stored.
+    const boundary = Buffer.concat([
+      random.subarray(0, SEGMENT_SIZE / 2),
+      text.subarray(0, SEGMENT_SIZE / 2),
+    ]);
+    assert.equal(looksIncompressible(boundary), false);
+    const block = Buffer.concat([
+      text.subarray(0, 20_000),
+      random.subarray(0, 100_000),
+      text.subarray(0, 30_000),
+    ]);
+    const runs = runsOf(block, true);
+    assert.deepEqual(
+      runs.map((r) => r.stored),
+      [false, true, false],
+    );
+    // Every byte of the stored run is random data (the run never swallows text).
+    const stored = runs[1]!;
+    assert.ok(stored.start >= 20_000 && stored.end <= 120_000, `${stored.start}-${stored.end}`);
+
+    const input = Buffer.concat([text, random, text, random.subarray(0, 9_000), text]);
+    const gz = await compress(input, 50_000);
+    assert.deepEqual(zlib.gunzipSync(gz), input);
+    const file = path.join(tempDir(), "mixed.gz");
+    writeFileSync(file, gz);
+    assert.equal(spawnSync("gzip", ["-t", file]).status, 0);
+    // The random part costs its own size (stored), the text part next to nothing.
+    assert.ok(gz.length < random.length + 9_000 + 20_000, `${gz.length}`);
+    assert.ok(gz.length > random.length, `${gz.length}`);
+  });
+
+  test("the output does not depend on the number of blocks in flight (cores)", async () => {
+    const input = Buffer.concat([sample(), randomBytes(300_000), sample()]);
+    const one = await compress(input, 4_096, { concurrency: 1 });
+    const many = await compress(input, 1 << 20, { concurrency: 16 });
+    assert.deepEqual(one, many);
+    assert.deepEqual(zlib.gunzipSync(one), input);
+  });
+
+  test("all-random input ends with a final stored block that gzip accepts", async () => {
+    for (const n of [SEGMENT_SIZE * 2, 256 << 10, (256 << 10) + SEGMENT_SIZE * 3]) {
+      const input = randomBytes(n);
+      const gz = await compress(input, 65_536);
+      assert.deepEqual(zlib.gunzipSync(gz), input, `size ${n}`);
+      const file = path.join(tempDir(), `random-${n}.gz`);
+      writeFileSync(file, gz);
+      assert.equal(spawnSync("gzip", ["-t", file]).status, 0, `size ${n}`);
+    }
   });
 });
