@@ -1,3 +1,4 @@
+import type { Stats } from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { comparePaths } from "../archive/safe-path";
@@ -9,14 +10,25 @@ export interface CollectOptions {
   mapOwner?: (uid: number, gid: number) => { uid: number; gid: number };
 }
 
+/** One path of a walked tree with its lstat. */
+export interface WalkedPath {
+  rel: string;
+  st: Stats;
+  abs: string;
+}
+
 /**
  * Walks a directory into package entries: regular files (streamed later from disk), directories,
  * symlinks, hardlinks (the second and later paths of an inode become tar hardlinks to the first in
  * sorted order), devices and FIFOs. Sockets cannot be packaged and are an error naming the path.
  */
 export async function collectTree(root: string, options: CollectOptions = {}): Promise<DataEntry[]> {
-  const mapOwner = options.mapOwner ?? (() => ({ uid: 0, gid: 0 }));
-  const found: { rel: string; st: import("node:fs").Stats; abs: string }[] = [];
+  return entriesOfWalk(await walkTree(root), options);
+}
+
+/** Every path under root with its lstat, in bytewise order (one walk others can share). */
+export async function walkTree(root: string): Promise<WalkedPath[]> {
+  const found: WalkedPath[] = [];
   const walk = async (dir: string, rel: string) => {
     const names = await fsp.readdir(dir);
     for (const name of names) {
@@ -28,7 +40,12 @@ export async function collectTree(root: string, options: CollectOptions = {}): P
     }
   };
   await walk(root, "");
-  found.sort((a, b) => comparePaths(a.rel, b.rel));
+  return found.sort((a, b) => comparePaths(a.rel, b.rel));
+}
+
+/** The package entries of a walk (see collectTree). */
+export async function entriesOfWalk(found: WalkedPath[], options: CollectOptions = {}): Promise<DataEntry[]> {
+  const mapOwner = options.mapOwner ?? (() => ({ uid: 0, gid: 0 }));
   const firstPathOfInode = new Map<string, string>();
   const entries: DataEntry[] = [];
   for (const { rel, st, abs } of found) {

@@ -15,7 +15,7 @@ import { DistrolessError, errorMessage } from "../util/errors";
 import { type Progress, silentProgress } from "../util/log";
 import { directoryPackageFs } from "./detect/package-fs";
 import { type EmittedPackage, emitPackage } from "./emit/emit-package";
-import { licenseTexts } from "./emit/license-texts";
+import { licenseTextsOf } from "./emit/license-texts-of";
 import { renderMelangeYaml } from "./emit/melange-yaml";
 import { type OwnerNames, readOwnerNames } from "./emit/owner-names";
 import { type BuildCache, harvestBuildCache, prepareBuildCache } from "./environment/build-cache";
@@ -30,7 +30,7 @@ import { bubblewrapRunner, runAsIds } from "./runners/bubblewrap";
 import { hostRunner } from "./runners/host";
 import { buildWithMelange } from "./runners/melange";
 import type { StepRunner } from "./runners/runner";
-import { copySourceTree } from "./source/source-tree";
+import { prepareWorkspace, type Workspace } from "./source/workspace";
 import { testUsesOf } from "./test/compile-tests";
 import { runPackageTests } from "./test/run-tests";
 
@@ -128,7 +128,8 @@ export async function buildPackage(options: BuildPackageOptions): Promise<BuildR
   }
 
   const scratch = await fsp.mkdtemp(path.join(os.tmpdir(), "pd-build-"));
-  const workspace = path.join(scratch, "workspace");
+  let workspace = path.join(scratch, "workspace");
+  let ws: Workspace | undefined;
   // The host runner trusts its recipe (it runs on the host anyway) and uses the shared cache; a
   // sandboxed build gets its own, seeded read-only from the shared one (build-cache.ts).
   const sharedCache = path.join(prepared.cacheDir, "melange-cache");
@@ -136,11 +137,16 @@ export async function buildPackage(options: BuildPackageOptions): Promise<BuildR
   let stagingDir: string | undefined;
   let keep = false;
   try {
-    await fsp.mkdir(workspace, { recursive: true });
     await fsp.mkdir(sharedCache, { recursive: true });
-    await copySourceTree(prepared.source, workspace);
     const names = [plan.package.name, ...plan.subpackages.map((s) => s.name)];
-    for (const n of names) await fsp.mkdir(path.join(workspace, "melange-out", n), { recursive: true });
+    ws = await prepareWorkspace(prepared.source, scratch, names, {
+      runner: prepared.runner,
+      keep: options.keepWorkspace === true,
+      onFallback: (why) => progress.info(`workspace: source tree copied (${why})`),
+    });
+    workspace = ws.dir;
+    if (ws.kind === "overlay" && prepared.source.entries.length > 0)
+      progress.info(`workspace: source tree mounted (overlay), not copied`);
 
     const onLine = options.onStepOutput ?? ((line: string) => progress.info(`  | ${line}`));
     let runner: StepRunner;
@@ -167,11 +173,17 @@ export async function buildPackage(options: BuildPackageOptions): Promise<BuildR
         cacheMount: buildCache.dir,
         cacheSeeds: buildCache.seeds,
         onLine,
+        ...(ws.kind === "overlay" ? { enter: ws.enter } : {}),
         capabilities: plan.capabilities,
         ...(options.network === false ? { network: false } : {}),
       });
     } else {
-      runner = hostRunner({ workspace, cacheMount: sharedCache, onLine });
+      runner = hostRunner({
+        workspace,
+        cacheMount: sharedCache,
+        onLine,
+        ...(ws.kind === "overlay" ? { enter: ws.enter } : {}),
+      });
     }
     await runSteps(runner, prepared, progress);
     if (buildCache) {
@@ -179,7 +191,7 @@ export async function buildPackage(options: BuildPackageOptions): Promise<BuildR
       if (kept > 0) progress.info(`build cache: ${kept} verified download(s) kept for later builds`);
     }
 
-    const outDirOf = (n: string) => path.join(workspace, "melange-out", n);
+    const outDirOf = (n: string) => ws!.outputDir(n);
     const relatives = names.map((n) => ({ name: n, fs: directoryPackageFs(outDirOf(n)) }));
     // Linted before anything is packaged: a required linter's finding leaves no apk behind.
     await lintPackages(
@@ -205,7 +217,7 @@ export async function buildPackage(options: BuildPackageOptions): Promise<BuildR
     await fsp.mkdir(outDir, { recursive: true });
     const staging = await fsp.mkdtemp(path.join(outDir, ".pd-staging-"));
     stagingDir = staging;
-    const texts = await licenseTexts(plan.package.copyright, workspace);
+    const texts = await licenseTextsOf(plan.package.copyright, ws);
     const emitted: EmittedPackage[] = [];
     for (const meta of [plan.package, ...plan.subpackages]) {
       const pkg = await emitPackage({
@@ -275,6 +287,7 @@ export async function buildPackage(options: BuildPackageOptions): Promise<BuildR
     throw err;
   } finally {
     if (stagingDir) await fsp.rm(stagingDir, { recursive: true, force: true }).catch(() => {});
+    await ws?.release();
     if (!keep) await fsp.rm(scratch, { recursive: true, force: true }).catch(() => {});
   }
 }

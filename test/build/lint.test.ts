@@ -240,6 +240,18 @@ describe("linters", () => {
     assert.ok(empty.warnings.some((w) => w.includes("[empty] linted: package is empty")));
   });
 
+  test("duplicate: the same name and size with other content is not a duplicate; a third copy is", async () => {
+    const differ = `mkdir -p ${D}/usr/share/a ${D}/usr/share/b && head -c 2048 /dev/zero > ${D}/usr/share/a/blob && head -c 2048 /dev/zero | tr '\\0' x > ${D}/usr/share/b/blob`;
+    const r = await buildWith(differ);
+    assert.ok(!r.warnings.some((w) => w.includes("[duplicate]")), r.warnings.join("\n"));
+    const third = await buildWith(
+      `${differ} && mkdir -p ${D}/usr/share/c && cp ${D}/usr/share/b/blob ${D}/usr/share/c/`,
+    );
+    const dup = third.warnings.filter((w) => w.includes("[duplicate] linted"));
+    assert.equal(dup.length, 1, third.warnings.join("\n"));
+    assert.match(dup[0]!, /1 set\(s\) of duplicate files: usr\/share\/b\/blob, usr\/share\/c\/blob/);
+  });
+
   test("a -compat package may write to /opt", async () => {
     const r = await buildWith(TRIPS.opt!.script, "", "thing-compat");
     assert.ok(!r.warnings.some((w) => w.includes("[opt]")), r.warnings.join("\n"));

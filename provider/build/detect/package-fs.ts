@@ -7,7 +7,8 @@
 import type { Stats } from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
-import { comparePaths } from "../../archive/safe-path";
+import type { DataEntry } from "../../apk/data-entry";
+import { type CollectOptions, entriesOfWalk, type WalkedPath, walkTree } from "../../apk/tree";
 import { type ElfInfo, readElfFile } from "./elf";
 
 export interface PackageFsEntry {
@@ -31,6 +32,11 @@ export interface PackageFs {
   head(relPath: string, length: number): Promise<Buffer>;
   /** A whole regular file, refused above `maxBytes` (returns undefined). */
   read(relPath: string, maxBytes: number): Promise<Buffer | undefined>;
+  /**
+   * The package's data tar entries from the same walk as `entries()` (the output dir is walked
+   * once for detection, linting and packaging).
+   */
+  dataEntries(options: CollectOptions): Promise<DataEntry[]>;
 }
 
 function entryOf(rel: string, st: Stats, linkname?: string): PackageFsEntry {
@@ -59,32 +65,26 @@ export function directoryPackageFs(root: string): PackageFs {
     const st = await fsp.lstat(abs(rel)).catch(() => undefined);
     return st?.isFile() ? abs(rel) : undefined;
   };
-  const walk = async (): Promise<PackageFsEntry[]> => {
+  let walked: Promise<WalkedPath[]> | undefined;
+  const walk = () => {
+    walked ??= walkTree(root).catch((err: unknown) => {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+      throw err;
+    });
+    return walked;
+  };
+  const list = async (): Promise<PackageFsEntry[]> => {
     const out: PackageFsEntry[] = [];
-    const visit = async (dir: string, rel: string) => {
-      let names: string[];
-      try {
-        names = await fsp.readdir(dir);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
-        throw err;
-      }
-      for (const name of names) {
-        const r = rel ? `${rel}/${name}` : name;
-        const p = path.join(dir, name);
-        const st = await fsp.lstat(p);
-        out.push(entryOf(r, st, st.isSymbolicLink() ? await fsp.readlink(p) : undefined));
-        if (st.isDirectory()) await visit(p, r);
-      }
-    };
-    await visit(root, "");
-    return out.sort((a, b) => comparePaths(a.path, b.path));
+    for (const w of await walk())
+      out.push(entryOf(w.rel, w.st, w.st.isSymbolicLink() ? await fsp.readlink(w.abs) : undefined));
+    return out;
   };
   return {
     entries: () => {
-      listing ??= walk();
+      listing ??= list();
       return listing;
     },
+    dataEntries: async (options) => entriesOfWalk(await walk(), options),
     lookup: async (rel) => {
       const p = abs(rel);
       const st = await fsp.lstat(p).catch(() => undefined);

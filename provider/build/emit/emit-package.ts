@@ -11,7 +11,6 @@ import { writeApk } from "../../apk/apk-writer";
 import type { DataEntry } from "../../apk/data-entry";
 import type { SigningKey } from "../../apk/keys";
 import { emptyPkgInfo, type PkgInfo } from "../../apk/pkginfo";
-import { collectTree } from "../../apk/tree";
 import type { Progress } from "../../util/log";
 import { detectDependencies, mergeDependencies } from "../detect/detect";
 import type { PackageFs } from "../detect/package-fs";
@@ -105,7 +104,7 @@ export async function emitPackage(input: EmitInput): Promise<EmittedPackage> {
 
   const uids = new Set(input.rootIds.uids);
   const gids = new Set(input.rootIds.gids);
-  const tree = await collectTree(input.dir, {
+  const tree = await input.fs.dataEntries({
     mapOwner: (uid, gid) => ({ uid: uids.has(uid) ? 0 : uid, gid: gids.has(gid) ? 0 : gid }),
   });
   applySetcap(meta.name, meta.setcap, tree);

@@ -17,6 +17,11 @@ function withLicensePath(list: readonly Copyright[]): Copyright[] {
   return list.flatMap((c) => [...(c.licensePath ? [c] : []), ...withLicensePath(c.licenses ?? [])]);
 }
 
+/** Whether any entry names a license-path (a text to read from the workspace). */
+export function hasLicensePath(copyright: readonly Copyright[]): boolean {
+  return withLicensePath(copyright).length > 0;
+}
+
 /** License id -> text for every copyright entry with a license-path, read from `workspace`. */
 export async function licenseTexts(
   copyright: readonly Copyright[],

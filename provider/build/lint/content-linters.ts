@@ -191,13 +191,23 @@ export const CONTENT_LINTERS: readonly Linter[] = [
       "This package contains files with the same name and content in different directories (consider symlinking)",
     behavior: "warn",
     check: async (t) => {
-      const groups = new Map<string, string[]>();
+      // Files with the same name and content have the same size: only a name and size shared by
+      // several files needs their contents hashed (the findings are the same as hashing every file).
+      const candidates = new Map<string, string[]>();
       for (const e of t.entries) {
         if (e.type !== "file" || e.size < 1024) continue;
         const base = path.posix.basename(e.path);
         if (LICENSE_FILE.test(base)) continue;
-        const key = `${await sha256File(path.join(t.dir, e.path))}/${base}`;
-        groups.set(key, [...(groups.get(key) ?? []), e.path]);
+        const key = `${e.size}/${base}`;
+        candidates.set(key, [...(candidates.get(key) ?? []), e.path]);
+      }
+      const groups = new Map<string, string[]>();
+      for (const paths of candidates.values()) {
+        if (paths.length < 2) continue;
+        for (const p of paths) {
+          const key = `${await sha256File(path.join(t.dir, p))}/${path.posix.basename(p)}`;
+          groups.set(key, [...(groups.get(key) ?? []), p]);
+        }
       }
       const dups = [...groups.values()].filter((g) => g.length > 1);
       if (dups.length === 0) return undefined;

@@ -140,8 +140,9 @@ export async function bubblewrapRunner(options: BubblewrapOptions): Promise<Step
       runStepProcess(
         step,
         {
-          command: bwrap,
-          args: bwrapArgs(options, step, stepScript(step)),
+          ...(options.enter
+            ? options.enter(bwrap, bwrapArgs(options, step, stepScript(step)))
+            : { command: bwrap, args: bwrapArgs(options, step, stepScript(step)) }),
           env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
         },
         {

@@ -47,9 +47,10 @@ export function hostRunner(ctx: StepRunnerContext): StepRunner {
         );
       }
       const script = stepScript({ ...step, script: rewrite(step.script) }, wd);
+      const shell = { command: "/bin/sh", args: ["-c", script] };
       return runStepProcess(
         step,
-        { command: "/bin/sh", args: ["-c", script], env, cwd: ctx.workspace },
+        { ...(ctx.enter ? ctx.enter(shell.command, shell.args) : shell), env, cwd: ctx.workspace },
         {
           label,
           runner: "host",

@@ -23,6 +23,11 @@ export interface StepRunnerContext {
   cacheMount: string;
   /** Step output lines (for progress). */
   onLine?: (line: string) => void;
+  /**
+   * Wraps a step's command so it runs with the workspace mounted (an overlay of the source tree:
+   * source/workspace.ts); absent when the workspace is a plain directory.
+   */
+  enter?: (command: string, args: string[]) => { command: string; args: string[] };
 }
 
 export { findOnPath } from "../../util/which";

@@ -32,6 +32,13 @@ export interface SourceTree {
   entries: SourceEntry[];
   /** Files left out because they are private keys (not in `entries`, not copied, not digested). */
   excluded: { path: string; reason: ExclusionReason }[];
+  /**
+   * Every entry under the root is listed (nothing ignored, excluded or skipped): the directory
+   * itself shows exactly the tree (workspace.ts mounts it instead of copying).
+   */
+  complete: boolean;
+  /** Every entry is owned by the calling user (a copy would be; a mount keeps the owners). */
+  ownedByCaller: boolean;
 }
 
 export interface ListSourceOptions {
@@ -49,13 +56,19 @@ export async function listSourceTree(
   dir: string | undefined,
   options: ListSourceOptions = {},
 ): Promise<SourceTree> {
-  if (dir === undefined) return { root: undefined, entries: [], excluded: [] };
+  const empty = (): SourceTree => ({
+    root: undefined,
+    entries: [],
+    excluded: [],
+    complete: true,
+    ownedByCaller: true,
+  });
+  if (dir === undefined) return empty();
   let root: string;
   try {
     root = await fsp.realpath(dir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT")
-      return { root: undefined, entries: [], excluded: [] };
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return empty();
     throw err;
   }
   const st = await fsp.stat(root);
@@ -66,6 +79,9 @@ export async function listSourceTree(
   const keys = await KeyMaterialFilter.create(options.signingKey);
   const entries: SourceEntry[] = [];
   const excluded: SourceTree["excluded"] = [];
+  const uid = process.getuid?.();
+  let complete = true;
+  let ownedByCaller = true;
   /** Lists a directory; false when everything in it was ignored (so it is left out too). */
   const walk = async (abs: string, rel: string): Promise<boolean> => {
     let ignoredAny = false;
@@ -73,7 +89,10 @@ export async function listSourceTree(
     const names = await fsp.readdir(abs);
     // An apk repository (`<arch>/APKINDEX.tar.gz` inside) is an output, not a source: an
     // ApkRepository publishing into the project would otherwise change the next build's digest.
-    if (rel && !rules.reincludes(rel, true) && (await isApkRepository(abs, names))) return false;
+    if (rel && !rules.reincludes(rel, true) && (await isApkRepository(abs, names))) {
+      complete = false;
+      return false;
+    }
     for (const name of names) {
       const r = rel ? `${rel}/${name}` : name;
       const p = path.join(abs, name);
@@ -81,8 +100,10 @@ export async function listSourceTree(
       const isDir = s.isDirectory();
       if (rules.ignores(r, isDir)) {
         ignoredAny = true;
+        complete = false;
         continue;
       }
+      if (s.uid !== uid) ownedByCaller = false;
       if (isDir) {
         const at = entries.length;
         entries.push({ path: r, type: "directory", mode: s.mode & 0o7777, size: 0 });
@@ -94,8 +115,10 @@ export async function listSourceTree(
         }
       } else if (s.isFile()) {
         const { reason, content } = await keys.check(p, r, s, rules.reincludes(r, false));
-        if (reason) excluded.push({ path: r, reason });
-        else {
+        if (reason) {
+          excluded.push({ path: r, reason });
+          complete = false;
+        } else {
           const e: SourceEntry = { path: r, type: "file", mode: s.mode & 0o7777, size: s.size };
           if (content) e.sha256 = newHash("sha256").update(content).digest("hex");
           entries.push(e);
@@ -103,7 +126,7 @@ export async function listSourceTree(
       } else if (s.isSymbolicLink()) {
         const linkname = await fsp.readlink(p);
         entries.push({ path: r, type: "symlink", mode: 0o777, size: 0, linkname });
-      }
+      } else complete = false; // sockets, FIFOs, devices are not taken
     }
     return entries.length > listedBefore || !ignoredAny;
   };
@@ -116,7 +139,7 @@ export async function listSourceTree(
     );
   }
   excluded.sort((a, b) => comparePaths(a.path, b.path));
-  return { root, entries, excluded };
+  return { root, entries, excluded, complete, ownedByCaller };
 }
 
 async function isApkRepository(dir: string, names: readonly string[]): Promise<boolean> {
