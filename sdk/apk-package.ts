@@ -1,6 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ApkRepository } from "./apk-repository";
-import type { BuiltPackage, KeyInput, PackageProvenance } from "./common";
+import {
+  type BuiltPackage,
+  type KeyInput,
+  knownItems,
+  type ListInput,
+  mapList,
+  type PackageProvenance,
+  resourcesIn,
+} from "./common";
 import type { ConfigSource, MelangeRecipeObject } from "./config-types";
 import { providerFor, RESOURCE_MODULE } from "./provider-handle";
 
@@ -17,7 +25,7 @@ export interface ApkPackageSettings {
   /** Directory copied into the build workspace. Default: the recipe file's directory. */
   sourceDir?: pulumi.Input<string>;
   /** apk architectures to build (`x86_64`, `aarch64`; OCI names accepted). Default: the host's. */
-  archs?: pulumi.Input<pulumi.Input<string>[]>;
+  archs?: ListInput<string>;
   /** PEM private key (RSA) that signs the apks. Pass it as a secret. */
   signingKey: pulumi.Input<string>;
   /** Passphrase of an encrypted `signingKey`. Pass it as a secret. */
@@ -32,13 +40,13 @@ export interface ApkPackageSettings {
    * Repositories for the build environment (`environment.contents.repositories` is also read):
    * URLs or paths, or ApkRepository resources, which bring their keys as DistrolessImage's do.
    */
-  repositories?: pulumi.Input<pulumi.Input<string>[]> | (ApkRepository | pulumi.Input<string>)[];
+  repositories?: ListInput<ApkRepository | string>;
   /** Trusted keys for those repositories. */
-  keyring?: pulumi.Input<pulumi.Input<KeyInput>[]>;
+  keyring?: ListInput<KeyInput>;
   /** Values for the recipe's `vars`. */
   vars?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /** Recipe `options` to enable. */
-  buildOptions?: pulumi.Input<pulumi.Input<string>[]>;
+  buildOptions?: ListInput<string>;
   /** Output directory for the apks. Default: `.distroless/packages/<resource name>`. */
   outDir?: pulumi.Input<string>;
   /** Cache directory (indexes, packages, build environments). Default: the user cache. */
@@ -76,19 +84,27 @@ export class ApkPackage extends pulumi.dynamic.Resource {
   declare public readonly inputDigest: pulumi.Output<string>;
   /** apk key name the packages are signed with. */
   declare public readonly keyName: pulumi.Output<string>;
+  /** The directory the apks were written to. */
+  declare public readonly outDir: pulumi.Output<string>;
+  /** The resource's name, which the provider puts in its messages. */
+  declare public readonly resourceName: pulumi.Output<string>;
 
   constructor(name: string, args: ApkPackageArgs, opts?: pulumi.CustomResourceOptions) {
-    const list = Array.isArray(args.repositories) ? (args.repositories as unknown[]) : undefined;
-    const resources = (list ?? []).filter((r): r is ApkRepository => r instanceof ApkRepository);
-    const repositories = list
-      ? list.map((r) => (r instanceof ApkRepository ? r.reference.url : (r as pulumi.Input<string>)))
-      : args.repositories;
+    const repositories = mapList(args.repositories, (r) =>
+      r instanceof ApkRepository ? r.reference.url : r,
+    );
     // A repository resource's keys join the keyring, so its index and apks verify in the build.
+    const listed = knownItems(args.repositories);
     const keyring =
-      resources.length === 0
+      listed && !listed.some((r) => r instanceof ApkRepository)
         ? args.keyring
         : pulumi
-            .all([pulumi.output(args.keyring ?? []), pulumi.all(resources.map((r) => r.reference))])
+            .all([
+              pulumi.output(args.keyring ?? []),
+              resourcesIn(args.repositories, ApkRepository).apply((rs) =>
+                pulumi.all(rs.map((r) => r.reference)),
+              ),
+            ])
             .apply(([ring, refs]) => [...ring, ...refs.flatMap((ref) => ref.keys)]);
     super(
       provider,
@@ -106,6 +122,7 @@ export class ApkPackage extends pulumi.dynamic.Resource {
         archs: args.archs,
         inputDigest: undefined,
         keyName: args.keyName,
+        outDir: args.outDir,
       },
       pulumi.mergeOptions(opts, { additionalSecretOutputs: ["signingKey", "signingKeyPassphrase"] }),
       RESOURCE_MODULE,

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ApkPackage } from "./apk-package";
-import type { BuiltPackage, KeyInput } from "./common";
+import { type BuiltPackage, type KeyInput, type ListInput, mapList } from "./common";
 import { providerFor, RESOURCE_MODULE } from "./provider-handle";
 
 const provider = providerFor("pulumi-distroless/provider/dynamic/repository");
@@ -16,7 +16,7 @@ export interface ApkRepositoryArgs {
   /** apk key name (`<name>.rsa.pub`). Default: derived from the key's fingerprint. */
   keyName?: pulumi.Input<string>;
   /** Packages to publish: ApkPackage resources, their `packages` outputs, or .apk file paths. */
-  packages?: (ApkPackage | pulumi.Input<string> | pulumi.Input<BuiltPackage>)[];
+  packages?: ListInput<ApkPackage | string | BuiltPackage | BuiltPackage[]>;
   /** The index's DESCRIPTION. */
   description?: pulumi.Input<string>;
   /** Remove packages from the directory that are no longer listed. Default true. */
@@ -24,9 +24,9 @@ export interface ApkRepositoryArgs {
   /** URL (or local path) of an existing repository, read only. */
   url?: pulumi.Input<string>;
   /** Trusted keys of that existing repository. */
-  keys?: pulumi.Input<pulumi.Input<KeyInput>[]>;
+  keys?: ListInput<KeyInput>;
   /** Architectures whose index must exist (remote repositories). Default: whatever is found. */
-  archs?: pulumi.Input<pulumi.Input<string>[]>;
+  archs?: ListInput<string>;
 }
 
 /** What an image (or a build environment) needs to use a repository. */
@@ -55,9 +55,17 @@ export class ApkRepository extends pulumi.dynamic.Resource {
   declare public readonly reference: pulumi.Output<RepositoryReference>;
   /** Digest of the published content. */
   declare public readonly inputDigest: pulumi.Output<string>;
+  /** The repository's directory (absolute), for a published one. */
+  declare public readonly path: pulumi.Output<string | undefined>;
+  /** The architectures it has an index for. */
+  declare public readonly archs: pulumi.Output<string[]>;
+  /** Whether this resource made the directory: only then does destroy remove what it published. */
+  declare public readonly created: pulumi.Output<boolean>;
+  /** The resource's name, which the provider puts in its messages. */
+  declare public readonly resourceName: pulumi.Output<string>;
 
   constructor(name: string, args: ApkRepositoryArgs, opts?: pulumi.CustomResourceOptions) {
-    const packages = args.packages?.map((p) => (p instanceof ApkPackage ? p.packages : p));
+    const packages = mapList(args.packages, (p) => (p instanceof ApkPackage ? p.packages : p));
     super(
       provider,
       name,
@@ -71,6 +79,9 @@ export class ApkRepository extends pulumi.dynamic.Resource {
         indexes: undefined,
         reference: undefined,
         inputDigest: undefined,
+        path: args.path,
+        archs: args.archs,
+        created: undefined,
       },
       pulumi.mergeOptions(opts, { additionalSecretOutputs: ["signingKey", "signingKeyPassphrase"] }),
       RESOURCE_MODULE,

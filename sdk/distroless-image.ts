@@ -1,7 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ApkPackage } from "./apk-package";
 import { ApkRepository } from "./apk-repository";
-import type { KeyInput, PackageProvenance, RegistryAuth } from "./common";
+import {
+  type KeyInput,
+  knownItems,
+  type ListInput,
+  mapList,
+  type PackageProvenance,
+  type RegistryAuth,
+  resourcesIn,
+} from "./common";
 import type { ApkoConfigObject, ConfigSource } from "./config-types";
 import { providerFor, RESOURCE_MODULE } from "./provider-handle";
 
@@ -16,13 +24,13 @@ export type DistrolessImageArgs = DistrolessImageSettings & ConfigSource<ApkoCon
 /** The settings of a {@link DistrolessImage} besides its config. */
 export interface DistrolessImageSettings {
   /** Repositories added to the config's: ApkRepository resources, URLs or local paths (`@tag url` pins). */
-  repositories?: (ApkRepository | pulumi.Input<string>)[];
+  repositories?: ListInput<ApkRepository | string>;
   /** Trusted keys added to the config's keyring: file paths, URLs or `{ name, pem }`. */
-  keyring?: pulumi.Input<pulumi.Input<KeyInput>[]>;
+  keyring?: ListInput<KeyInput>;
   /** Packages added to the config's: ApkPackage resources (pinned to the version built) or constraints. */
-  packages?: (ApkPackage | pulumi.Input<string>)[];
+  packages?: ListInput<ApkPackage | string>;
   /** Architectures (apk or OCI names). Overrides the config's `archs`. */
-  archs?: pulumi.Input<pulumi.Input<string>[]>;
+  archs?: ListInput<string>;
   /** Annotations added to the index and manifests. */
   annotations?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /**
@@ -37,7 +45,7 @@ export interface DistrolessImageSettings {
   /** Target repository, e.g. `registry.example.com/team/app`. Without it, `outputPath` is required. */
   repository?: pulumi.Input<string>;
   /** Tags to point at the image (pushed last). */
-  tags?: pulumi.Input<pulumi.Input<string>[]>;
+  tags?: ListInput<string>;
   /** Registry credentials. Default: ~/.docker/config.json (auths, credHelpers, credsStore). */
   registryAuth?: pulumi.Input<RegistryAuth>;
   /** Allow plain HTTP / unverified TLS to a non-loopback registry. */
@@ -67,7 +75,7 @@ export interface DistrolessImageSettings {
    * provenance of ApkPackages given in `packages` is included without naming it here. Only the
    * provenance of packages the image actually installs (same arch, name and checksum) is attested.
    */
-  provenance?: pulumi.Input<pulumi.Input<PackageProvenance[]>[]>;
+  provenance?: ListInput<pulumi.Input<pulumi.Input<PackageProvenance>[]>>;
   /** Also (or instead) write the image as an OCI layout directory, or a docker tarball (`.tar`). */
   outputPath?: pulumi.Input<string>;
   /** An apko.lock.json to pin packages to; newer upstream versions become warnings, not changes. */
@@ -78,6 +86,16 @@ export interface DistrolessImageSettings {
   cacheDir?: pulumi.Input<string>;
   /** Use only the cache; fail naming what is missing. */
   offline?: pulumi.Input<boolean>;
+  /**
+   * Preview computes the exact image (`digest`, `imageRef`, `ref`, `platforms`, `layerDigests`,
+   * `layers` are concrete in preview, so a Deployment's diff shows the new image) by assembling it
+   * into the cache; nothing is pushed or written elsewhere, and `up` pushes exactly that digest (it
+   * fails, pushing nothing, if the build came out different). `"auto"` (the default): on when every
+   * package the image installs is already on this machine (fetched into the cache, or in a local
+   * repository) and they total at most 64 MiB; off otherwise. `true`: always (fetching packages
+   * into the cache at preview if needed). `false`: never; the digest is unknown until `up`.
+   */
+  exactPreview?: pulumi.Input<boolean | "auto">;
 }
 
 /** One package of the lock. */
@@ -123,17 +141,42 @@ export class DistrolessImage extends pulumi.dynamic.Resource {
   declare public readonly attestationDigests: pulumi.Output<Record<string, string>>;
   /** SHA-256 of the signing public key (SPKI DER), when the image is signed. */
   declare public readonly signer: pulumi.Output<string | undefined>;
+  /** Digest of the provenance records attested on the image, when it is signed and has some. */
+  declare public readonly provenanceDigest: pulumi.Output<string | undefined>;
+  /** The repository pushed to (as given), when pushing. */
+  declare public readonly repository: pulumi.Output<string | undefined>;
+  /** The `outputPath` written, when given. */
+  declare public readonly outputPath: pulumi.Output<string | undefined>;
+  /** The files written for `outputPath`: the layout directory, or the archive(s). */
+  declare public readonly outputFiles: pulumi.Output<string[] | undefined>;
+  /** What the last push moved: blobs uploaded (and their bytes), blobs the registry already had. */
+  declare public readonly pushed: pulumi.Output<
+    { uploadedBlobs: number; uploadedBytes: number; skippedBlobs: number } | undefined
+  >;
+  /** Settings refresh and destroy need (they get only the outputs), kept as given. */
+  declare public readonly insecureRegistry: pulumi.Output<boolean | undefined>;
+  declare public readonly caFile: pulumi.Output<string | undefined>;
+  declare public readonly deleteTagsOnDestroy: pulumi.Output<boolean | undefined>;
+  declare public readonly sbom: pulumi.Output<boolean | undefined>;
+  /** The resource's name, which the provider puts in its messages. */
+  declare public readonly resourceName: pulumi.Output<string>;
 
   constructor(name: string, args: DistrolessImageArgs, opts?: pulumi.CustomResourceOptions) {
-    const repositories = args.repositories?.map((r) => (r instanceof ApkRepository ? r.reference : r));
-    const packages = args.packages?.map((p) => (p instanceof ApkPackage ? p.ref : p));
-    const built = (args.packages ?? []).filter((p): p is ApkPackage => p instanceof ApkPackage);
+    const repositories = mapList(args.repositories, (r) => (r instanceof ApkRepository ? r.reference : r));
+    const packages = mapList(args.packages, (p) => (p instanceof ApkPackage ? p.ref : p));
+    // The provenance of the ApkPackages among `packages` joins `provenance` (see its doc).
+    const listed = knownItems(args.packages);
     const provenance =
-      args.provenance === undefined && built.length === 0
+      args.provenance === undefined && listed && !listed.some((p) => p instanceof ApkPackage)
         ? undefined
         : pulumi
-            .all([args.provenance ?? [], ...built.map((p) => p.provenance)])
-            .apply(([given, ...fromPackages]) => [...given, ...fromPackages]);
+            .all([
+              pulumi.output(args.provenance ?? []),
+              resourcesIn(args.packages, ApkPackage).apply((built) =>
+                pulumi.all(built.map((p) => p.provenance)),
+              ),
+            ])
+            .apply(([given, fromPackages]) => [...given, ...fromPackages]);
     super(
       provider,
       name,
@@ -156,6 +199,15 @@ export class DistrolessImage extends pulumi.dynamic.Resource {
         signatureDigests: undefined,
         attestationDigests: undefined,
         signer: undefined,
+        provenanceDigest: undefined,
+        repository: args.repository,
+        outputPath: args.outputPath,
+        outputFiles: undefined,
+        pushed: undefined,
+        insecureRegistry: args.insecureRegistry,
+        caFile: args.caFile,
+        deleteTagsOnDestroy: args.deleteTagsOnDestroy,
+        sbom: args.sbom,
       },
       pulumi.mergeOptions(opts, { additionalSecretOutputs: ["registryAuth", "signKey", "signKeyPassword"] }),
       RESOURCE_MODULE,

@@ -1,4 +1,4 @@
-import { resolveImage } from "../image/pipeline";
+import { type ResolvedImage, resolveImage } from "../image/pipeline";
 import { deleteTag, imageExists, resolveTag } from "../registry";
 import { versionChanges } from "../resolve/why";
 import { securityNotes } from "../security/drift";
@@ -24,6 +24,12 @@ import {
   securityDbOf,
   signerFingerprint,
 } from "./image-inputs";
+import {
+  assertPreviewedDigest,
+  EXACT_PREVIEW_OUTPUTS,
+  exactPreviewFailures,
+  exactPreviewOutputs,
+} from "./image-preview";
 import { containsUnknown, UNKNOWN } from "./unknowns";
 
 /** Inputs that decide what the image is. Unknown ones (preview) make `resolved` unknown. */
@@ -55,7 +61,7 @@ const TARGET_INPUTS = ["repository", "tags", "outputPath"] as const;
 async function resolveInputs(
   news: Props,
   olds?: Props,
-): Promise<{ resolved: ResolvedImageInputs; notices: string[] }> {
+): Promise<{ resolved: ResolvedImageInputs; image: ResolvedImage; notices: string[] }> {
   const { config, inlineKeys } = await imageConfig(news);
   const client = repositoryClient(news);
   const pins = await lockFilePins(news);
@@ -92,7 +98,7 @@ async function resolveInputs(
   const security = await securityDbOf(news, client);
   const notes = security ? securityNotes(security, lock, before) : undefined;
   if (notes && Object.keys(notes.fixes).length > 0) resolved.fixes = notes.fixes;
-  return { resolved, notices: [...changes, ...(notes?.notices ?? []), ...r.notices] };
+  return { resolved, image: r, notices: [...changes, ...(notes?.notices ?? []), ...r.notices] };
 }
 
 function sameList(a: unknown, b: unknown): boolean {
@@ -106,6 +112,7 @@ async function deliver(inputs: Props, ctx: OperationContext): Promise<Props> {
     require("./image-build") as typeof import("./image-build");
   const resolved = inputs.resolved as ResolvedImageInputs;
   const { layoutDir, result } = await buildImageLayout(inputs, ctx);
+  assertPreviewedDigest(inputs, result.indexDigest);
   const platforms: Record<string, string> = {};
   const layerDigests: Record<string, string> = {};
   const layers: Record<string, string[]> = {};
@@ -145,7 +152,7 @@ async function deliver(inputs: Props, ctx: OperationContext): Promise<Props> {
     outs.signatureDigests = signatureDigests;
     outs.attestationDigests = attestationDigests;
     if (resolved.signer) outs.signer = resolved.signer;
-    if (resolved.provenance) outs.provenance = resolved.provenance;
+    if (resolved.provenance) outs.provenanceDigest = resolved.provenance;
     outs.repository = inputs.repository;
     outs.imageRef = push.imageRef;
     outs.tags = push.tags;
@@ -170,6 +177,12 @@ export function taggedRef(imageRef: string, tags: readonly string[]): string {
   return `${imageRef.slice(0, at)}:${tags[0]}${imageRef.slice(at)}`;
 }
 
+/** The attested provenance's digest in the previous outputs (`provenance` before it was renamed). */
+function previousProvenance(olds: Props): string | null {
+  if (typeof olds.provenanceDigest === "string") return olds.provenanceDigest;
+  return typeof olds.provenance === "string" ? olds.provenance : null;
+}
+
 const implementation: ResourceImplementation = {
   type: "DistrolessImage",
   secretInputs: ["registryAuth", "signKey", "signKeyPassword"],
@@ -182,12 +195,17 @@ const implementation: ResourceImplementation = {
         reason: "give a registry repository to push to, or an outputPath",
       });
     }
+    failures.push(...exactPreviewFailures(news));
     if (failures.length) return { inputs: news, failures };
-    const resolvable = RESOLUTION_INPUTS.map((k) => news[k]);
-    if (containsUnknown(resolvable)) return { inputs: { ...news, resolved: UNKNOWN } };
-    const { resolved, notices } = await resolveInputs(news, olds);
+    // Outputs are never inputs: only exactPreview below puts them here (computed, not given).
+    const given: Props = { ...news };
+    for (const k of EXACT_PREVIEW_OUTPUTS) delete given[k];
+    const resolvable = RESOLUTION_INPUTS.map((k) => given[k]);
+    if (containsUnknown(resolvable)) return { inputs: { ...given, resolved: UNKNOWN } };
+    const { resolved, image, notices } = await resolveInputs(given, olds);
     for (const n of notices) ctx.progress.warn(n);
-    return { inputs: { ...news, resolved } };
+    const exact = await exactPreviewOutputs(given, resolved, image, ctx);
+    return { inputs: { ...given, resolved, ...exact } };
   },
 
   async diff(_id, olds, news) {
@@ -195,7 +213,7 @@ const implementation: ResourceImplementation = {
     if (typeof resolved !== "object" || !resolved) return { changes: true };
     if (olds.inputDigest !== resolved.inputDigest || !olds.digest) return { changes: true };
     if ((olds.signer ?? null) !== (resolved.signer ?? null)) return { changes: true };
-    if ((olds.provenance ?? null) !== (resolved.provenance ?? null)) return { changes: true };
+    if (previousProvenance(olds) !== (resolved.provenance ?? null)) return { changes: true };
     // Settings kept in outputs for refresh and destroy: a change must reach the outputs.
     for (const k of KEPT_SETTINGS) if ((olds[k] ?? null) !== (news[k] ?? null)) return { changes: true };
     for (const k of TARGET_INPUTS) {

@@ -36,6 +36,8 @@ export interface PulumiProgram {
   backend: string;
   /** PULUMI_HOME: the CLI's own files (logs, plugins, credentials). */
   home: string;
+  /** The environment the CLI and the runner get (backend, passphrase, PULUMI_HOME, PATH with the tools). */
+  env: NodeJS.ProcessEnv;
   transcript: Transcript;
   /** The CLI itself (config, stack export, stack output): no program involved. */
   pulumi(args: string[], input?: string): Promise<CommandResult>;
@@ -190,6 +192,7 @@ export async function createProgram(options: {
     stack,
     backend,
     home,
+    env,
     transcript,
     compile,
     pulumi: (args, input) =>
