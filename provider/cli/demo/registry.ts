@@ -65,7 +65,8 @@ export async function startDemoRegistry(
       (r) => r.status === 200,
       () => false,
     );
-    if (ok) return { host, stop };
+    // An answer while our registry has died came from whoever took the port after our probe.
+    if (ok && child.exitCode === null) return { host, stop };
     if (Date.now() > deadline) {
       await stop();
       throw new DistrolessError("E_NETWORK", `the registry did not come up on ${host}`);

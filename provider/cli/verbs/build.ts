@@ -25,6 +25,7 @@ import {
   type Verb,
 } from "../command";
 import { imageOverrideFlagOptions, imageOverridesFromArgs, lockPinsFromArgs } from "../image-flags";
+import { lockRepositoryNotices } from "../portable-lock";
 import { describePush, pushToRepositories, registryFlagOptions, registryOptionsFromArgs } from "./push";
 import { signFlagOptions, signingKeyFromArgs } from "./sign";
 
@@ -144,6 +145,15 @@ export const verb: Verb = {
       pins ? { pins } : {},
     );
     for (const n of resolved.notices) ctx.progress.warn(n);
+    const lockFlag = stringFlag(args, "lock");
+    if (lockFlag !== undefined) {
+      const notices = await lockRepositoryNotices(
+        path.resolve(ctx.cwd, lockFlag),
+        resolved.config,
+        configFile,
+      );
+      for (const n of notices) ctx.progress.warn(n);
+    }
     const plans = await fetchInstallPlans(resolved, client, ctx.progress);
 
     const tarball = out?.endsWith(".tar") ?? false;

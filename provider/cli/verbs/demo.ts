@@ -5,6 +5,7 @@ import { pathExists } from "../../util/fs";
 import { findOnPath } from "../../util/which";
 import { type CliContext, type FlagTable, parseVerbArgs, stringFlag, type Verb } from "../command";
 import { runProgramLocally } from "../demo/local-engine";
+import { chooseDemoPort } from "../demo/port";
 import { upWithPulumi } from "../demo/pulumi-engine";
 import { startDemoRegistry } from "../demo/registry";
 import { runPushedImage } from "../demo/run-image";
@@ -33,7 +34,11 @@ const FLAGS = {
     value: "auto|pulumi|local",
     help: "the real pulumi CLI, the local engine, or whichever is there",
   },
-  port: { type: "string", value: "PORT", help: "the local registry's port (default 5115)" },
+  port: {
+    type: "string",
+    value: "PORT",
+    help: "the local registry's port, refused when taken (default 5115, or a free one when 5115 is taken)",
+  },
 } satisfies FlagTable;
 
 export const verb: Verb = {
@@ -45,7 +50,6 @@ export const verb: Verb = {
     const args = parseVerbArgs("demo", ctx.argv, FLAGS);
     const root = path.resolve(__dirname, "..", "..", "..", "..");
     const work = path.resolve(ctx.cwd, stringFlag(args, "work") ?? path.join(root, ".cache", "demo"));
-    const port = Number(stringFlag(args, "port") ?? 5115);
     const engine = stringFlag(args, "engine") ?? "auto";
     if (!["auto", "pulumi", "local"].includes(engine))
       throw new DistrolessError("E_CONFIG", `--engine ${engine}: auto, pulumi or local`);
@@ -62,6 +66,9 @@ export const verb: Verb = {
       );
     const pulumiCli = found;
     const say = (m: string) => ctx.stdout(`${m}\n`);
+    // Before anything is written: a taken --port ends the demo here, with nothing generated.
+    const { port, notice } = await chooseDemoPort(stringFlag(args, "port"));
+    if (notice) say(notice);
 
     if (!(await pathExists(path.join(work, "demo.rsa")))) {
       await writeKeyPair(work, "demo.rsa", await generateSigningKey());

@@ -34,6 +34,7 @@ import {
   type Verb,
 } from "../command";
 import { imageOverrideFlagOptions, imageOverridesFromArgs } from "../image-flags";
+import { portableApkoLock } from "../portable-lock";
 
 const FLAGS = {
   arch: {
@@ -46,7 +47,11 @@ const FLAGS = {
   offline: { type: "boolean", help: "use only the cache" },
   "cache-dir": { type: "string", value: "DIR", help: "cache for indexes and apks" },
   lock: { type: "string", value: "APKO_LOCK_JSON", help: "resolve within an existing lock's pins" },
-  output: { type: "string", value: "APKO_LOCK_JSON", help: "write an apko lock file" },
+  output: {
+    type: "string",
+    value: "APKO_LOCK_JSON",
+    help: "write an apko lock file (paths relative to the config's directory: portable)",
+  },
   why: { type: "string", value: "NAME", help: "print the dependency chain that pulled NAME in" },
   json: { type: "boolean", help: "print the result as JSON (the lock is JSON either way)" },
   "security-db": {
@@ -99,15 +104,8 @@ export const verb: Verb = {
     for (const n of result.notices) ctx.progress.warn(n);
     const out = stringFlag(args, "output");
     if (out) {
-      const { toApkoLock, writeApkoLockFile } = apkoLock();
-      await writeApkoLockFile(
-        path.resolve(ctx.cwd, out),
-        toApkoLock(result.lock, {
-          configName: configFile,
-          keyring: config.contents.keyring.map((k) => k.raw),
-          repositories: config.contents.repositories.map((r) => r.location),
-        }),
-      );
+      const lockOut = path.resolve(ctx.cwd, out);
+      await apkoLock().writeApkoLockFile(lockOut, portableApkoLock(result.lock, config, configFile, lockOut));
     }
     const whyName = stringFlag(args, "why");
     if (whyName !== undefined) {
