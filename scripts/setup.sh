@@ -15,7 +15,15 @@ cd "$(dirname "$0")/.."
 #   git, gcc, libc6-dev  git-checkout pipeline tests; a static test binary
 #   pigz             the parallel gzip the benches compare against
 #   libcap2-bin      getcap, to check setcap capabilities on an unpacked image
-PACKAGES=(docker-registry skopeo umoci runc bubblewrap busybox-static apache2-utils git gcc libc6-dev pigz ca-certificates libcap2-bin)
+# The real builds through melange's language pipelines (test/build/pipelines-build-*.test.ts;
+# download sizes on bookworm, dependencies included, beyond the packages above; ~93 MB together):
+#   make                          autoconf/make, pecl/install, gem and R extension builds (0.4 MB)
+#   ruby, ruby-dev                ruby/build, ruby/install, ruby/clean: gem, mkmf (9 MB)
+#   php-dev, php-cli              pecl/phpize, pecl/install: phpize, php-config, php to load it (21 MB)
+#   r-base-core                   R/build: Rscript, R CMD build (53 MB)
+#   cmake, ninja-build, meson     cmake/*, meson/* (23 MB + 7 MB)
+PACKAGES=(docker-registry skopeo umoci runc bubblewrap busybox-static apache2-utils git gcc libc6-dev pigz ca-certificates libcap2-bin
+  make ruby ruby-dev php-dev php-cli r-base-core cmake ninja-build meson)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

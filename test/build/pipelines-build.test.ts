@@ -4,95 +4,22 @@
  * machine has (go, cargo, perl + make, git, python, npm, gcc + binutils): the test writes the project,
  * `pulumi-distroless package --runner host` builds it, and the packaged files are checked (and
  * where it is a program, run). Nothing reaches the network: Go and cargo projects have no
- * dependencies (cargo runs --offline), npm installs from a registry the test serves on localhost. Families whose tool is missing here (R, ruby, php, maven,
- * xcover, llvm) are covered at compile level by pipelines-inputs and pipelines-melange.
+ * dependencies (cargo runs --offline), npm installs from a registry the test serves on localhost. The families whose tools
+ * scripts/setup.sh installs have their own files (pipelines-build-<family>.test.ts); xcover, whose
+ * eBPF profiler no Debian package provides, is covered at compile level by pipelines-inputs and
+ * pipelines-melange.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import * as os from "node:os";
 import * as path from "node:path";
 import { describe, test } from "node:test";
-import { hostArch } from "../../provider/image/config/arch";
-import { runCli } from "../helpers/cli";
 import { tempDir } from "../helpers/tmp";
-import { type ApkFile, apkFiles, extractApk } from "./build-helpers";
-
-const has = (cmd: string, ...args: string[]) =>
-  spawnSync(cmd, args.length ? args : ["--version"]).status === 0;
-const skipUnless = (ok: boolean, why: string) => (ok ? {} : { skip: why });
-
-interface Built {
-  /** Package name -> its files. */
-  files: Map<string, Map<string, ApkFile>>;
-  /** Package name -> its .apk. */
-  apks: Map<string, string>;
-}
-
-function writeTree(dir: string, files: Record<string, string>): void {
-  for (const [rel, content] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
-    writeFileSync(path.join(dir, rel), content);
-  }
-}
-
-/** Builds `recipe` with the host runner from a source dir holding `files`; fails with the build log. */
-async function build(recipe: string, files: Record<string, string>): Promise<Built> {
-  const work = tempDir();
-  const src = path.join(work, "src");
-  mkdirSync(src);
-  writeTree(src, files);
-  const recipeFile = path.join(work, "recipe.yaml");
-  writeFileSync(recipeFile, recipe);
-  const res = await runCli([
-    "package",
-    recipeFile,
-    "--runner",
-    "host",
-    "--arch",
-    hostArch(),
-    "--out",
-    path.join(work, "out"),
-    "--source-dir",
-    src,
-    "--cache-dir",
-    path.join(work, "cache"),
-    "--json",
-  ]);
-  assert.equal(res.code, 0, `build failed:\n${res.stderr}`);
-  const out = JSON.parse(res.stdout) as { packages: { name: string; file: string }[] };
-  const built: Built = { files: new Map(), apks: new Map() };
-  for (const p of out.packages) {
-    const file = path.resolve(p.file);
-    built.apks.set(p.name, file);
-    built.files.set(p.name, await apkFiles(file));
-  }
-  return built;
-}
-
-/** Unpacks a package and runs one of its programs. */
-async function runPackaged(apk: string, program: string, args: string[] = []): Promise<string> {
-  const root = tempDir();
-  await extractApk(apk, root);
-  const res = spawnSync(path.join(root, program), args, { encoding: "utf8" });
-  assert.equal(res.status, 0, `${program}: ${res.stderr}`);
-  return res.stdout;
-}
-
-/** Tool locations the host runner's HOME (the workspace) would otherwise hide. */
-function hostToolEnv(): string {
-  const env: Record<string, string> = { GOTOOLCHAIN: "local" };
-  const gocache = spawnSync("go", ["env", "GOCACHE"], { encoding: "utf8" }).stdout?.trim();
-  if (gocache) env.GOCACHE = gocache;
-  const rustup = process.env.RUSTUP_HOME ?? path.join(os.homedir(), ".rustup");
-  if (existsSync(rustup)) env.RUSTUP_HOME = rustup;
-  return `environment:\n  environment:\n${Object.entries(env)
-    .map(([k, v]) => `    ${k}: '${v}'`)
-    .join("\n")}\n`;
-}
+import { extractApk } from "./build-helpers";
+import { build, has, hostToolEnv, runPackaged, skipUnless, writeTree } from "./pipelines-build-helpers";
 
 const GO_MAIN = `package main
 
