@@ -11,7 +11,7 @@ import {
   unexpectedResponse,
 } from "./responses";
 import { backoffDelay, isRetryableNetworkError, isRetryableStatus, networkErrorCode, sleep } from "./retry";
-import { header, type RegistryResponse } from "./transport";
+import { header, type RegistryResponse } from "./wire";
 
 /** A blob to upload: its digest, size, and a way to stream any byte range of it (never all in memory). */
 export interface BlobSource {

@@ -3,12 +3,8 @@ import { repositoryScope } from "./auth";
 import { lookupCredentials, type RegistryAuth, type ResolvedCredentials } from "./credentials";
 import { repositoryName } from "./reference";
 import { type RetryPolicy, retryPolicy } from "./retry";
-import {
-  type RegistryRequest,
-  type RegistryResponse,
-  RegistryTransport,
-  type RequestStats,
-} from "./transport";
+import { RegistryTransport } from "./transport";
+import type { RegistryRequest, RegistryResponse, RequestStats } from "./wire";
 
 /** How to reach and authenticate to a registry; shared by every registry function. */
 export interface RegistryOptions {

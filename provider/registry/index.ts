@@ -18,4 +18,4 @@ export { attachReferrer, fallbackTag, listReferrers } from "./referrers";
 export type { RetryPolicy } from "./retry";
 export type { DeleteTagOptions, DeleteTagResult, QueryOptions } from "./tags";
 export { DELETED_TAG_ARTIFACT_TYPE, deleteTag, imageExists, listTags, resolveTag } from "./tags";
-export type { RequestStats } from "./transport";
+export type { RequestStats } from "./wire";

@@ -4,7 +4,7 @@ import { ociDigest } from "../util/hash";
 import { type RepositoryHandle, repoSubject, sendTo } from "./client";
 import { isDigest } from "./reference";
 import { checkContentDigest, unexpectedResponse } from "./responses";
-import { header, type RegistryResponse } from "./transport";
+import { header, type RegistryResponse } from "./wire";
 
 /**
  * Every manifest type we read. Distribution answers 404 for an OCI manifest the client did not list

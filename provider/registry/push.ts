@@ -7,7 +7,7 @@ import { mapLimit } from "./concurrency";
 import { headManifest, putManifest } from "./manifests";
 import { type PlannedManifest, planLayoutPush } from "./plan";
 import { isValidTag, parseReference, repositoryName } from "./reference";
-import type { RequestStats } from "./transport";
+import type { RequestStats } from "./wire";
 
 export interface PushLayoutOptions extends RegistryOptions {
   /** An OCI image layout directory (`oci-layout`, `index.json`, `blobs/`). */

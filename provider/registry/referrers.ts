@@ -21,7 +21,7 @@ import {
 import { getManifest, headManifest, putManifest } from "./manifests";
 import { isDigest, parseReference, repositoryName } from "./reference";
 import { unexpectedResponse } from "./responses";
-import { header } from "./transport";
+import { header } from "./wire";
 
 export interface AttachReferrerOptions extends RegistryOptions {
   /** `host/repo` (a tag or digest in it is ignored; `subject` says what is referred to). */

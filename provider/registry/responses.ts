@@ -1,7 +1,7 @@
 import { DistrolessError, type ErrorCode } from "../util/errors";
 import { type RepositoryHandle, repoSubject } from "./client";
 import { parseRetryAfter } from "./retry";
-import { header, type RegistryResponse, registryErrorText } from "./transport";
+import { header, type RegistryResponse, registryErrorText } from "./wire";
 
 /**
  * A registry's answer we did not expect, with its HTTP status kept: an upload tells "start a new
