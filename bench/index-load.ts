@@ -13,7 +13,8 @@ import * as fsp from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import { readIndexArchive, writeIndexArchive } from "../provider/apk/index-archive";
-import { type IndexEntry, parseIndexText } from "../provider/apk/index-text";
+import { IndexTextParser } from "../provider/apk/index-parser";
+import type { IndexEntry } from "../provider/apk/index-text";
 import { generateSigningKey, Keyring, parsePrivateKey } from "../provider/apk/keys";
 import { splitGzipMembers } from "../provider/archive/gzip-members";
 import { readTarBuffer } from "../provider/archive/tar-reader";
@@ -21,6 +22,7 @@ import { RepositoryClient } from "../provider/repository/client";
 import { clearIndexMemo } from "../provider/repository/index-loader";
 import { verifyIndexSignature } from "../provider/repository/index-trust";
 import { parseRepositorySource } from "../provider/repository/source";
+import { PackageIndex } from "../provider/resolve/package-index";
 import { median, rng, syntheticIndexEntry } from "./_common";
 
 const FIXTURES = path.resolve(__dirname, "..", "..", "..", "shared", "fixtures");
@@ -51,6 +53,9 @@ interface LoadReport {
   baselineRssMb: number;
   peakRssMb: number;
   retainedMb: number;
+  /** Heap + buffers held after a full GC, per package: the index alone, and with the resolver's maps. */
+  bytesPerPackage: number;
+  bytesPerPackageResolver: number;
   total: number;
   verify: number;
   gunzip: number;
@@ -73,7 +78,7 @@ async function measure(
   const keyring = await Keyring.fromPaths(keyFiles);
   let packages = 0;
   const total = await timeMedian(runs, async () => {
-    packages = (await readIndexArchive(data, { keyring, subject: label })).entries.length;
+    packages = (await readIndexArchive(data, { keyring, subject: label })).index.count;
   });
   const verify = await timeMedian(runs, () => verifyIndexSignature(data, keyring, label));
   const members = splitGzipMembers(data, { maxInflated: 512 << 20 });
@@ -85,7 +90,11 @@ async function measure(
       if (e.header.name === "APKINDEX") text = e.data.toString("utf8");
     }
   });
-  const parse = await timeMedian(runs, () => parseIndexText(text));
+  const parse = await timeMedian(runs, () => {
+    const parser = new IndexTextParser(label);
+    parser.feed(text);
+    return parser.finish();
+  });
 
   // The repository loader on a local directory: parse (cold), disk cache (new process), memory.
   const repo = mkdtempSync(path.join(os.tmpdir(), "pd-bench-repo-"));
@@ -123,6 +132,8 @@ async function measure(
     baselineRssMb: 0,
     peakRssMb: 0,
     retainedMb: 0,
+    bytesPerPackage: 0,
+    bytesPerPackageResolver: 0,
     total,
     verify,
     gunzip,
@@ -137,15 +148,40 @@ async function measure(
 
 /**
  * Child process: one load and nothing else, so the process's peak RSS is what loading costs (node's
- * own baseline included, and reported beside it).
+ * own baseline included, and reported beside it). Then what stays: heap and buffers after a full GC,
+ * per package, for the loaded index alone and with the resolver's package maps built over it.
  */
 async function peak(file: string, keyFiles: string[]): Promise<void> {
   const keyring = await Keyring.fromPaths(keyFiles);
+  const gc = (globalThis as { gc?: () => void }).gc!;
+  // Buffers are freed after the GC that finds them dead; a second GC after a turn counts them out.
+  const held = async () => {
+    gc();
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    const m = process.memoryUsage();
+    return m.heapUsed + m.arrayBuffers;
+  };
   const baseline = process.memoryUsage().rss;
-  const index = await readIndexArchive(await fsp.readFile(file), { keyring });
-  const retainedMb = process.memoryUsage().heapUsed / 2 ** 20;
+  const before = await held();
+  const data = await fsp.readFile(file);
+  const index = await readIndexArchive(data, { keyring });
+  const packages = index.index.count;
+  const retained = (await held()) - before - data.length; // the archive's own bytes are the caller's
+  const resolver = new PackageIndex("x86_64", [
+    { repo: { location: "bench", order: 0 }, index: index.index },
+  ]);
+  const withResolver = (await held()) - before - data.length;
   process.stdout.write(
-    `${JSON.stringify({ packages: index.entries.length, baselineRssMb: baseline / 2 ** 20, peakRssMb: process.resourceUsage().maxRSS / 1024, retainedMb })}\n`,
+    `${JSON.stringify({
+      packages,
+      baselineRssMb: baseline / 2 ** 20,
+      peakRssMb: process.resourceUsage().maxRSS / 1024,
+      retainedMb: retained / 2 ** 20,
+      bytesPerPackage: retained / packages,
+      bytesPerPackageResolver: withResolver / packages,
+      resolverNames: resolver.size,
+    })}\n`,
   );
 }
 
@@ -204,7 +240,23 @@ function print(r: LoadReport, targetMs: number, withApkTools: boolean): void {
       "peak RSS of a process loading it once",
       `${r.peakRssMb.toFixed(0)} MB`,
       "< 150 MB",
-      `${ok(r.peakRssMb, 150)} (node's own baseline ${r.baselineRssMb.toFixed(0)} MB; ${r.retainedMb.toFixed(0)} MB heap held after)`,
+      `${ok(r.peakRssMb, 150)} (node's own baseline ${r.baselineRssMb.toFixed(0)} MB; ${r.retainedMb.toFixed(0)} MB heap + buffers held after)`,
+    ),
+  );
+  console.log(
+    row(
+      "held after GC per package (heap + buffers), index alone",
+      `${r.bytesPerPackage.toFixed(0)} B`,
+      "<= 1536 B",
+      ok(r.bytesPerPackage, 1536),
+    ),
+  );
+  console.log(
+    row(
+      "  ... with the resolver's package maps over it",
+      `${r.bytesPerPackageResolver.toFixed(0)} B`,
+      "<= 1536 B",
+      ok(r.bytesPerPackageResolver, 1536),
     ),
   );
   console.log(

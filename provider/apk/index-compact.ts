@@ -17,7 +17,7 @@ import type { SignatureAlgorithm } from "./signature";
  * Why this shape: at 150,000 packages, one object per field per package is most of the heap and
  * most of the GC time; here the heap holds one buffer, and strings are decoded when first asked for
  * (names and dependencies by the resolver; descriptions, URLs and commits almost never). Recurring
- * strings (versions, licences, maintainers, dependencies) are stored once. Loading it back is one
+ * record fields (names, versions, licences, maintainers, origins, URLs) are stored once. Loading it back is one
  * bounds check per id, no parse.
  */
 

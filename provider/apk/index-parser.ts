@@ -133,8 +133,8 @@ export class IndexTextParser {
     const b = this.builder;
     // A repeated name is rare (apk-tools and melange indexes list one version per name), so one
     // small number per record in the common case.
-    const knownName = b.internedId(cur.name);
-    const prev = knownName === undefined ? undefined : this.seen.get(knownName);
+    const nameId = b.intern(cur.name);
+    const prev = this.seen.get(nameId);
     if (prev !== undefined) {
       const versionId = b.internedId(cur.version);
       for (const p of typeof prev === "number" ? [prev] : prev) {
@@ -145,8 +145,7 @@ export class IndexTextParser {
         }
       }
     }
-    const position = b.add(cur);
-    const nameId = b.internedId(cur.name)!;
+    const position = b.add(cur, nameId);
     if (prev === undefined) this.seen.set(nameId, position);
     else if (typeof prev === "number") this.seen.set(nameId, [prev, position]);
     else prev.push(position);
