@@ -4,6 +4,10 @@
  * -6` of the same tree, in the same run. Assembly runs in a child process so its peak RSS is its own.
  *
  *   node dist/bench/assemble.js [--mb 200] [--packages 16] [--rounds 3] [--keep DIR]
+ *   node dist/bench/assemble.js --files 100000 [--packages 16]
+ *
+ * `--files N`: memory instead of speed: an image of N small files (64 B - 2 KiB), assembled once
+ * cold and once warm, printing the peak RSS against the goal (a 100,000-file image under 300 MB).
  */
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -50,6 +54,8 @@ async function makePackages(
   dir: string,
   totalMb: number,
   count: number,
+  /** Exactly this many small files in all instead of `totalMb` of mixed sizes. */
+  smallFiles?: number,
 ): Promise<{ files: string[]; bytes: number; entries: number }> {
   const rand = rng(42);
   const corpus = textCorpus(8 << 20, rand);
@@ -62,9 +68,10 @@ async function makePackages(
     const list: DataEntry[] = [];
     const dirs = new Set<string>();
     let size = 0;
-    for (let i = 0; size < perPackage; i++) {
+    const perPackageFiles = smallFiles === undefined ? undefined : Math.ceil(smallFiles / count);
+    for (let i = 0; perPackageFiles === undefined ? size < perPackage : i < perPackageFiles; i++) {
       const d = `usr/share/${name}/d${i % 23}/s${i % 7}`;
-      const n = fileSize(rand);
+      const n = perPackageFiles === undefined ? fileSize(rand) : 64 + Math.floor(rand() * 1984);
       // 60% text-like (compresses ~3:1), 40% random (does not compress).
       let body: Buffer;
       if (rand() < 0.6) {
@@ -177,6 +184,15 @@ async function main(): Promise<void> {
   // --keep DIR: work in DIR and leave it (to profile one assembly: `--child DIR label`).
   const keep = argv.includes("--keep") ? argv[argv.indexOf("--keep") + 1] : undefined;
   const work = keep ?? mkdtempSync(path.join(os.tmpdir(), "pd-bench-assemble-"));
+  const smallFiles = argv.includes("--files") ? Number(argv[argv.indexOf("--files") + 1]) : undefined;
+  if (smallFiles !== undefined) {
+    try {
+      await memoryRow(work, smallFiles, count);
+    } finally {
+      if (!keep) rmSync(work, { recursive: true, force: true });
+    }
+    return;
+  }
   try {
     const MB = (n: number) => (n / (1 << 20)).toFixed(1);
     const t0 = Date.now();
@@ -245,6 +261,29 @@ async function main(): Promise<void> {
     console.log(`peak RSS of assembly: ${rss.toFixed(0)} MiB (target < 250 MiB)`);
   } finally {
     if (!keep) rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** Peak RSS of assembling an image of `files` small files, cold and warm file store. */
+async function memoryRow(work: string, files: number, count: number): Promise<void> {
+  const t0 = Date.now();
+  const made = await makePackages(path.join(work, "repo"), 0, count, files);
+  console.log(
+    `setup: ${count} packages, ${made.entries} entries (${files} files), ${(made.bytes / (1 << 20)).toFixed(1)} MiB (${((Date.now() - t0) / 1000).toFixed(1)} s to write)`,
+  );
+  const cold = runChild(work, "cold", made.files);
+  const warm = runChild(work, "warm", made.files);
+  if (cold.layer !== warm.layer) throw new Error("builds of the same packages differ: not reproducible");
+  const goal = 300;
+  for (const [label, r] of [
+    ["cold", cold],
+    ["warm", warm],
+  ] as const) {
+    const rss = r.maxRssKb / 1024;
+    console.log(
+      `${files} files, ${label} file store: ${r.seconds.toFixed(2)} s, peak RSS ${rss.toFixed(0)} MiB ` +
+        `(${((r.maxRssKb * 1024) / files).toFixed(0)} B per file all told); goal < ${goal} MB: ${rss * 1.048576 < goal ? "met" : "NOT met"}`,
+    );
   }
 }
 

@@ -215,7 +215,8 @@ export async function scanApkData(
   const label = `${head.pkginfo.pkgname}-${head.pkginfo.pkgver}`;
   return withSubjectAsync(head.file, async () => {
     const dataHash = newHash("sha256");
-    const gunzip = zlib.createGunzip();
+    // Large output chunks: each 16 KiB default chunk is a thread-pool round trip and a buffer to collect.
+    const gunzip = zlib.createGunzip({ chunkSize: 128 << 10 });
     const source = createReadStream(head.file, { start: head.dataOffset, highWaterMark: 256 << 10 });
     source.on("data", (chunk) => dataHash.update(chunk as Buffer));
     const feeding = pipeline(source, gunzip);

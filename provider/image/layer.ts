@@ -1,20 +1,8 @@
-import { createWriteStream } from "node:fs";
-import * as fsp from "node:fs/promises";
-import * as path from "node:path";
-import { Readable, type Transform } from "node:stream";
-import { pipeline } from "node:stream/promises";
-import { createGzip, HashingCounter } from "../archive/gzip-stream";
-import {
-  END_OF_ARCHIVE,
-  encodeHeader,
-  newHeader,
-  paddingFor,
-  type TarHeader,
-  xattrRecordValue,
-} from "../archive/tar-header";
-import { tempPathFor } from "../util/fs";
+import type { Transform } from "node:stream";
+import { newHeader, type TarHeader, xattrRecordValue } from "../archive/tar-header";
 import type { ContentStore } from "./content-store";
-import type { FsTree, Inode, TreeNode } from "./tree";
+import { LayerWriter } from "./layer-writer";
+import type { DirNode, FsTree, Inode, TreeNode } from "./tree";
 import { walkTree } from "./tree";
 
 export interface LayerNames {
@@ -33,18 +21,43 @@ export interface LayerEntry {
 /**
  * The layer's entries, in the order image-layout.md fixes: depth-first, bytewise by name, root
  * skipped. Regular files whose inode was already written become tar hardlinks to the first path
- * (so package hardlinks stay hardlinks even when the tree moved them). Pure: no I/O.
+ * (so package hardlinks stay hardlinks even when the tree moved them). Pure: no I/O. Only inodes
+ * that more than one path shares are remembered, so a big tree costs no per-file map.
  */
 export function* layerEntries(tree: FsTree, names: LayerNames): Generator<LayerEntry> {
+  const shared = sharedInodes(tree);
   const firstPath = new Map<Inode, string>();
   for (const [p, node] of walkTree(tree.root)) {
-    const entry = entryFor(p, node, names, firstPath);
+    const entry = entryFor(p, node, names, shared, firstPath);
     if (node.kind !== "dir" && node.owner !== undefined) entry.owner = node.owner;
     yield entry;
   }
 }
 
-function entryFor(p: string, node: TreeNode, names: LayerNames, firstPath: Map<Inode, string>): LayerEntry {
+/** The inodes more than one path of the tree holds (hardlinks). */
+function sharedInodes(tree: FsTree): Set<Inode> {
+  const seen = new Set<Inode>();
+  const shared = new Set<Inode>();
+  const visit = (dir: DirNode) => {
+    for (const node of dir.children.values()) {
+      if (node.kind === "dir") visit(node);
+      else if (node.kind === "file") {
+        if (seen.has(node.inode)) shared.add(node.inode);
+        else seen.add(node.inode);
+      }
+    }
+  };
+  visit(tree.root);
+  return shared;
+}
+
+function entryFor(
+  p: string,
+  node: TreeNode,
+  names: LayerNames,
+  shared: ReadonlySet<Inode>,
+  firstPath: Map<Inode, string>,
+): LayerEntry {
   const m = node.meta;
   const base = {
     name: p,
@@ -70,64 +83,10 @@ function entryFor(p: string, node: TreeNode, names: LayerNames, firstPath: Map<I
       const first = firstPath.get(node.inode);
       if (first !== undefined)
         return { header: newHeader({ ...base, type: "hardlink", linkname: first, pax }) };
-      firstPath.set(node.inode, p);
+      if (shared.has(node.inode)) firstPath.set(node.inode, p);
       return { header: newHeader({ ...base, type: "file", size: node.inode.size, pax }), inode: node.inode };
     }
   }
-}
-
-/** Coalesces small writes (headers, tiny files) into larger chunks before they enter the streams. */
-class Chunker {
-  private parts: Buffer[] = [];
-  private size = 0;
-  constructor(private readonly limit = 256 << 10) {}
-  add(b: Buffer): Buffer | undefined {
-    this.parts.push(b);
-    this.size += b.length;
-    return this.size >= this.limit ? this.flush() : undefined;
-  }
-  flush(): Buffer | undefined {
-    if (this.size === 0) return undefined;
-    const out = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.size);
-    this.parts = [];
-    this.size = 0;
-    return out;
-  }
-}
-
-/** The uncompressed layer tar as a byte stream (bodies streamed from the content store). */
-export function layerTar(tree: FsTree, store: ContentStore, names: LayerNames): AsyncGenerator<Buffer> {
-  return entriesTar(layerEntries(tree, names), store);
-}
-
-/** A tar of the given entries, in order (bodies streamed from the content store). */
-export async function* entriesTar(
-  entries: Iterable<LayerEntry>,
-  store: ContentStore,
-): AsyncGenerator<Buffer> {
-  const out = new Chunker();
-  for (const { header, inode } of entries) {
-    let full = out.add(encodeHeader(header));
-    if (full) yield full;
-    if (!inode || inode.size === 0) continue;
-    if (inode.content.kind === "inline" || inode.size < 64 << 10) {
-      for await (const chunk of store.open(inode.content, inode.size, header.name)) {
-        full = out.add(chunk);
-        if (full) yield full;
-      }
-    } else {
-      const pending = out.flush();
-      if (pending) yield pending;
-      yield* store.open(inode.content, inode.size, header.name);
-    }
-    const pad = paddingFor(inode.size);
-    if (pad > 0) {
-      full = out.add(Buffer.alloc(pad));
-      if (full) yield full;
-    }
-  }
-  out.add(END_OF_ARCHIVE);
-  yield out.flush()!;
 }
 
 export interface WrittenLayer {
@@ -158,34 +117,19 @@ export function writeLayer(
   return writeLayerEntries(layerEntries(tree, names), store, dir, compressor);
 }
 
-/** writeLayer for entries already chosen (one layer of a layered image). */
+/** writeLayer for entries already chosen. */
 export async function writeLayerEntries(
   entries: Iterable<LayerEntry>,
   store: ContentStore,
   dir: string,
-  compressor: CompressorFactory = () => createGzip(6),
+  compressor?: CompressorFactory,
 ): Promise<WrittenLayer> {
-  await fsp.mkdir(dir, { recursive: true });
-  const file = tempPathFor(path.join(dir, "layer.tar.gz"));
-  const tarHash = new HashingCounter("sha256");
-  const gzHash = new HashingCounter("sha256");
+  const writer = await LayerWriter.open(dir, store, compressor);
   try {
-    await pipeline(
-      Readable.from(entriesTar(entries, store), { objectMode: false, highWaterMark: 1 << 20 }),
-      tarHash,
-      compressor(),
-      gzHash,
-      createWriteStream(file, { highWaterMark: 1 << 20 }),
-    );
+    for (const entry of entries) await writer.add(entry);
+    return await writer.finish();
   } catch (err) {
-    await fsp.rm(file, { force: true });
+    await writer.abort();
     throw err;
   }
-  return {
-    file,
-    digest: `sha256:${gzHash.digestHex()}`,
-    size: gzHash.bytes,
-    diffId: `sha256:${tarHash.digestHex()}`,
-    uncompressedSize: tarHash.bytes,
-  };
 }

@@ -1,4 +1,3 @@
-import * as fsp from "node:fs/promises";
 import { dependencyVersionMatches, parseDependency } from "../apk/dependency";
 import type { PkgInfo } from "../apk/pkginfo";
 import { DistrolessError } from "../util/errors";
@@ -13,6 +12,7 @@ import {
   type WrittenLayer,
   writeLayerEntries,
 } from "./layer";
+import { LayerWriter } from "./layer-writer";
 import type { FsTree } from "./tree";
 
 /**
@@ -124,10 +124,11 @@ interface StackDir {
   entry: LayerEntry;
 }
 
-/** One layer being filled: its entries and the directories it already holds (apko's stack). */
+/** One layer being filled: the directories it already holds (apko's stack). */
 class LayerFill {
-  readonly entries: LayerEntry[] = [];
   private stack: StackDir[] = [];
+
+  constructor(readonly index: number) {}
 
   /**
    * The directories of `main` this layer has not written yet, in order; the layer's stack becomes
@@ -147,11 +148,11 @@ class LayerFill {
     return [];
   }
 
-  /** Writes the missing parents of `entry` (with `mtime`, so the layer stands on its own). */
-  addParents(main: StackDir[], mtime: number, skip?: LayerEntry): void {
+  /** The missing parents of `entry` (with `mtime`, so the layer stands on its own). */
+  *parents(main: StackDir[], mtime: number, skip?: LayerEntry): Generator<[number, LayerEntry]> {
     for (const todo of this.align(main)) {
       if (todo.entry === skip) continue;
-      this.entries.push({ ...todo.entry, header: { ...todo.entry.header, mtime } });
+      yield [this.index, { ...todo.entry, header: { ...todo.entry.header, mtime } }];
     }
   }
 }
@@ -159,21 +160,23 @@ class LayerFill {
 const parentOf = (p: string): string => (p.includes("/") ? p.slice(0, p.lastIndexOf("/")) : ".");
 
 /**
- * Splits the single-layer entry list (layerEntries order) into one entry list per group plus the
- * top layer, as apko's splitLayers does. `records` maps a package name to its installed-db record
- * bytes (the part of `usr/lib/apk/db/installed` it wrote).
+ * Splits the single-layer entry list (layerEntries order) into the entries of each group's layer
+ * (index i) and of the top layer (index groups.length), as apko's splitLayers does; yields
+ * `[layer, entry]` in the order each layer's tar holds them, streaming (one walk, nothing kept
+ * per file). `records` maps a package name to its installed-db record bytes (the part of
+ * `usr/lib/apk/db/installed` it wrote).
  */
-export function splitEntries(
+export function* splitEntries(
   entries: Iterable<LayerEntry>,
   groups: readonly LayerGroup[],
   records: ReadonlyMap<string, Buffer>,
-): LayerEntry[][] {
-  const fills = groups.map(() => new LayerFill());
+): Generator<[number, LayerEntry]> {
+  const fills = groups.map((_, i) => new LayerFill(i));
   const fillOf = new Map<string, LayerFill>();
   groups.forEach((g, i) => {
     for (const name of g.packages) fillOf.set(name, fills[i]!);
   });
-  const top = new LayerFill();
+  const top = new LayerFill(groups.length);
   let main: StackDir[] = [];
   for (const entry of entries) {
     const p = entry.header.name;
@@ -190,23 +193,24 @@ export function splitEntries(
       }
       fill = owned;
     }
-    fill.addParents(main, entry.header.mtime, entry);
-    fill.entries.push(entry);
+    yield* fill.parents(main, entry.header.mtime, entry);
+    yield [fill.index, entry];
 
     if (p === INSTALLED_PATH) {
       // Scanners that read layers one by one find each package layer's own database records.
-      groups.forEach((g, i) => {
-        const fill = fills[i]!;
-        fill.addParents(main, entry.header.mtime);
-        const body = Buffer.concat(g.packages.map((name) => records.get(name) ?? Buffer.alloc(0)));
-        fill.entries.push({
-          header: { ...entry.header, size: body.length },
-          inode: { content: { kind: "inline", data: body }, size: body.length, sha1: sha1Hex(body) },
-        });
-      });
+      for (let i = 0; i < groups.length; i++) {
+        yield* fills[i]!.parents(main, entry.header.mtime);
+        const body = Buffer.concat(groups[i]!.packages.map((name) => records.get(name) ?? Buffer.alloc(0)));
+        yield [
+          i,
+          {
+            header: { ...entry.header, size: body.length },
+            inode: { content: { kind: "inline", data: body }, size: body.length, sha1: sha1Hex(body) },
+          },
+        ];
+      }
     }
   }
-  return [...fills.map((f) => f.entries), top.entries];
 }
 
 export interface ImageLayer extends WrittenLayer {
@@ -216,8 +220,9 @@ export interface ImageLayer extends WrittenLayer {
 
 /**
  * Writes the image's layers into `dir` (temp files, to be adopted into a layout): one layer, or
- * with `layering` the package layers and the top layer. Each layer is one streaming pass over its
- * own bodies, so a layered image costs no more reading than a single layer.
+ * with `layering` the package layers and the top layer, all written at once in one walk of the
+ * tree (apko's splitLayers does the same), so a layered image costs one pass over the bodies and
+ * its layers compress side by side.
  */
 export async function writeImageLayers(
   layering: { budget: number } | undefined,
@@ -237,16 +242,16 @@ export async function writeImageLayers(
     return [{ ...layer, packages: [] }];
   }
   const groups = groupByOrigin(input.installed, layering.budget);
-  const split = splitEntries(layerEntries(input.tree, input.names), groups, input.records);
-  const written: ImageLayer[] = [];
+  const writers: LayerWriter[] = [];
   try {
-    for (let i = 0; i < split.length; i++) {
-      const layer = await writeLayerEntries(split[i]!, store, dir, compressor);
-      written.push({ ...layer, packages: groups[i]?.packages ?? [] });
+    for (let i = 0; i <= groups.length; i++) writers.push(await LayerWriter.open(dir, store, compressor));
+    for (const [i, entry] of splitEntries(layerEntries(input.tree, input.names), groups, input.records)) {
+      await writers[i]!.add(entry);
     }
+    const written = await Promise.all(writers.map((w) => w.finish()));
+    return written.map((layer, i) => ({ ...layer, packages: groups[i]?.packages ?? [] }));
   } catch (err) {
-    await Promise.all(written.map((l) => fsp.rm(l.file, { force: true })));
+    await Promise.all(writers.map((w) => w.abort()));
     throw err;
   }
-  return written;
 }
