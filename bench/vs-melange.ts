@@ -5,14 +5,26 @@
  * warm caches (one untimed build each first); runs alternate so drift hits both alike. Prints the
  * medians and the ratio ours / melange beside the goal (<= 1.0).
  *
- *   node dist/bench/vs-melange.js [--runs 7] [--recipe FILE]
+ * A second row builds a recipe whose source dir holds a large tree (`cp -a usr` into the destdir,
+ * ~100 MiB in 4,400 files by default, as bench/commands' package row): melange copies the tree
+ * into its workspace, ours mounts it (source/workspace.ts).
+ *
+ *   node dist/bench/vs-melange.js [--runs 7] [--recipe FILE] [--tree-runs 3] [--mb 100] [--files 4400]
+ *   (--tree-runs 0 skips the tree row)
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { makeMelangeEnv, melangeBuild, ourBuild } from "../test/conformance/melange-env";
+import {
+  type MelangeEnv,
+  makeMelangeEnv,
+  melangeBuild,
+  ourBuild,
+  type RecipeBuild,
+} from "../test/conformance/melange-env";
 import { tool } from "../test/helpers/tools";
 import { median } from "./_common";
+import { makeTree } from "./commands/_shared";
 
 /** A small but real package: a few files, a symlink, a subpackage, detected commands. */
 const RECIPE = `package:
@@ -42,6 +54,22 @@ subpackages:
           mv \${{targets.destdir}}/usr/share/bench \${{targets.contextdir}}/usr/share/
 `;
 
+/** The source-tree recipe: the sandboxed twin of bench/commands' package row. */
+const TREE_RECIPE = `package:
+  name: bench-tree
+  version: 1.0.0
+  epoch: 0
+  description: a large source tree copied into the package
+  copyright:
+    - license: MIT
+environment:
+  contents:
+    packages:
+      - busybox
+pipeline:
+  - runs: cp -a usr "\${{targets.destdir}}"
+`;
+
 function flag(name: string): string | undefined {
   const at = process.argv.indexOf(`--${name}`);
   return at >= 0 ? process.argv[at + 1] : undefined;
@@ -65,34 +93,68 @@ async function main(): Promise<void> {
       mkdirSync(path.dirname(recipe));
       writeFileSync(recipe, RECIPE);
     }
-    const b = (out: string) => ({ recipe: recipe!, sourceDir: src, outDir: path.join(dir, out) });
-    const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
-    // Warm-up: our guest root and melange's apk cache are filled here.
-    await ourBuild(env, b("warm-ours"));
-    await melangeBuild(melange, env, b("warm-melange"));
-    const ours: number[] = [];
-    const theirs: number[] = [];
-    for (let i = 0; i < runs; i++) {
-      let t0 = process.hrtime.bigint();
-      await ourBuild(env, b(`ours-${i}`));
-      ours.push(ms(t0));
-      t0 = process.hrtime.bigint();
-      await melangeBuild(melange, env, b(`melange-${i}`));
-      theirs.push(ms(t0));
+    await sideBySide(melange, env, path.basename(recipe), runs, (out) => ({
+      recipe: recipe!,
+      sourceDir: src,
+      outDir: path.join(dir, out),
+    }));
+    const treeRuns = Number(flag("tree-runs") ?? 3);
+    if (treeRuns > 0) {
+      const tree = path.join(dir, "tree");
+      const mb = Number(flag("mb") ?? 100);
+      const files = Number(flag("files") ?? 4400);
+      const bytes = makeTree(path.join(tree, "src"), mb, files);
+      const treeRecipe = path.join(tree, "recipe", "bench-tree.yaml");
+      mkdirSync(path.dirname(treeRecipe));
+      writeFileSync(treeRecipe, TREE_RECIPE);
+      const label = `bench-tree.yaml (${(bytes / 2 ** 20).toFixed(0)} MiB source tree in ${files} files)`;
+      await sideBySide(melange, env, label, treeRuns, (out) => {
+        // Each build's output is removed before the next: 100 MiB per run would fill /tmp.
+        rmSync(path.join(tree, "out"), { recursive: true, force: true });
+        return { recipe: treeRecipe, sourceDir: path.join(tree, "src"), outDir: path.join(tree, "out", out) };
+      });
     }
-    const mo = median(ours);
-    const mt = median(theirs);
-    console.log(`package build, ${path.basename(recipe)}, ${runs} alternating runs, warm caches:`);
-    console.log(
-      `  ours (bubblewrap)           median ${mo.toFixed(0)} ms  (${ours.map((x) => x.toFixed(0)).join(", ")})`,
-    );
-    console.log(
-      `  melange build (bubblewrap)  median ${mt.toFixed(0)} ms  (${theirs.map((x) => x.toFixed(0)).join(", ")})`,
-    );
-    console.log(`  ratio ours / melange: ${(mo / mt).toFixed(2)} (goal <= 1.0)`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Alternating builds of one recipe by ours and melange (after one warm-up each); prints the row. */
+async function sideBySide(
+  melange: string,
+  env: MelangeEnv,
+  label: string,
+  runs: number,
+  b: (out: string) => RecipeBuild,
+): Promise<void> {
+  const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
+  // Warm-up: our guest root and melange's apk cache are filled here.
+  await ourBuild(env, b("warm-ours"));
+  await melangeBuild(melange, env, b("warm-melange"));
+  const ours: number[] = [];
+  const theirs: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const mine = b(`ours-${i}`);
+    let t0 = process.hrtime.bigint();
+    await ourBuild(env, mine);
+    ours.push(ms(t0));
+    const other = b(`melange-${i}`);
+    t0 = process.hrtime.bigint();
+    await melangeBuild(melange, env, other);
+    theirs.push(ms(t0));
+  }
+  const mo = median(ours);
+  const mt = median(theirs);
+  console.log(
+    `package build, ${label}, ${runs} alternating runs, warm caches, load ${os.loadavg()[0]!.toFixed(1)}:`,
+  );
+  console.log(
+    `  ours (bubblewrap)           median ${mo.toFixed(0)} ms  (${ours.map((x) => x.toFixed(0)).join(", ")})`,
+  );
+  console.log(
+    `  melange build (bubblewrap)  median ${mt.toFixed(0)} ms  (${theirs.map((x) => x.toFixed(0)).join(", ")})`,
+  );
+  console.log(`  ratio ours / melange: ${(mo / mt).toFixed(2)} (goal <= 1.0)`);
 }
 
 main().catch((err: unknown) => {

@@ -1,4 +1,4 @@
-import type { Stats } from "node:fs";
+import { lstatSync, readdirSync, type Stats } from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { comparePaths } from "../archive/safe-path";
@@ -26,20 +26,23 @@ export async function collectTree(root: string, options: CollectOptions = {}): P
   return entriesOfWalk(await walkTree(root), options);
 }
 
-/** Every path under root with its lstat, in bytewise order (one walk others can share). */
+/**
+ * Every path under root with its lstat, in bytewise order (one walk others can share).
+ * Synchronous calls: an async lstat per file is a thread-pool round trip each, several times
+ * slower over thousands of files on a busy machine.
+ */
 export async function walkTree(root: string): Promise<WalkedPath[]> {
   const found: WalkedPath[] = [];
-  const walk = async (dir: string, rel: string) => {
-    const names = await fsp.readdir(dir);
-    for (const name of names) {
+  const walk = (dir: string, rel: string) => {
+    for (const name of readdirSync(dir)) {
       const abs = path.join(dir, name);
       const r = rel ? `${rel}/${name}` : name;
-      const st = await fsp.lstat(abs);
+      const st = lstatSync(abs);
       found.push({ rel: r, st, abs });
-      if (st.isDirectory()) await walk(abs, r);
+      if (st.isDirectory()) walk(abs, r);
     }
   };
-  await walk(root, "");
+  walk(root, "");
   return found.sort((a, b) => comparePaths(a.rel, b.rel));
 }
 

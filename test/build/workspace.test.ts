@@ -3,7 +3,8 @@
  * allows it, with a copy's semantics. A recipe that writes into its source tree (appends in place,
  * `sed -i`, rm, chmod) sees its writes, and the user's source dir is left exactly as it was:
  * contents, modes, inodes (a hard link is not written through). Ignored files and private keys stay
- * out of the workspace when it is mounted too. Runs with the host runner and in the sandbox.
+ * out of the workspace when it is mounted too. Runs with the host runner and in the sandbox; the
+ * recipe's test section gets a fresh workspace of the source the same way.
  */
 import * as assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -48,6 +49,17 @@ pipeline:
       cp a.txt linked.txt sub/b.txt $d/
       ls -a | sort > $d/listing
       ls -l sub/b.txt | cut -c1-10 > $d/b-mode
+test:
+  environment:
+    contents:
+      packages:
+        - busybox
+  pipeline:
+    - runs: |
+        test "$(cat a.txt)" = one
+        test ! -e secret.txt
+        echo three >> a.txt
+        echo more >> linked.txt
 `;
 
 /** path -> "type mode ino content" of every entry under dir: what must not change. */
@@ -139,6 +151,7 @@ describe("the build workspace", () => {
         const sbom = [...files.entries()].find(([p]) => p.startsWith("var/lib/db/sbom/"))![1];
         assert.match(sbom.content!.toString("utf8"), /written by the recipe/);
 
+        assert.ok(lines.includes("testing writes-source (1 step(s))"), lines.join("\n"));
         assert.deepEqual(snapshot(src), before);
         assert.equal(readFileSync(path.join(work, `outside-${filtered}`), "utf8"), outsideBefore);
         const mounted = lines.includes("workspace: source tree mounted (overlay), not copied");

@@ -16,7 +16,7 @@
  * user, a source dir with its own melange-out) the tree is copied as before.
  */
 import { spawn } from "node:child_process";
-import { constants } from "node:fs";
+import { chmodSync, constants, copyFileSync, linkSync, mkdirSync, symlinkSync } from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { findOnPath } from "../../util/which";
@@ -87,22 +87,27 @@ async function overlayObstacle(tree: SourceTree, options: WorkspaceOptions): Pro
  * name, not a copy; overlayfs never writes through it), a copy where a link is refused (another
  * filesystem).
  */
-async function linkTree(tree: SourceTree, lower: string): Promise<void> {
+function linkTree(tree: SourceTree, lower: string): void {
   const root = tree.root!;
-  await fsp.mkdir(lower, { recursive: true });
+  // Synchronous: thousands of tiny calls, each a thread-pool round trip when async.
+  mkdirSync(lower, { recursive: true });
   const dirs: { to: string; mode: number }[] = [];
   for (const e of tree.entries) {
     const to = path.join(lower, e.path);
     if (e.type === "directory") {
-      await fsp.mkdir(to);
+      mkdirSync(to);
       dirs.push({ to, mode: e.mode });
-    } else if (e.type === "symlink") await fsp.symlink(e.linkname ?? "", to);
+    } else if (e.type === "symlink") symlinkSync(e.linkname ?? "", to);
     else {
       const from = path.join(root, e.path);
-      await fsp.link(from, to).catch(() => fsp.copyFile(from, to, constants.COPYFILE_FICLONE));
+      try {
+        linkSync(from, to);
+      } catch {
+        copyFileSync(from, to, constants.COPYFILE_FICLONE);
+      }
     }
   }
-  for (const d of dirs.reverse()) await fsp.chmod(d.to, d.mode);
+  for (const d of dirs.reverse()) chmodSync(d.to, d.mode);
 }
 
 /** Runs `entered` to completion; true when it exited 0. */
@@ -148,7 +153,7 @@ async function overlayWorkspace(
   let lower = tree.root!;
   if (!tree.complete) {
     lower = path.join(scratch, "lower");
-    await linkTree(tree, lower);
+    linkTree(tree, lower);
   }
   if ([lower, upper, work, dir].some((p) => UNSAFE_OPTION_PATH.test(p))) return undefined;
   await fsp.mkdir(upper, { recursive: true });

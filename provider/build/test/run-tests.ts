@@ -24,7 +24,8 @@ import type { BuildPlan, BuildStep } from "../recipe/plan";
 import { bubblewrapRunner } from "../runners/bubblewrap";
 import { hostRunner } from "../runners/host";
 import type { StepRunner } from "../runners/runner";
-import { copySourceTree, type SourceTree } from "../source/source-tree";
+import type { SourceTree } from "../source/source-tree";
+import { prepareWorkspace, type Workspace } from "../source/workspace";
 import type { PackageTestPlan } from "./compile-tests";
 import { type StagingRepository, stageTestRepository } from "./staging-repo";
 
@@ -36,7 +37,7 @@ export interface RunTestsOptions {
   /** Repositories and keys added to each test environment's own (melange's --repository-append). */
   sources: Omit<EnvironmentSources, "progress" | "cacheDir">;
   cacheDir: string;
-  /** Copied into each test's workspace (/home/build), as melange's --source-dir. */
+  /** In each test's workspace (/home/build), as melange's --source-dir. */
   source?: SourceTree;
   /** Share the host network with the test steps (default true, as melange does). */
   network?: boolean;
@@ -44,6 +45,14 @@ export interface RunTestsOptions {
   onStepOutput?: (line: string) => void;
   progress?: Progress;
 }
+
+const EMPTY_TREE: SourceTree = {
+  root: undefined,
+  entries: [],
+  excluded: [],
+  complete: true,
+  ownedByCaller: true,
+};
 
 export interface TestRunReport {
   /** Packages whose tests ran and passed, in order. */
@@ -63,11 +72,30 @@ async function runOne(
   scratch: string,
   progress: Progress,
 ): Promise<void> {
-  const workspace = path.join(scratch, `workspace-${test.pkg}`);
   const cacheMount = path.join(scratch, `cache-${test.pkg}`);
-  await fsp.mkdir(workspace, { recursive: true });
   await fsp.mkdir(cacheMount, { recursive: true });
-  if (options.source) await copySourceTree(options.source, workspace);
+  // The source tree mounted (or copied where it cannot be) as for the build: source/workspace.ts.
+  const ws = await prepareWorkspace(options.source ?? EMPTY_TREE, path.join(scratch, `ws-${test.pkg}`), [], {
+    runner: options.runner,
+  });
+  try {
+    await runIn(ws, test, options, staged, scratch, progress, cacheMount);
+  } finally {
+    await ws.release();
+  }
+}
+
+async function runIn(
+  ws: Workspace,
+  test: PackageTestPlan,
+  options: RunTestsOptions,
+  staged: StagingRepository,
+  scratch: string,
+  progress: Progress,
+  cacheMount: string,
+): Promise<void> {
+  const workspace = ws.dir;
+  const enter = ws.kind === "overlay" ? { enter: ws.enter } : {};
   const onLine = options.onStepOutput ?? ((line: string) => progress.info(`  | ${line}`));
   let runner: StepRunner;
   let installedRoot: string | undefined;
@@ -93,6 +121,7 @@ async function runOne(
       workspace,
       cacheMount,
       onLine,
+      ...enter,
       capabilities: options.plan.capabilities,
       ...(options.network === false ? { network: false } : {}),
     });
@@ -108,7 +137,7 @@ async function runOne(
     installedRoot = path.join(scratch, `installed-${test.pkg}`);
     await fsp.mkdir(installedRoot, { recursive: true });
     await extractApkInto(installedRoot, apk);
-    runner = hostRunner({ workspace, cacheMount, onLine });
+    runner = hostRunner({ workspace, cacheMount, onLine, ...enter });
   }
   for (const step of test.steps) {
     const label = `${test.pkg} test: ${step.name}`;
