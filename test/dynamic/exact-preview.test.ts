@@ -1,8 +1,13 @@
 import * as assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, test } from "node:test";
+import { writeApk } from "../../provider/apk/apk-writer";
+import { generateSigningKey, parsePrivateKey } from "../../provider/apk/keys";
+import { emptyPkgInfo } from "../../provider/apk/pkginfo";
 import { provider } from "../../provider/dynamic/image";
+import { EXACT_PREVIEW_AUTO_MAX_BYTES } from "../../provider/dynamic/image-preview";
+import { publishPackages } from "../../provider/repository/publish";
 import { fixture, needsFixtures } from "../helpers/fixtures";
 import { tempDir } from "../helpers/tmp";
 
@@ -73,5 +78,55 @@ describe("DistrolessImage exactPreview (provider)", needsFixtures(), () => {
     const off = await provider.check({}, inputs(work, { exactPreview: false, digest: given, ref: "x" }));
     assert.equal(off.inputs.digest, undefined);
     assert.equal(off.inputs.ref, undefined);
+  });
+});
+
+describe("DistrolessImage exactPreview: auto's size limit", () => {
+  test(`"auto" stays off above ${EXACT_PREVIEW_AUTO_MAX_BYTES} installed bytes; true builds anyway`, async () => {
+    const work = tempDir("pd-exact-big-");
+    // Zeros: a small apk that installs more than the limit (the limit follows installed bytes).
+    const key = await generateSigningKey(2048);
+    const signingKey = parsePrivateKey(key.privateKeyPem, "big.rsa.pub");
+    writeFileSync(path.join(work, "big.rsa.pub"), key.publicKeyPem);
+    const apk = path.join(work, "big-1.0.0-r0.apk");
+    await writeApk({
+      pkginfo: { ...emptyPkgInfo(), pkgname: "big", pkgver: "1.0.0-r0", arch: "x86_64", licenses: ["MIT"] },
+      entries: [
+        { path: "usr", type: "directory", mode: 0o755, uid: 0, gid: 0 },
+        {
+          path: "usr/big",
+          type: "file",
+          mode: 0o644,
+          uid: 0,
+          gid: 0,
+          content: Buffer.alloc(EXACT_PREVIEW_AUTO_MAX_BYTES + 1024 * 1024),
+        },
+      ],
+      signingKey,
+      sourceDateEpoch: 1_700_000_000,
+      output: apk,
+    });
+    await publishPackages({ root: path.join(work, "repo"), packages: [apk], signingKey });
+    const big = {
+      resourceName: "big",
+      config: {
+        contents: {
+          repositories: [path.join(work, "repo")],
+          keyring: [path.join(work, "big.rsa.pub")],
+          packages: ["big"],
+        },
+        archs: ["x86_64"],
+      },
+      outputPath: path.join(work, "image"),
+      cacheDir: path.join(work, "cache"),
+    };
+    const auto = await provider.check({}, big);
+    assert.equal(
+      auto.inputs.digest,
+      undefined,
+      "auto: unknown above the limit, though every package is local",
+    );
+    const forced = await provider.check({}, { ...big, exactPreview: true });
+    assert.match(String(forced.inputs.digest), /^sha256:[a-f0-9]{64}$/);
   });
 });
