@@ -92,7 +92,7 @@ export interface DistrolessImageSettings {
    * into the cache; nothing is pushed or written elsewhere, and `up` pushes exactly that digest (it
    * fails, pushing nothing, if the build came out different). `"auto"` (the default): on when every
    * package the image installs is already on this machine (fetched into the cache, or in a local
-   * repository) and they total at most 64 MiB; off otherwise. `true`: always (fetching packages
+   * repository) and they install at most 32 MiB (summed over archs); off otherwise. `true`: always (fetching packages
    * into the cache at preview if needed). `false`: never; the digest is unknown until `up`.
    */
   exactPreview?: pulumi.Input<boolean | "auto">;

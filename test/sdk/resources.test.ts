@@ -30,6 +30,16 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
           datahash: "d",
         },
       ],
+      provenance: [
+        {
+          arch: "x86_64",
+          name,
+          version: "1.0.0-r0",
+          checksum: "Q1x",
+          file: `/out/${name}.json`,
+          digest: "sha256:p",
+        },
+      ],
     };
   }
   if (type.endsWith(":ApkRepository")) {
@@ -151,5 +161,52 @@ describe("SDK resources under setMocks", () => {
     const t = registered.find((x) => x.name === "tool")!;
     assert.deepEqual(t.inputs.repositories, ["/repos/repo", "https://packages.example.com/os"]);
     assert.deepEqual(t.inputs.keyring, ["os.rsa.pub", { name: "k.rsa.pub", pem: "PEM" }]);
+  });
+
+  test("list inputs may be Outputs of arrays (Input<Input<T>[]>); resources inside are wired as in plain arrays", async () => {
+    // These lines are checked by the compiler too: Output arrays, with resources and Outputs inside.
+    const fromOutputs = new DistrolessImage("img-out", {
+      configFile: "apko.yaml",
+      repositories: pulumi.output([repo, "https://packages.example.com/os"]),
+      packages: pulumi.output([pkg, pulumi.output("ca-certificates-bundle")]),
+      keyring: pulumi.output(["os.rsa.pub"]),
+      archs: pulumi.output([pulumi.output("x86_64")]),
+      tags: pulumi.output(["v1"]),
+      repository: "registry.example.com/team/app",
+    });
+    const tool = new ApkPackage("tool-out", {
+      configFile: "tool.yaml",
+      signingKey: key,
+      repositories: pulumi.output([repo]),
+      keyring: pulumi.output(["os.rsa.pub"]),
+      archs: pulumi.output(["x86_64"]),
+      buildOptions: pulumi.output([]),
+    });
+    const published = new ApkRepository("repo-out", {
+      path: "./repo-out",
+      signingKey: key,
+      packages: pulumi.output([pkg, "/extra/x.apk"]),
+      archs: pulumi.output(["x86_64"]),
+    });
+    await Promise.all([output(fromOutputs.digest), output(tool.ref), output(published.url)]);
+    const i = registered.find((x) => x.name === "img-out")!;
+    assert.deepEqual(i.inputs.repositories, [
+      { url: "/repos/repo", keys: [{ name: "k.rsa.pub", pem: "PEM" }], digest: "sha256:1" },
+      "https://packages.example.com/os",
+    ]);
+    assert.deepEqual(i.inputs.packages, ["app=1.0.0-r0", "ca-certificates-bundle"]);
+    assert.deepEqual(i.inputs.archs, ["x86_64"]);
+    assert.deepEqual(
+      (i.inputs.provenance as { file: string }[][]).flat().map((p) => p.file),
+      ["/out/app.json"],
+      "an ApkPackage inside an Output list still brings its provenance",
+    );
+    const t = registered.find((x) => x.name === "tool-out")!;
+    assert.deepEqual(t.inputs.repositories, ["/repos/repo"]);
+    assert.deepEqual(t.inputs.keyring, ["os.rsa.pub", { name: "k.rsa.pub", pem: "PEM" }]);
+    const r = registered.find((x) => x.name === "repo-out")!;
+    assert.deepEqual((r.inputs.packages as unknown[]).length, 2);
+    assert.equal((r.inputs.packages as { file: string }[][])[0]![0]!.file, "/out/app.apk");
+    assert.equal((r.inputs.packages as string[])[1], "/extra/x.apk");
   });
 });
