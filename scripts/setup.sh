@@ -16,16 +16,18 @@ cd "$(dirname "$0")/.."
 #   pigz             the parallel gzip the benches compare against
 #   libcap2-bin      getcap, to check setcap capabilities on an unpacked image
 # The real builds through melange's language pipelines (test/build/pipelines-build-*.test.ts;
-# download sizes on bookworm, dependencies included, beyond the packages above; ~93 MB together):
+# download sizes on bookworm, dependencies included, beyond the packages above):
 #   make                          autoconf/make, pecl/install, gem and R extension builds (0.4 MB)
 #   ruby, ruby-dev                ruby/build, ruby/install, ruby/clean: gem, mkmf (9 MB)
 #   php-dev, php-cli              pecl/phpize, pecl/install: phpize, php-config, php to load it (21 MB)
 #   r-base-core                   R/build: Rscript, R CMD build (53 MB)
 #   cmake, ninja-build, meson     cmake/*, meson/* (23 MB + 7 MB)
+#   llvm, clang, libclang-rt-dev  llvm/covreport: llvm-profdata, llvm-cov, and clang's profile runtime
+#                                 for an instrumented program (82 MB)
 #   maven, default-jdk-headless   maven/configure-mirror, maven/pombump: mvn and javac (137 MB, the
 #                                 JDK most of it; the plugins come once from Maven Central, below)
 PACKAGES=(docker-registry skopeo umoci runc bubblewrap busybox-static apache2-utils git gcc libc6-dev pigz ca-certificates libcap2-bin
-  make ruby ruby-dev php-dev php-cli r-base-core cmake ninja-build meson maven default-jdk-headless)
+  make ruby ruby-dev php-dev php-cli r-base-core cmake ninja-build meson llvm clang libclang-rt-dev maven default-jdk-headless)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
