@@ -16,14 +16,18 @@ cd "$(dirname "$0")/.."
 #   pigz             the parallel gzip the benches compare against
 #   libcap2-bin      getcap, to check setcap capabilities on an unpacked image
 # The real builds through melange's language pipelines (test/build/pipelines-build-*.test.ts;
-# download sizes on bookworm, dependencies included, beyond the packages above; ~93 MB together):
+# download sizes on bookworm, dependencies included, beyond the packages above):
 #   make                          autoconf/make, pecl/install, gem and R extension builds (0.4 MB)
 #   ruby, ruby-dev                ruby/build, ruby/install, ruby/clean: gem, mkmf (9 MB)
 #   php-dev, php-cli              pecl/phpize, pecl/install: phpize, php-config, php to load it (21 MB)
 #   r-base-core                   R/build: Rscript, R CMD build (53 MB)
 #   cmake, ninja-build, meson     cmake/*, meson/* (23 MB + 7 MB)
+#   llvm, clang, libclang-rt-dev  llvm/covreport: llvm-profdata, llvm-cov, and clang's profile runtime
+#                                 for an instrumented program (82 MB)
+#   maven, default-jdk-headless   maven/configure-mirror, maven/pombump: mvn and javac (137 MB, the
+#                                 JDK most of it; the plugins come once from Maven Central, below)
 PACKAGES=(docker-registry skopeo umoci runc bubblewrap busybox-static apache2-utils git gcc libc6-dev pigz ca-certificates libcap2-bin
-  make ruby ruby-dev php-dev php-cli r-base-core cmake ninja-build meson)
+  make ruby ruby-dev php-dev php-cli r-base-core cmake ninja-build meson llvm clang libclang-rt-dev maven default-jdk-headless)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -53,6 +57,37 @@ fi
 ln -sfn .. node_modules/pulumi-distroless
 
 npm run --silent build
+
+# The Maven plugins a plain jar build and maven/pombump's dependency tree need (resources, compiler,
+# surefire, jar, dependency), fetched once
+# from Maven Central into .cache/maven-repo, so the maven pipeline test builds offline. Recorded as
+# coming from google-maven-central, the mirror maven/configure-mirror names: offline Maven accepts a
+# cached artifact only from the repository id it was fetched through.
+maven_repo=.cache/maven-repo
+if command -v mvn >/dev/null 2>&1 && [ ! -f "$maven_repo/.complete" ]; then
+  echo "setup: fetching the Maven plugins of a jar build into $maven_repo" >&2
+  mvn_project=$(mktemp -d)
+  mkdir -p "$mvn_project/src/main/java/prefetch"
+  cat >"$mvn_project/settings.xml" <<'SETTINGS'
+<settings><mirrors><mirror>
+  <id>google-maven-central</id><url>https://repo.maven.apache.org/maven2/</url><mirrorOf>central</mirrorOf>
+</mirror></mirrors></settings>
+SETTINGS
+  cat >"$mvn_project/pom.xml" <<'POM'
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>prefetch</groupId><artifactId>prefetch</artifactId><version>1</version>
+  <properties>
+    <maven.compiler.source>11</maven.compiler.source><maven.compiler.target>11</maven.compiler.target>
+  </properties>
+</project>
+POM
+  echo 'package prefetch; public class P {}' >"$mvn_project/src/main/java/prefetch/P.java"
+  mkdir -p "$maven_repo"
+  (cd "$mvn_project" && mvn -B -q -s settings.xml -Dmaven.repo.local="$OLDPWD/$maven_repo" package dependency:tree) &&
+    touch "$maven_repo/.complete"
+  rm -rf "$mvn_project"
+fi
 
 # Pinned Go tools into .cache/tools/bin (scripts/tools.sh; each built once per version): by default
 # what the demo needs (the pulumi CLI; its dynamic-provider plugin is a script), or the tools named

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the pinned Go tools the real-engine tests and the demo use into .cache/tools/bin (git-ignored):
 #   scripts/tools.sh pulumi plugin      what the demo needs (the Pulumi CLI, the dynamic-provider plugin)
-#   scripts/tools.sh all                everything below
+#   scripts/tools.sh all                everything below (pombump: the maven/pombump pipeline's tool)
 # Each tool is built once per version (a stamp file beside the binary); Go's module and build caches
 # are reused, so a rebuild after a version bump costs only what changed. Without `go` on PATH it says
 # which tools it skipped and exits 0 (the tests that need them then report themselves skipped).
@@ -22,6 +22,7 @@ apko        chainguard.dev/apko                             .                   
 melange     chainguard.dev/melange                          .                            v0.59.1
 crane       github.com/google/go-containerregistry          cmd/crane                    v0.22.1
 cosign      github.com/sigstore/cosign/v2                   cmd/cosign                   v2.6.5
+pombump     github.com/chainguard-dev/pombump               .                            v0.0.16
 '
 
 root="$PWD"

@@ -91,6 +91,28 @@ describe("target architectures", () => {
     assert.equal(hostArch() === "aarch64" || !archSupport("aarch64", "host", dir).runnable, true);
   });
 
+  test(
+    "package --runner bubblewrap --arch <foreign> without an emulator: refused naming what would enable it, nothing written",
+    existsSync(path.join(BINFMT_DIR, "status"))
+      ? { skip: "binfmt_misc is mounted here: whether the foreign arch builds depends on its handlers" }
+      : {},
+    async () => {
+      const dir = tempDir();
+      mkdirSync(path.join(dir, "src"));
+      writeFileSync(path.join(dir, "r.yaml"), recipe("emu"));
+      const res = await runCli(
+        packageArgs(dir, path.join(dir, "r.yaml"), ["--runner", "bubblewrap", "--arch", foreign]),
+      );
+      assert.equal(res.code, 1);
+      assert.match(
+        res.stderr,
+        new RegExp(`${foreign}: cannot build ${foreign} here: binfmt_misc is not mounted .*qemu-user-static`),
+      );
+      assert.equal(existsSync(path.join(dir, "out")), false);
+      assert.equal(existsSync(path.join(dir, "cache")), false);
+    },
+  );
+
   test("asked-for archs must be buildable; the recipe's own targets are built where they can run", () => {
     const host = hostArch();
     assert.throws(

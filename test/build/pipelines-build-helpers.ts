@@ -10,9 +10,12 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { hostArch } from "../../provider/image/config/arch";
-import { runCli } from "../helpers/cli";
+import { runCli, runProcess } from "../helpers/cli";
+import { projectRoot } from "../helpers/fixtures";
 import { tempDir } from "../helpers/tmp";
 import { type ApkFile, apkFiles, extractApk } from "./build-helpers";
+
+const CLI = path.join(projectRoot, "dist", "provider", "cli", "main.js");
 
 /** Whether `cmd args` (default `--version`) runs and exits 0. */
 export const has = (cmd: string, ...args: string[]): boolean =>
@@ -47,14 +50,23 @@ export function writeTree(dir: string, files: Record<string, string>): void {
   }
 }
 
-/**
- * Builds `recipe` with the host runner from a source dir holding `files`; fails with the build log.
- * `cacheDir` (default: a fresh one) is the build cache, /var/cache/melange to the pipelines.
- */
+export interface BuildOptions {
+  /** The build cache, /var/cache/melange to the pipelines (default: a fresh dir). */
+  cacheDir?: string;
+  /** More environment for the CLI, and so for the host runner's steps. */
+  env?: NodeJS.ProcessEnv;
+  /**
+   * Runs the build in a mount namespace (bwrap) whose /root is an empty tmpfs: for pipelines that
+   * write root's home as melange's do (maven/*), which the host runner does not sandbox.
+   */
+  privateRoot?: boolean;
+}
+
+/** Builds `recipe` with the host runner from a source dir holding `files`; fails with the build log. */
 export async function build(
   recipe: string,
   files: Record<string, string>,
-  opts: { cacheDir?: string } = {},
+  opts: BuildOptions = {},
 ): Promise<Built> {
   const work = tempDir();
   const src = path.join(work, "src");
@@ -62,7 +74,7 @@ export async function build(
   writeTree(src, files);
   const recipeFile = path.join(work, "recipe.yaml");
   writeFileSync(recipeFile, recipe);
-  const res = await runCli([
+  const args = [
     "package",
     recipeFile,
     "--runner",
@@ -76,7 +88,14 @@ export async function build(
     "--cache-dir",
     opts.cacheDir ?? path.join(work, "cache"),
     "--json",
-  ]);
+  ];
+  const res = opts.privateRoot
+    ? await runProcess(
+        "bwrap",
+        ["--dev-bind", "/", "/", "--tmpfs", "/root", process.execPath, CLI, ...args],
+        { cwd: projectRoot, env: { ...process.env, ...opts.env } },
+      )
+    : await runCli(args, opts.env ? { env: opts.env } : {});
   assert.equal(res.code, 0, `build failed:\n${res.stderr}`);
   const out = JSON.parse(res.stdout) as { packages: { name: string; file: string }[] };
   const built: Built = { files: new Map(), apks: new Map(), log: res.stderr };
