@@ -238,6 +238,9 @@ ${ENV}pipeline:
   - runs: |
       d=\${{targets.destdir}}
       mkdir -p $d/usr/include $d/usr/lib/pkgconfig $d/usr/share/man/man1 $d/usr/share/locale/de/LC_MESSAGES $d/usr/share/info
+      mkdir -p $d/usr/local/share/man/man8 $d/usr/lib/locale/C.utf8
+      echo '.TH GEN 8' > $d/usr/local/share/man/man8/gen.8
+      echo ctype > $d/usr/lib/locale/C.utf8/LC_CTYPE
       echo '#define GEN 1' > $d/usr/include/gen.h
       printf 'prefix=/usr\\nName: gen\\nVersion: 3.1\\nDescription: gen\\nLibs: -lgen\\n' > $d/usr/lib/pkgconfig/gen.pc
       echo archive > $d/usr/lib/libgen.a
