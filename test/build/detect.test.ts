@@ -1,5 +1,6 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: melange substitutions are written ${{name}} in plain strings
 import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import {
   chmodSync,
   copyFileSync,
@@ -25,7 +26,7 @@ import { parsePkgConfig } from "../../provider/build/detect/pkgconfig";
 import { parseShebang } from "../../provider/build/detect/shebang";
 import { fixture, needsFixtures } from "../helpers/fixtures";
 import { tempDir } from "../helpers/tmp";
-import { extractApk } from "./build-helpers";
+import { extractApk, toolAvailable } from "./build-helpers";
 
 const ALL_ON: DetectOptions = { noProvides: false, noDepends: false, noCommands: false };
 const generatedName = (d: string) => /^(so|cmd|pc):/.test(d);
@@ -60,6 +61,11 @@ async function detectFixture(rel: string) {
 }
 
 const names = (list: readonly string[]) => [...new Set(list.map(dependencyName))].sort();
+/**
+ * The fixture apks are Wolfi's, built before melange 0.59 added `so-ver:` provides; their
+ * .PKGINFO is compared with the rest of ours, and the `so-ver:` beside each `so:` checked apart.
+ */
+const withoutSoVer = (list: readonly string[]) => list.filter((d) => !d.startsWith("so-ver:"));
 
 describe("dependency detection on real packages' trees", needsFixtures(), () => {
   test("hello (aarch64) and hello-wolfi (x86_64): so: from PT_INTERP/DT_NEEDED, cmd: for usr/bin/hello", async () => {
@@ -79,9 +85,13 @@ describe("dependency detection on real packages' trees", needsFixtures(), () => 
     assert.ok(detected.runtime.includes("so:libaws-c-s3.so.0unstable"));
     assert.ok(!final.runtime.includes("so:libaws-c-s3.so.0unstable"));
     // This apk was built by a melange that versioned it `=0unstable`; melange now writes `=0` (digits only).
-    assert.deepEqual(names(final.provides), names(declared.provides));
+    assert.deepEqual(names(withoutSoVer(final.provides)), names(declared.provides));
     assert.deepEqual(declared.provides, ["so:libaws-c-s3.so.0unstable=0unstable"]);
-    assert.deepEqual(final.provides, ["so:libaws-c-s3.so.0unstable=0"]);
+    // melange 0.59 adds so-ver:<soname>=<full version> beside the so: provide.
+    assert.deepEqual(final.provides, [
+      "so-ver:libaws-c-s3.so.0unstable=0.4.9-r0",
+      "so:libaws-c-s3.so.0unstable=0",
+    ]);
   });
 
   test("libcap: depends as declared; the SONAMEs of its runnable libraries are provided", async () => {
@@ -92,7 +102,12 @@ describe("dependency detection on real packages' trees", needsFixtures(), () => 
     // the apk provides nothing; melange's own test for this apk now expects these provides, and then
     // drops the self-dependencies, as we do.
     assert.deepEqual(declared.provides, []);
-    assert.deepEqual(detected.provides, ["so:libcap.so.2=2", "so:libpsx.so.2=2"]);
+    assert.deepEqual(detected.provides, [
+      "so-ver:libcap.so.2=2.69-r0",
+      "so-ver:libpsx.so.2=2.69-r0",
+      "so:libcap.so.2=2",
+      "so:libpsx.so.2=2",
+    ]);
     const final = mergeDependencies(head.pkginfo.pkgname, { runtime: [], provides: [] }, detected);
     assert.deepEqual(final.runtime, ["so:ld-linux-aarch64.so.1", "so:libc.so.6"]);
   });
@@ -197,6 +212,65 @@ describe("detection rules", () => {
     assert.deepEqual(final.provides, ["cmd:foo=1-r0", "so:libfoo.so.1=1"]);
   });
 
+  test("so-ver: dependencies lose their version, as melange 0.59 writes them, and still drop when self-provided", () => {
+    const final = mergeDependencies(
+      "app",
+      { runtime: ["so-ver:libbar.so.2>=2.1-r0", "so-ver:libapp.so.1>=1-r0"], provides: [] },
+      {
+        runtime: ["so:libbar.so.2"],
+        provides: ["so-ver:libapp.so.1=1-r0", "so:libapp.so.1=1"],
+        vendored: [],
+      },
+    );
+    assert.deepEqual(final.runtime, ["so-ver:libbar.so.2", "so:libbar.so.2"]);
+  });
+
+  test("libraries the NVIDIA driver injects are neither depended on nor provided; no-provides drops so-ver: too", async (t) => {
+    if (!toolAvailable("gcc")) {
+      t.skip("needs gcc to make the ELF files");
+      return;
+    }
+    const dir = tempDir();
+    const lib = path.join(dir, "p/usr/lib");
+    mkdirSync(lib, { recursive: true });
+    writeFileSync(path.join(dir, "f.c"), "int f(void) { return 1; }\n");
+    for (const soname of ["libcuda.so.1", "libmine.so.3"]) {
+      const res = spawnSync(
+        "gcc",
+        ["-shared", "-fPIC", `-Wl,-soname,${soname}`, "-o", path.join(lib, soname), "f.c"],
+        {
+          cwd: dir,
+        },
+      );
+      assert.equal(res.status, 0, String(res.stderr));
+      chmodSync(path.join(lib, soname), 0o755);
+    }
+    // A program linked against both: only libmine is a dependency.
+    mkdirSync(path.join(dir, "p/usr/bin"), { recursive: true });
+    writeFileSync(path.join(dir, "main.c"), "int f(void);\nint main(void) { return f(); }\n");
+    const app = path.join(dir, "p/usr/bin/app");
+    const linked = spawnSync(
+      "gcc",
+      ["-o", app, "main.c", "-Wl,--no-as-needed", `-L${lib}`, "-l:libcuda.so.1", "-l:libmine.so.3"],
+      {
+        cwd: dir,
+      },
+    );
+    assert.equal(linked.status, 0, String(linked.stderr));
+    const run = (o: Partial<DetectOptions>) =>
+      detectDependencies({
+        name: "p",
+        fullVersion: "3.0-r1",
+        fs: directoryPackageFs(path.join(dir, "p")),
+        options: { ...ALL_ON, ...o },
+      });
+    const all = await run({});
+    assert.deepEqual(all.provides, ["cmd:app=3.0-r1", "so-ver:libmine.so.3=3.0-r1", "so:libmine.so.3=3"]);
+    assert.ok(all.runtime.includes("so:libmine.so.3"), all.runtime.join(" "));
+    assert.ok(!all.runtime.includes("so:libcuda.so.1"), all.runtime.join(" "));
+    assert.deepEqual((await run({ noProvides: true })).provides, []);
+  });
+
   test("a -dev package's .so symlink depends on the SONAME of the library in its sibling", async (t) => {
     const libz = [
       "/usr/lib/x86_64-linux-gnu/libz.so.1",
@@ -224,7 +298,7 @@ describe("detection rules", () => {
       relatives,
       options: ALL_ON,
     });
-    assert.ok(main.provides.includes("so:libz.so.1=1"), main.provides.join(" "));
+    assert.deepEqual(main.provides, ["so-ver:libz.so.1=1-r0", "so:libz.so.1=1"]);
     const devDeps = await detectDependencies({
       name: "z-dev",
       fullVersion: "1-r0",
@@ -241,7 +315,7 @@ describe("detection rules", () => {
     const vfs = () => directoryPackageFs(path.join(dir, "v"));
     const vendored = await detectDependencies({ name: "v", fullVersion: "1-r0", fs: vfs(), options: ALL_ON });
     assert.deepEqual(vendored.provides, []);
-    assert.deepEqual(vendored.vendored, ["so:libz.so.1=1"]);
+    assert.deepEqual(vendored.vendored, ["so-ver:libz.so.1=1-r0", "so:libz.so.1=1"]);
     mkdirSync(path.join(dir, "v/etc/ld.so.conf.d"), { recursive: true });
     writeFileSync(path.join(dir, "v/etc/ld.so.conf.d/x.conf"), "# extra\n/opt/x/lib\n");
     const declaredDir = await detectDependencies({
@@ -250,7 +324,7 @@ describe("detection rules", () => {
       fs: vfs(),
       options: ALL_ON,
     });
-    assert.deepEqual(declaredDir.provides, ["so:libz.so.1=1"]);
+    assert.deepEqual(declaredDir.provides, ["so-ver:libz.so.1=1-r0", "so:libz.so.1=1"]);
   });
 
   test("a hostile .so symlink pointing out of the package reads nothing from the host", async () => {

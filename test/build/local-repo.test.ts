@@ -81,12 +81,15 @@ describe("the recipes behind local-repo, built by us, match melange's apks", nee
         const doc = JSON.parse(a.get(sbom)!.content!.toString("utf8")) as {
           name: string;
           spdxVersion: string;
-          packages: { name: string; versionInfo: string; licenseDeclared: string }[];
+          documentDescribes: string[];
+          packages: { SPDXID: string; name: string; versionInfo: string; licenseDeclared: string }[];
         };
         assert.equal(doc.spdxVersion, "SPDX-2.3");
         assert.equal(doc.name, `apk-${name}-1.0.0-r0`);
+        // melange 0.59 lists the operating system first; the document describes the apk.
+        const described = doc.packages.find((p) => p.SPDXID === doc.documentDescribes[0]);
         assert.deepEqual(
-          [doc.packages[0]?.name, doc.packages[0]?.versionInfo, doc.packages[0]?.licenseDeclared],
+          [described?.name, described?.versionInfo, described?.licenseDeclared],
           [name, "1.0.0-r0", "MIT"],
         );
 

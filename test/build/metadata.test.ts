@@ -85,7 +85,7 @@ describe("recipe metadata reaches the package", () => {
     for (const pkg of [main!, doc!]) {
       const files = await apkFiles(pkg.file);
       const sbom = JSON.parse(files.get(sbomPath(pkg.name, "2.4.1-r3"))!.content!.toString("utf8"));
-      const described = sbom.packages[0];
+      const described = sbom.packages.find((p: { SPDXID: string }) => p.SPDXID === sbom.documentDescribes[0]);
       assert.deepEqual(described.externalRefs[1], {
         referenceCategory: "SECURITY",
         referenceLocator: "cpe:2.3:a:example:meta-tool:2.4.1:*:*:*:*:linux:*:*",

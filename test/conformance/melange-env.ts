@@ -51,6 +51,8 @@ export interface RecipeBuild {
   outDir: string;
   pipelineDirs?: string[];
   epoch?: number;
+  /** melange's --namespace (ours: `namespace`); melange's default `unknown` when unset. */
+  namespace?: string;
 }
 
 /** The arguments of a `melange build` of `b` against `env` (bubblewrap, offline, no index), run in the recipe's directory. */
@@ -79,6 +81,7 @@ export function melangeBuildArgs(env: MelangeEnv, b: RecipeBuild): string[] {
     "--generate-index=false",
   ];
   for (const d of b.pipelineDirs ?? []) args.push("--pipeline-dir", d);
+  if (b.namespace) args.push("--namespace", b.namespace);
   return args;
 }
 
@@ -150,5 +153,6 @@ export function ourBuild(env: MelangeEnv, b: RecipeBuild): Promise<BuildResult> 
     network: false,
     skipTests: true,
     ...(b.pipelineDirs ? { pipelineDirs: b.pipelineDirs } : {}),
+    ...(b.namespace ? { namespace: b.namespace } : {}),
   });
 }

@@ -186,11 +186,22 @@ function jsonLeaves(value: unknown, prefix: string, out: Map<string, string>): v
   } else out.set(prefix, JSON.stringify(value));
 }
 
+/**
+ * melange fills hasExtractedLicensingInfos from a Go map, so its order changes from run to run;
+ * compared as a set (by licenseId), ours being sorted.
+ */
+function sortedLicensingInfos(doc: { hasExtractedLicensingInfos?: { licenseId: string }[] }): unknown {
+  doc.hasExtractedLicensingInfos?.sort((x, y) =>
+    x.licenseId < y.licenseId ? -1 : x.licenseId > y.licenseId ? 1 : 0,
+  );
+  return doc;
+}
+
 function compareSbom(path: string, ours: Buffer, theirs: Buffer, out: Difference[]): void {
   const a = new Map<string, string>();
   const b = new Map<string, string>();
-  jsonLeaves(JSON.parse(ours.toString("utf8")), "", a);
-  jsonLeaves(JSON.parse(theirs.toString("utf8")), "", b);
+  jsonLeaves(sortedLicensingInfos(JSON.parse(ours.toString("utf8"))), "", a);
+  jsonLeaves(sortedLicensingInfos(JSON.parse(theirs.toString("utf8"))), "", b);
   for (const k of [...new Set([...a.keys(), ...b.keys()])].sort()) {
     if (a.get(k) === b.get(k)) continue;
     // The class names the field without array indexes: packages[1].name -> packages.name.

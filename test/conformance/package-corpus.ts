@@ -17,6 +17,8 @@ export interface CorpusRecipe {
   recipe: string;
   sourceDir: string;
   pipelineDirs?: string[];
+  /** melange's --namespace (ours: `namespace`), when not the default `unknown`. */
+  namespace?: string;
   /** Set when the recipe cannot build here: the reason. */
   skip?: string;
 }
@@ -236,6 +238,9 @@ ${ENV}pipeline:
   - runs: |
       d=\${{targets.destdir}}
       mkdir -p $d/usr/include $d/usr/lib/pkgconfig $d/usr/share/man/man1 $d/usr/share/locale/de/LC_MESSAGES $d/usr/share/info
+      mkdir -p $d/usr/local/share/man/man8 $d/usr/lib/locale/C.utf8
+      echo '.TH GEN 8' > $d/usr/local/share/man/man8/gen.8
+      echo ctype > $d/usr/lib/locale/C.utf8/LC_CTYPE
       echo '#define GEN 1' > $d/usr/include/gen.h
       printf 'prefix=/usr\\nName: gen\\nVersion: 3.1\\nDescription: gen\\nLibs: -lgen\\n' > $d/usr/lib/pkgconfig/gen.pc
       echo archive > $d/usr/lib/libgen.a
@@ -287,6 +292,37 @@ subpackages:
           mv \${{targets.destdir}}/usr/lib/pkgconfig \${{targets.contextdir}}/usr/lib/
 `;
 
+/**
+ * Licenses that are and are not SPDX expressions (melange keeps the first, turns each other one
+ * into a LicenseRef with extracted text: the license-path file's, or its "Non-SPDX License" note),
+ * a subpackage that gets the same SBOM licensing, and a namespace that is title-cased as the
+ * supplier and becomes the purl's distro qualifier.
+ */
+const LICENSES = `package:
+  name: gen-licenses
+  version: 0.2
+  epoch: 0
+  description: SPDX and non-SPDX licenses
+  copyright:
+    - license: Not-Applicable
+    - license: My Custom_License (v2)
+      license-path: CUSTOM-LICENSE
+      attestation: Copyright 2026 Example Corp
+    - license: MIT and Zlib
+    - license: GPL-2.0-only WITH Classpath-exception-2.0
+    - license: apache-2.0
+${ENV}pipeline:
+  - runs: |
+      mkdir -p \${{targets.destdir}}/usr/share/gen-licenses
+      cp CUSTOM-LICENSE \${{targets.destdir}}/usr/share/gen-licenses/
+subpackages:
+  - name: gen-licenses-extra
+    pipeline:
+      - runs: |
+          mkdir -p \${{targets.contextdir}}/usr/share/gen-licenses-extra
+          echo extra > \${{targets.contextdir}}/usr/share/gen-licenses-extra/extra
+`;
+
 function gcc(args: string[], cwd: string): void {
   const res = spawnSync("gcc", args, { cwd, encoding: "utf8" });
   if (res.status !== 0) throw new Error(`gcc ${args.join(" ")} failed: ${res.stderr}`);
@@ -300,6 +336,7 @@ export function generatedRecipes(dir: string): CorpusRecipe[] {
     ["gen-scriptlets", SCRIPTLETS],
     ["gen-relations", RELATIONS],
     ["gen-splits", SPLITS],
+    ["gen-licenses", LICENSES],
     ["gen-elf", ELF],
   ] as const) {
     const base = path.join(dir, name);
@@ -309,6 +346,8 @@ export function generatedRecipes(dir: string): CorpusRecipe[] {
     writeFileSync(recipe, text);
     out.push({ name, recipe, sourceDir: src });
   }
+  writeFileSync(path.join(dir, "gen-licenses", "src", "CUSTOM-LICENSE"), "My Custom License, version 2\n");
+  out.find((r) => r.name === "gen-licenses")!.namespace = "my-org.dev";
   const elfSrc = path.join(dir, "gen-elf", "src");
   if (spawnSync("gcc", ["--version"]).status !== 0) {
     out[out.length - 1]!.skip = "needs gcc on the host to make its ELF files";

@@ -78,6 +78,7 @@ describe("packages: ours against melange build", { ...needsFixtures(), ...sandbo
         recipe: r.recipe,
         sourceDir: r.sourceDir,
         ...(r.pipelineDirs ? { pipelineDirs: r.pipelineDirs } : {}),
+        ...(r.namespace ? { namespace: r.namespace } : {}),
       };
       const theirsDir = path.join(dir, `melange-${i}`);
       await melangeBuild(tool("melange")!, env, { ...build, outDir: theirsDir });

@@ -3,7 +3,8 @@
  *  - ELF executables and libraries (mode r-x for all): `PT_INTERP` -> depend `so:<basename>` (musl's
  *    `ld-musl-*` loader becomes `so:libc.musl-*`); each `DT_NEEDED` containing `.so.` -> depend
  *    `so:<lib>`; `DT_SONAME` of a library directly in a library dir -> provide
- *    `so:<soname>=<digits after .so., else 0>` (elsewhere it is "vendored": not provided).
+ *    `so:<soname>=<digits after .so., else 0>` and `so-ver:<soname>=<full-version>` (melange 0.59;
+ *    elsewhere both are "vendored": not provided). NVIDIA's host-injected libraries are skipped.
  *  - `.so` symlinks (e.g. a -dev package's `libfoo.so`) pointing at a library in this or a sibling
  *    package -> depend `so:<that library's soname>`.
  *  - executables directly in bin/, sbin/, usr/bin/, usr/sbin/ -> provide `cmd:<name>=<full-version>`.
@@ -67,11 +68,55 @@ const allExecutable = (e: PackageFsEntry) => (e.mode & 0o555) === 0o555;
 
 /** melange's library version: the digits (and dots) after `.so.`, else "0". */
 export function sonameVersion(soname: string): string {
-  const at = soname.indexOf(".so.");
-  if (at < 0) return "0";
-  const v = soname.slice(at + 4);
-  return /^[\d.]+$/.test(v) ? v : "0";
+  // melange splits at every ".so." and takes the second part: libx.so.1.so.2 -> 1.
+  const parts = soname.split(".so.");
+  if (parts.length < 2) return "0";
+  const v = parts[1]!;
+  return /^[\d.]*$/.test(v) ? v : "0";
 }
+
+/**
+ * What a library with this SONAME provides, as melange 0.59 writes it: `so:<soname>=<libver>`
+ * and, beside it, `so-ver:<soname>=<the package's full version>` (a name later builds can depend
+ * on with a version, which `so:` cannot carry: its version is the SONAME's).
+ */
+export function libraryProvides(soname: string, fullVersion: string): string[] {
+  return [`so:${soname}=${sonameVersion(soname)}`, `so-ver:${soname}=${fullVersion}`];
+}
+
+/**
+ * NVIDIA driver libraries the host injects into GPU containers: melange neither depends on nor
+ * provides them (a package providing one would clash with the driver's).
+ */
+const HOST_PROVIDED_LIBRARIES = new Set([
+  "libEGL_nvidia.so.1",
+  "libGLESv1_CM_nvidia.so.1",
+  "libGLESv2_nvidia.so.1",
+  "libGLX_nvidia.so.1",
+  "libcuda.so.1",
+  "libcudadebugger.so.1",
+  "libnvcuvid.so.1",
+  "libnvidia-allocator.so.1",
+  "libnvidia-cfg.so.1",
+  "libnvidia-eglcore.so.1",
+  "libnvidia-encode.so.1",
+  "libnvidia-fbc.so.1",
+  "libnvidia-glcore.so.1",
+  "libnvidia-glsi.so.1",
+  "libnvidia-glvkspirv.so.1",
+  "libnvidia-gpucomp.so.1",
+  "libnvidia-ml.so.1",
+  "libnvidia-ngx.so.1",
+  "libnvidia-nvvm.so.1",
+  "libnvidia-opencl.so.1",
+  "libnvidia-opticalflow.so.1",
+  "libnvidia-pkcs11-openssl3.so.1",
+  "libnvidia-pkcs11.so.1",
+  "libnvidia-ptxjitcompiler.so.1",
+  "libnvidia-rtcore.so.1",
+  "libnvidia-tls.so.1",
+  "libnvoptix.so.1",
+]);
 
 function dedupSorted(items: string[]): string[] {
   return [...new Set(items)].sort();
@@ -130,7 +175,8 @@ export async function detectDependencies(input: DetectInput): Promise<Detected> 
           const hit = await findLibrary(rel.fs, target);
           if (!hit) continue;
           const elf = await rel.fs.elf(hit);
-          for (const soname of elf?.soname ?? []) runtime.push(`so:${soname}`);
+          for (const soname of elf?.soname ?? [])
+            if (!HOST_PROVIDED_LIBRARIES.has(soname)) runtime.push(`so:${soname}`);
           break;
         }
       }
@@ -158,15 +204,18 @@ export async function detectDependencies(input: DetectInput): Promise<Detected> 
     if (elf.interpreter && !options.noDepends) {
       runtime.push(`so:${baseOf(elf.interpreter)}`.replace("so:ld-musl", "so:libc.musl"));
     }
-    if (!options.noDepends) for (const lib of elf.needed) if (lib.includes(".so.")) runtime.push(`so:${lib}`);
+    if (!options.noDepends)
+      for (const lib of elf.needed)
+        if (lib.includes(".so.") && !HOST_PROVIDED_LIBRARIES.has(lib)) runtime.push(`so:${lib}`);
     // Executables should not have a SONAME; libraries that are also runnable (libc, libcap) do,
     // and are recognised by `.so.` in their file name.
     if (!elf.interpreter || base.includes(".so.")) {
       if (elf.soname.length === 0 && base.includes(".so")) warn(`library ${e.path} has no SONAME`);
       for (const soname of elf.soname) {
-        const provide = `so:${soname}=${sonameVersion(soname)}`;
-        if (!libDirs.has(dir)) vendored.push(provide);
-        else if (!options.noProvides) provides.push(provide);
+        if (HOST_PROVIDED_LIBRARIES.has(soname)) continue;
+        const own = libraryProvides(soname, input.fullVersion);
+        if (!libDirs.has(dir)) vendored.push(...own);
+        else if (!options.noProvides) provides.push(...own);
       }
     }
   }
@@ -252,9 +301,13 @@ export function mergeDependencies(
   const generated = detected.runtime.filter((d) => !vendoredNames.has(dependencyName(d)));
   const provides = dedupSorted([...declared.provides, ...detected.provides]);
   const provided = new Set([name, ...provides.map(dependencyName)]);
-  const runtime = dedupSorted([...declared.runtime, ...generated]).filter((d) => {
-    if (d.startsWith("!")) return true; // a conflict is never "self-provided"
-    return !provided.has(dependencyName(d));
-  });
+  const runtime = dedupSorted([...declared.runtime, ...generated])
+    // melange 0.59 cuts the version off every `so-ver:` dependency (`so-ver:libx.so.1>=2` ->
+    // `so-ver:libx.so.1`) while it drops the self-provided ones, and writes what is left so.
+    .map((d) => (d.startsWith("so-ver:") ? d.split(">=")[0]! : d))
+    .filter((d) => {
+      if (d.startsWith("!")) return true; // a conflict is never "self-provided"
+      return !provided.has(dependencyName(d));
+    });
   return { runtime, provides };
 }

@@ -19,6 +19,7 @@ import type { MainPackageMetadata, PackageMetadata } from "../recipe/plan";
 import type { OwnerNames } from "./owner-names";
 import { packageSbom, sbomPath } from "./sbom";
 import { applySetcap } from "./setcap";
+import { sbomLicenseExpression } from "./spdx-license";
 
 export interface EmitInput {
   /** The (sub)package being emitted. */
@@ -114,11 +115,10 @@ export async function emitPackage(input: EmitInput): Promise<EmittedPackage> {
     name: meta.name,
     fullVersion: origin.fullVersion,
     arch: input.arch,
-    license: origin.license,
+    license: sbomLicenseExpression(origin.copyright),
     namespace: input.namespace,
     sourceDateEpoch: input.sourceDateEpoch,
     ...(input.recipeFile ? { recipeFile: input.recipeFile } : {}),
-    ...(origin.commit ? { commit: origin.commit } : {}),
     ...(cpe ? { cpe } : {}),
     copyrightText: origin.copyright.map((c) => (c.attestation ? `${c.attestation}\n` : "")).join(""),
     ...(input.licenseTexts ? { licenseTexts: input.licenseTexts } : {}),
