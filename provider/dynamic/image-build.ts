@@ -32,19 +32,13 @@ export async function buildImageLayout(
   inputs: Props,
   ctx: OperationContext,
 ): Promise<{ layoutDir: string; result: AssembleResult }> {
-  const resolvedInputs = inputs.resolved as ResolvedImageInputs;
-  const cacheDir = cacheDirOf(inputs);
-  const layoutDir = path.join(cacheDir, "images", resolvedInputs.inputDigest.replace(/^sha256:/, ""));
-  const cached = path.join(layoutDir, RESULT_FILE);
-  if (await pathExists(cached)) {
-    const result = JSON.parse(await fsp.readFile(cached, "utf8")) as AssembleResult;
-    // A result from before layered images lacks `layers`: build again rather than misread it.
-    const current = result.platforms.every((p) => Array.isArray(p.layers));
-    if (current && (await new OciLayout(layoutDir).hasBlob(result.indexDigest))) {
-      ctx.progress.info(`image ${result.indexDigest} already built (cache); not rebuilding`);
-      return { layoutDir, result };
-    }
+  const { layoutDir, result: reused } = await cachedImageLayout(inputs);
+  if (reused) {
+    ctx.progress.info(`image ${reused.indexDigest} already built (cache); not rebuilding`);
+    return { layoutDir, result: reused };
   }
+  const cacheDir = cacheDirOf(inputs);
+  const cached = path.join(layoutDir, RESULT_FILE);
   const { config, inlineKeys } = await imageConfig(inputs);
   const client = repositoryClient(inputs, ctx.progress);
   ctx.progress.info("resolving packages (pinned to what preview resolved)");
@@ -65,6 +59,25 @@ export async function buildImageLayout(
   });
   await writeFileAtomic(cached, JSON.stringify(result));
   return { layoutDir, result };
+}
+
+/** The layout an input set's inputDigest names in the cache, and its result when it is built and whole. */
+export async function cachedImageLayout(
+  inputs: Props,
+): Promise<{ layoutDir: string; result: AssembleResult | undefined }> {
+  const resolvedInputs = inputs.resolved as ResolvedImageInputs;
+  const layoutDir = path.join(
+    cacheDirOf(inputs),
+    "images",
+    resolvedInputs.inputDigest.replace(/^sha256:/, ""),
+  );
+  const cached = path.join(layoutDir, RESULT_FILE);
+  if (!(await pathExists(cached))) return { layoutDir, result: undefined };
+  const result = JSON.parse(await fsp.readFile(cached, "utf8")) as AssembleResult;
+  // A result from before layered images lacks `layers`: build again rather than misread it.
+  const current = result.platforms.every((p) => Array.isArray(p.layers));
+  if (current && (await new OciLayout(layoutDir).hasBlob(result.indexDigest))) return { layoutDir, result };
+  return { layoutDir, result: undefined };
 }
 
 /** Writes the image where `outputPath` says: an OCI layout directory, or one image archive for `.tar`. */

@@ -90,18 +90,21 @@ export async function exactPreviewOutputs(
     }
   }
   // Loaded only here: plain previews never load the assembler.
-  const { buildImageLayout } = require("./image-build") as typeof import("./image-build");
-  let built: Awaited<ReturnType<typeof buildImageLayout>>;
-  try {
-    // "auto" promised not to fetch: offline, so a package gone since the look above fails here.
-    const inputs = { ...news, resolved, ...(mode === "auto" ? { offline: true } : {}) };
-    built = await buildImageLayout(inputs, ctx);
-  } catch (err) {
-    if (mode !== "auto" || !isDistrolessError(err, "E_MISSING")) throw err;
-    ctx.progress.info(`digest unknown until up: ${errorMessage(err)}`);
-    return undefined;
+  const { buildImageLayout, cachedImageLayout } = require("./image-build") as typeof import("./image-build");
+  // "auto" promised not to fetch: offline, so a package gone since the look above fails here.
+  const inputs = { ...news, resolved, ...(mode === "auto" ? { offline: true } : {}) };
+  // Built before (an earlier preview, or the up that pushed it): said nothing, as a no-op up should.
+  let result = (await cachedImageLayout(inputs)).result;
+  if (!result) {
+    try {
+      result = (await buildImageLayout(inputs, ctx)).result;
+    } catch (err) {
+      if (mode !== "auto" || !isDistrolessError(err, "E_MISSING")) throw err;
+      ctx.progress.info(`digest unknown until up: ${errorMessage(err)}`);
+      return undefined;
+    }
+    ctx.progress.info(`exactPreview: the image will be ${result.indexDigest}`);
   }
-  const { result } = built;
   const outs: Props = {
     digest: result.indexDigest,
     platforms: Object.fromEntries(result.platforms.map((p) => [p.arch, p.manifestDigest])),
@@ -119,7 +122,6 @@ export async function exactPreviewOutputs(
   } else if (news.repository === undefined && typeof news.outputPath === "string") {
     outs.imageRef = `oci:${news.outputPath}@${result.indexDigest}`;
   }
-  ctx.progress.info(`exactPreview: the image will be ${result.indexDigest}`);
   return outs;
 }
 
