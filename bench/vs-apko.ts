@@ -9,7 +9,7 @@
  *       a generated, signed 150,000-package index (the world's closure are real apks, since apko
  *       lock reads each chosen apk's segments; the rest are index records only).
  *
- *   npm run build && node dist/bench/vs-apko.js [--runs N] [--mb 40]
+ *   npm run build && node dist/bench/vs-apko.js [--runs N] [--mb 40] [--index-only]
  */
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -244,7 +244,8 @@ async function main(): Promise<void> {
   const work = mkdtempSync(path.join(os.tmpdir(), "pd-bench-vs-apko-"));
   try {
     console.log(`vs apko: medians of ${runs} alternated runs each (processes, offline, warm caches)`);
-    await assembleBench(work, runs, mb);
+    // `--index-only`: just (b), for work on index loading (the assembly row takes minutes).
+    if (!process.argv.includes("--index-only")) await assembleBench(work, runs, mb);
     await lockBench(work, runs);
   } finally {
     rmSync(work, { recursive: true, force: true });
