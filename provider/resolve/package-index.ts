@@ -154,6 +154,7 @@ export class PackageIndex {
   private readonly byName = new Map<string, Codes>();
   private readonly refs = new Map<string, readonly ProviderRef[]>();
   private readonly byTrigger = new Map<string, Codes>();
+  private readonly triggered = new Map<string, readonly Candidate[]>();
   private readonly versions = new Map<string, Set<string> | undefined>();
   private all: Candidate[] | undefined;
   readonly size: number;
@@ -228,9 +229,13 @@ export class PackageIndex {
 
   /** Packages with an install_if condition on `name`. */
   triggeredBy(name: string): readonly Candidate[] {
+    const known = this.triggered.get(name);
+    if (known) return known;
     const ids = this.byTrigger.get(name);
     if (ids === undefined) return NO_CANDIDATES;
-    return (typeof ids === "number" ? [ids] : ids).map((id) => this.candidate(id));
+    const cands = (typeof ids === "number" ? [ids] : ids).map((id) => this.candidate(id));
+    this.triggered.set(name, cands);
+    return cands;
   }
 
   /** Versions of the packages named `name` (own names only). */
