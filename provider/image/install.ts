@@ -144,6 +144,9 @@ export async function installPackage(
     // Resolve parents first: this is where a write through an escaping symlink is refused.
     const at = tree.resolveParent(entry.path, `${subject}: ${entry.path}`, dirDefaults(h.mtime))!;
     const existing = at.dir.children.get(at.name);
+    // One string for both when the path resolved to itself (the usual case): kept per file until
+    // the installed database is written, a second copy costs memory on images of many files.
+    const resolved = at.path === entry.path ? entry.path : at.path;
     switch (h.type) {
       case "directory": {
         if (!existing) at.dir.children.set(at.name, { kind: "dir", meta, children: new Map() });
@@ -164,14 +167,14 @@ export async function installPackage(
             );
           }
         }
-        entries.push({ ...dbBase, resolved: at.path, type: "dir" });
+        entries.push({ ...dbBase, resolved, type: "dir" });
         return;
       }
       case "file": {
         const recorded = recordedHex(entry.recordedSha1);
         if (existing && recorded && existing.kind === "file" && existing.inode.sha1 === recorded) {
           // Identical content: keep the first copy; nothing to store.
-          entries.push({ ...dbBase, resolved: at.path, type: "file", sha1: recorded });
+          entries.push({ ...dbBase, resolved, type: "file", sha1: recorded });
           return;
         }
         if (existing?.kind === "dir") mayOverwrite(at.path, existing, undefined);
@@ -183,7 +186,7 @@ export async function installPackage(
           owner: info.pkgname,
         };
         place(at, node, `f:${stored.sha1}`);
-        entries.push({ ...dbBase, resolved: at.path, type: "file", sha1: stored.sha1 });
+        entries.push({ ...dbBase, resolved, type: "file", sha1: stored.sha1 });
         return;
       }
       case "symlink": {
@@ -195,7 +198,7 @@ export async function installPackage(
         };
         place(at, node, `l:${h.linkname}`);
         const sha1 = recordedHex(entry.recordedSha1);
-        entries.push({ ...dbBase, resolved: at.path, type: "symlink", ...(sha1 ? { sha1 } : {}) });
+        entries.push({ ...dbBase, resolved, type: "symlink", ...(sha1 ? { sha1 } : {}) });
         return;
       }
       case "hardlink": {
@@ -210,7 +213,7 @@ export async function installPackage(
         const node: LeafNode = { kind: "file", meta, inode: target.inode, owner: info.pkgname };
         place(at, node, `f:${target.inode.sha1}`);
         const sha1 = recordedHex(entry.recordedSha1);
-        entries.push({ ...dbBase, resolved: at.path, type: "hardlink", ...(sha1 ? { sha1 } : {}) });
+        entries.push({ ...dbBase, resolved, type: "hardlink", ...(sha1 ? { sha1 } : {}) });
         return;
       }
       default:
