@@ -150,12 +150,13 @@ async function overlayWorkspace(
 ): Promise<Workspace | undefined> {
   const upper = path.join(scratch, "upper");
   const work = path.join(scratch, "overlay-work");
+  if ([upper, work, dir].some((p) => UNSAFE_OPTION_PATH.test(p))) return undefined;
   let lower = tree.root!;
-  if (!tree.complete) {
+  // The source dir itself when it shows exactly the tree (and mount can name it), else hard links.
+  if (!tree.complete || UNSAFE_OPTION_PATH.test(lower)) {
     lower = path.join(scratch, "lower");
     linkTree(tree, lower);
   }
-  if ([lower, upper, work, dir].some((p) => UNSAFE_OPTION_PATH.test(p))) return undefined;
   await fsp.mkdir(upper, { recursive: true });
   await fsp.mkdir(work, { recursive: true });
   await fsp.mkdir(dir, { recursive: true });
