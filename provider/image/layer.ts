@@ -158,20 +158,31 @@ export function writeLayer(
   return writeLayerEntries(layerEntries(tree, names), store, dir, compressor);
 }
 
+/**
+ * Told the uncompressed bytes of a layer written so far, of about `total` (headers estimated);
+ * `done === total` once the layer is complete. For progress bars: called per chunk, keep it cheap.
+ */
+export type LayerBytesListener = (done: number, total: number) => void;
+
 /** writeLayer for entries already chosen (one layer of a layered image). */
 export async function writeLayerEntries(
   entries: Iterable<LayerEntry>,
   store: ContentStore,
   dir: string,
   compressor: CompressorFactory = () => createGzip(6),
+  onBytes?: LayerBytesListener,
 ): Promise<WrittenLayer> {
   await fsp.mkdir(dir, { recursive: true });
   const file = tempPathFor(path.join(dir, "layer.tar.gz"));
   const tarHash = new HashingCounter("sha256");
   const gzHash = new HashingCounter("sha256");
+  // Only a listener pays for the list: the total is known before the first byte.
+  const list = onBytes ? [...entries] : entries;
+  const total = onBytes ? estimatedTarSize(list as LayerEntry[]) : 0;
+  const tar = onBytes ? countedTar(entriesTar(list, store), total, onBytes) : entriesTar(list, store);
   try {
     await pipeline(
-      Readable.from(entriesTar(entries, store), { objectMode: false, highWaterMark: 1 << 20 }),
+      Readable.from(tar, { objectMode: false, highWaterMark: 1 << 20 }),
       tarHash,
       compressor(),
       gzHash,
@@ -181,6 +192,7 @@ export async function writeLayerEntries(
     await fsp.rm(file, { force: true });
     throw err;
   }
+  onBytes?.(total, total);
   return {
     file,
     digest: `sha256:${gzHash.digestHex()}`,
@@ -188,4 +200,25 @@ export async function writeLayerEntries(
     diffId: `sha256:${tarHash.digestHex()}`,
     uncompressedSize: tarHash.bytes,
   };
+}
+
+/** The tar's size give or take the pax records: a header block per entry, bodies padded to blocks. */
+function estimatedTarSize(entries: readonly LayerEntry[]): number {
+  let n = 1024; // the end-of-archive blocks
+  for (const e of entries) n += 512 + (e.inode ? e.inode.size + paddingFor(e.inode.size) : 0);
+  return n;
+}
+
+/** The tar stream, reporting its bytes (below the estimate until the end, which the writer reports). */
+async function* countedTar(
+  tar: AsyncGenerator<Buffer>,
+  total: number,
+  onBytes: LayerBytesListener,
+): AsyncGenerator<Buffer> {
+  let done = 0;
+  for await (const chunk of tar) {
+    done += chunk.length;
+    onBytes(Math.min(done, total - 1), total);
+    yield chunk;
+  }
 }

@@ -7,6 +7,7 @@ import { INSTALLED_PATH } from "./base-layout";
 import type { ContentStore } from "./content-store";
 import {
   type CompressorFactory,
+  type LayerBytesListener,
   type LayerEntry,
   type LayerNames,
   layerEntries,
@@ -229,11 +230,20 @@ export async function writeImageLayers(
     names: LayerNames;
     dir: string;
     compressor?: CompressorFactory;
+    /** A byte listener for layer `index` of `count` (called once per layer), for progress. */
+    layerBytes?: (index: number, count: number) => LayerBytesListener;
   },
 ): Promise<ImageLayer[]> {
   const { store, dir, compressor } = input;
   if (!layering) {
-    const layer = await writeLayerEntries(layerEntries(input.tree, input.names), store, dir, compressor);
+    const onBytes = input.layerBytes?.(0, 1);
+    const layer = await writeLayerEntries(
+      layerEntries(input.tree, input.names),
+      store,
+      dir,
+      compressor,
+      onBytes,
+    );
     return [{ ...layer, packages: [] }];
   }
   const groups = groupByOrigin(input.installed, layering.budget);
@@ -241,7 +251,8 @@ export async function writeImageLayers(
   const written: ImageLayer[] = [];
   try {
     for (let i = 0; i < split.length; i++) {
-      const layer = await writeLayerEntries(split[i]!, store, dir, compressor);
+      const onBytes = input.layerBytes?.(i, split.length);
+      const layer = await writeLayerEntries(split[i]!, store, dir, compressor, onBytes);
       written.push({ ...layer, packages: groups[i]?.packages ?? [] });
     }
   } catch (err) {
