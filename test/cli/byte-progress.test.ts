@@ -12,8 +12,9 @@ function rendered(tty: boolean) {
   return {
     progress,
     advance: (ms: number) => (clock += ms),
+    /** What was written since the last take, with ESC shown as `<ESC>`. */
     take: () => {
-      const t = out;
+      const t = out.replaceAll("\x1b", "<ESC>");
       out = "";
       return t;
     },
@@ -24,7 +25,7 @@ describe("CLI progress renderer", () => {
   test("terminal: draws at most every 100 ms of its clock, erases for a message and redraws after it", () => {
     const r = rendered(true);
     r.progress.bytes!("uploading a", MiB, 4 * MiB);
-    assert.match(r.take(), /^\ruploading a \[#####-{15}\] 25% 1\.0 MiB\/4\.0 MiB\x1b\[K$/);
+    assert.match(r.take(), /^\ruploading a \[#####-{15}\] 25% 1\.0 MiB\/4\.0 MiB<ESC>\[K$/);
     r.advance(50);
     r.progress.bytes!("uploading a", 2 * MiB, 4 * MiB);
     assert.equal(r.take(), "", "throttled");
@@ -32,7 +33,7 @@ describe("CLI progress renderer", () => {
     r.progress.bytes!("uploading a", 3 * MiB, 4 * MiB);
     assert.match(r.take(), /75% 3\.0 MiB\/4\.0 MiB/);
     r.progress.info("a message");
-    assert.match(r.take(), /^\r\x1b\[Ka message\n\ruploading a \[#{15}-{5}\] 75%/);
+    assert.match(r.take(), /^\r<ESC>\[Ka message\n\ruploading a \[#{15}-{5}\] 75%/);
     // Two transfers: one bar over both, naming the latest and how many more.
     r.advance(100);
     r.progress.bytes!("downloading b", MiB, 4 * MiB);
@@ -40,7 +41,7 @@ describe("CLI progress renderer", () => {
     r.progress.bytes!("uploading a", 4 * MiB, 4 * MiB);
     assert.match(r.take(), /^\rdownloading b \[#####-{15}\] 25%/, "a finished transfer leaves the bar");
     r.progress.finish();
-    assert.equal(r.take(), "\r\x1b[K", "erased at the end");
+    assert.equal(r.take(), "\r<ESC>[K", "erased at the end");
     r.progress.finish();
     assert.equal(r.take(), "", "nothing left to erase");
   });
