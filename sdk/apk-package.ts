@@ -30,7 +30,7 @@ export interface ApkPackageSettings {
   signingKey: pulumi.Input<string>;
   /** Passphrase of an encrypted `signingKey`. Pass it as a secret. */
   signingKeyPassphrase?: pulumi.Input<string>;
-  /** apk key name (`<name>.rsa.pub`). Default: derived from the key's fingerprint. */
+  /** apk key name (`<name>.rsa.pub`): the key file's name plus `.pub`, as melange names it. Default `melange.rsa.pub`. */
   keyName?: pulumi.Input<string>;
   /** SOURCE_DATE_EPOCH: every mtime and the build date. Default 0. */
   sourceDateEpoch?: pulumi.Input<number>;

@@ -13,7 +13,7 @@ export interface ApkRepositoryArgs {
   signingKey?: pulumi.Input<string>;
   /** Passphrase of an encrypted `signingKey`. Pass it as a secret. */
   signingKeyPassphrase?: pulumi.Input<string>;
-  /** apk key name (`<name>.rsa.pub`). Default: derived from the key's fingerprint. */
+  /** apk key name (`<name>.rsa.pub`): the key file's name plus `.pub`, as melange names it. Default `melange.rsa.pub`. */
   keyName?: pulumi.Input<string>;
   /** Packages to publish: ApkPackage resources, their `packages` outputs, or .apk file paths. */
   packages?: ListInput<ApkPackage | string | BuiltPackage | BuiltPackage[]>;

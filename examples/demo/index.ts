@@ -20,10 +20,13 @@ const upstream = config.get("upstream");
 const upstreamKey = config.get("upstreamKey");
 const signingKey =
   config.getSecret("signingKey") ?? pulumi.secret(fs.readFileSync(path.join(work, "demo.rsa"), "utf8"));
+// The key's apk name as melange and the CLI give it: the key file's name plus `.pub`.
+const keyName = "demo.rsa.pub";
 
 const busybox = new ApkPackage("busybox", {
   configFile: path.join(here, "busybox", "melange.yaml"),
   signingKey,
+  keyName,
   runner: "host",
   archs: ["x86_64"],
   outDir: path.join(work, "packages", "busybox"),
@@ -32,6 +35,7 @@ const busybox = new ApkPackage("busybox", {
 const base = new ApkRepository("base", {
   path: path.join(work, "repos", "base"),
   signingKey,
+  keyName,
   packages: [busybox],
   description: "demo base packages",
 });
@@ -39,6 +43,7 @@ const base = new ApkRepository("base", {
 const hello = new ApkPackage("hello", {
   configFile: path.join(here, "hello", "melange.yaml"),
   signingKey,
+  keyName,
   runner: "bubblewrap",
   archs: ["x86_64"],
   repositories: [base.url],
@@ -49,6 +54,7 @@ const hello = new ApkPackage("hello", {
 const apps = new ApkRepository("apps", {
   path: path.join(work, "repos", "apps"),
   signingKey,
+  keyName,
   packages: [hello],
   description: "demo applications",
 });

@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, generateKeyPair, type KeyObject } from "node:crypto";
+import { createHash, createPrivateKey, createPublicKey, generateKeyPair, type KeyObject } from "node:crypto";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { promisify } from "node:util";
@@ -101,19 +101,54 @@ export function parsePublicKey(pem: string | Buffer, subject: string): KeyObject
   }
 }
 
-/** Trusted public keys by apk key name (`<name>.rsa.pub`). */
+/** A trusted key as the keyring holds it: the name it was given, the key, its SPKI SHA-256. */
+export interface TrustedKey {
+  name: string;
+  key: KeyObject;
+  /** Hex SHA-256 of the key's SPKI DER: what identifies the key whatever it is called. */
+  fingerprint: string;
+}
+
+/** The hex SHA-256 of a public key's SPKI DER. */
+export function publicKeyFingerprint(key: KeyObject): string {
+  return createHash("sha256")
+    .update(key.export({ type: "spki", format: "der" }))
+    .digest("hex");
+}
+
+/**
+ * The fingerprint prefix in a key name of the scheme resources used before they named keys the
+ * way melange does (`distroless-<first 16 hex of the SPKI SHA-256>.rsa.pub`), else undefined.
+ */
+export function legacyNameFingerprint(keyName: string): string | undefined {
+  return /^distroless-([0-9a-f]{16})\.rsa\.pub$/.exec(keyName)?.[1];
+}
+
+/**
+ * Trusted public keys, by apk key name (`<name>.rsa.pub`) and by content. apk-tools finds the key of
+ * a signature by its file name; here the name is a hint: a signature that names a key the keyring
+ * holds under another name (a key renamed, or signed under an older name) still verifies when the
+ * content matches, and two different keys given the same name are both kept.
+ */
 export class Keyring {
-  private readonly keys = new Map<string, KeyObject>();
+  private readonly byName = new Map<string, TrustedKey>();
+  private readonly all: TrustedKey[] = [];
   private readonly pems = new Map<string, string>();
 
   add(keyName: string, pem: string | Buffer): this {
-    this.keys.set(keyName, parsePublicKey(pem, keyName));
-    this.pems.set(keyName, pem.toString());
+    const key = parsePublicKey(pem, keyName);
+    const trusted = { name: keyName, key, fingerprint: publicKeyFingerprint(key) };
+    if (this.all.some((k) => k.name === keyName && k.fingerprint === trusted.fingerprint)) return this;
+    this.all.push(trusted);
+    if (!this.byName.has(keyName)) {
+      this.byName.set(keyName, trusted);
+      this.pems.set(keyName, pem.toString());
+    }
     return this;
   }
 
   get(keyName: string): KeyObject | undefined {
-    return this.keys.get(keyName);
+    return this.byName.get(keyName)?.key;
   }
 
   pem(keyName: string): string | undefined {
@@ -121,11 +156,35 @@ export class Keyring {
   }
 
   names(): string[] {
-    return [...this.keys.keys()].sort();
+    return [...this.byName.keys()].sort();
   }
 
   get size(): number {
-    return this.keys.size;
+    return this.byName.size;
+  }
+
+  /**
+   * The keys to try for a signature naming `keyName`: those of that name first, then every other
+   * key (the name is a hint; the content decides).
+   */
+  candidates(keyName: string): TrustedKey[] {
+    const named = this.all.filter((k) => k.name === keyName);
+    return [...named, ...this.all.filter((k) => k.name !== keyName)];
+  }
+
+  /** The key held under another name that `keyName` says it is (a legacy name carries its fingerprint). */
+  sameKeyAs(keyName: string): TrustedKey | undefined {
+    const prefix = legacyNameFingerprint(keyName);
+    return prefix ? this.all.find((k) => k.name !== keyName && k.fingerprint.startsWith(prefix)) : undefined;
+  }
+
+  /** `a.rsa.pub (sha256:0123456789abcdef…), …`, or `none`: what an error says the keyring holds. */
+  describe(): string {
+    if (this.all.length === 0) return "none";
+    return [...this.all]
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+      .map((k) => `${k.name} (sha256:${k.fingerprint.slice(0, 16)}…)`)
+      .join(", ");
   }
 
   /** Adds public key files; each is trusted under its base name. */

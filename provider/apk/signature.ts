@@ -68,8 +68,11 @@ export function verifySignature(data: Uint8Array, entry: SignatureEntry, publicK
 }
 
 export interface VerifiedBy {
+  /** The trusted key's name in the keyring (which may differ from the name the signature gives). */
   keyName: string;
   algorithm: SignatureAlgorithm;
+  /** Hex SHA-256 of the verifying key's SPKI DER. */
+  fingerprint: string;
 }
 
 /**
@@ -89,13 +92,15 @@ export function verifyWithKeyring(
   const failed: string[] = [];
   const ordered = [...entries].sort((a, b) => STRENGTH[a.algorithm] - STRENGTH[b.algorithm]);
   for (const entry of ordered) {
-    const key = keyring.get(entry.keyName);
-    if (!key) {
-      unknown.push(entry.keyName);
-      continue;
+    // The named key first, then any other trusted key: keys are matched by content, the name is a
+    // hint (a key renamed, or an index signed under an older name of the same key).
+    for (const candidate of keyring.candidates(entry.keyName)) {
+      if (verifySignature(data, entry, candidate.key)) {
+        return { keyName: candidate.name, algorithm: entry.algorithm, fingerprint: candidate.fingerprint };
+      }
     }
-    if (verifySignature(data, entry, key)) return { keyName: entry.keyName, algorithm: entry.algorithm };
-    failed.push(entry.keyName);
+    if (keyring.get(entry.keyName)) failed.push(entry.keyName);
+    else unknown.push(entry.keyName);
   }
   if (failed.length > 0) {
     throw new DistrolessError(
@@ -104,10 +109,20 @@ export function verifyWithKeyring(
       { subject },
     );
   }
-  const trusted = keyring.names();
-  throw new DistrolessError(
-    "E_SIGNATURE",
-    `signed by untrusted key ${unknown.join(", ")}; trusted keys: ${trusted.length ? trusted.join(", ") : "none"}`,
-    { subject },
-  );
+  throw new DistrolessError("E_SIGNATURE", untrustedMessage(unknown, keyring), { subject });
+}
+
+/**
+ * Who signed, what the keyring holds, and whether a signer's name says it is a key the keyring
+ * holds under another name (its signature then did not verify: the content was changed).
+ */
+function untrustedMessage(signers: string[], keyring: Keyring): string {
+  const same = signers
+    .map((name) => ({ name, held: keyring.sameKeyAs(name) }))
+    .filter((s) => s.held !== undefined)
+    .map(
+      (s) =>
+        `; the keyring holds the same key as ${s.held!.name}, but the signature by ${s.name} does not verify with it (modified or corrupt)`,
+    );
+  return `signed by untrusted key ${signers.join(", ")}${same.join("")}; trusted keys: ${keyring.describe()}`;
 }

@@ -4,6 +4,7 @@ import "./compile-cache";
 import { statSync } from "node:fs";
 import * as path from "node:path";
 import { DistrolessError, errorMessage } from "../util/errors";
+import { cliProgress } from "./byte-progress";
 import { type CliContext, type Verb, verbHelp } from "./command";
 
 /*
@@ -60,16 +61,28 @@ function help(ctx: CliContext, name?: string, argv: string[] = []): number {
 
 export async function main(argv: string[], ctx?: Partial<CliContext>): Promise<number> {
   const stderr = ctx?.stderr ?? ((t: string) => void process.stderr.write(t));
+  const env = ctx?.env ?? process.env;
+  // Progress on stderr: a live bar on a terminal, plain lines in a pipe or a log.
+  const bar = ctx?.progress
+    ? undefined
+    : cliProgress(stderr, {
+        tty: ctx?.stderr === undefined && process.stderr.isTTY === true && env.TERM !== "dumb",
+        // A pseudo-terminal without a window size says 0 columns.
+        columns: process.stderr.columns || Number(env.COLUMNS) || 80,
+      });
   const full: CliContext = {
     argv: argv.slice(1),
-    stdout: ctx?.stdout ?? ((t: string) => void process.stdout.write(t)),
+    // Output on stdout erases the bar first, for when both go to the same terminal.
+    stdout:
+      ctx?.stdout ??
+      ((t: string) => {
+        bar?.erase();
+        process.stdout.write(t);
+      }),
     stderr,
-    progress: ctx?.progress ?? {
-      info: (m) => stderr(`${m}\n`),
-      warn: (m) => stderr(`warning: ${m}\n`),
-    },
+    progress: ctx?.progress ?? bar!,
     cwd: ctx?.cwd ?? process.cwd(),
-    env: ctx?.env ?? process.env,
+    env,
   };
   const name = argv[0];
   if (name === "--version" || name === "-V" || name === "version") {
@@ -89,8 +102,11 @@ export async function main(argv: string[], ctx?: Partial<CliContext>): Promise<n
   }
   if (full.argv.includes("--help") || full.argv.includes("-h")) return help(full, name, full.argv);
   try {
-    return await verb.run(full);
+    const code = await verb.run(full);
+    bar?.finish();
+    return code;
   } catch (err) {
+    bar?.finish();
     const code = err instanceof DistrolessError ? err.code : "E_INTERNAL";
     const message = describeError(err, full);
     if (full.argv.includes("--json")) {

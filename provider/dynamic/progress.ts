@@ -1,4 +1,4 @@
-import type { Progress } from "../util/log";
+import { formatByteProgress, type Progress } from "../util/log";
 import type { SecretScrubber } from "./secrets";
 
 interface PulumiLog {
@@ -17,8 +17,26 @@ export function resourceProgress(resourceName: string, scrubber: SecretScrubber)
     if (log) void log[level](text, undefined, undefined, level === "info");
     else process.stderr.write(`${level}: ${text}\n`);
   };
-  return { info: (m) => say("info", m), warn: (m) => say("warn", m) };
+  // Bytes of large transfers become the engine's ephemeral status, at most every BYTES_INTERVAL_MS
+  // per transfer: the engine shows it with the operation and drops it when the operation ends.
+  const shownAt = new Map<string, number>();
+  const bytes = (label: string, done: number, total: number) => {
+    if (total < LARGE_TRANSFER) return;
+    if (done >= total) {
+      shownAt.delete(label);
+      return;
+    }
+    const now = Date.now();
+    if (now - (shownAt.get(label) ?? Number.NEGATIVE_INFINITY) < BYTES_INTERVAL_MS) return;
+    shownAt.set(label, now);
+    say("info", formatByteProgress(label, done, total));
+  };
+  return { info: (m) => say("info", m), warn: (m) => say("warn", m), bytes };
 }
+
+/** Transfers below this are not worth a status line. */
+const LARGE_TRANSFER = 1 << 20;
+const BYTES_INTERVAL_MS = 2000;
 
 function loadPulumiLog(): PulumiLog | undefined {
   try {

@@ -1,17 +1,16 @@
-import { createPublicKey } from "node:crypto";
 import { parsePrivateKey, type SigningKey } from "../apk/keys";
 import { DistrolessError } from "../util/errors";
 import { sha256Hex } from "../util/hash";
 
 /**
- * The apk key name for a key given only as PEM: `distroless-<first 16 hex of the SPKI SHA-256>.rsa.pub`.
- * Stable for a key, different across keys, and the same for every resource that gets the same key,
- * so a package, the repository it lands in and an image's keyring agree without configuration.
+ * The apk key name of a resource's key when `keyName` is not given: `melange.rsa.pub`, the name
+ * `melange keygen` and `pulumi-distroless keygen` give a key by default (the key file's base name
+ * plus `.pub`, melange's convention). The CLI, melange and the resources thus call the usual key the
+ * same; a key kept in another file is named with `keyName` (`team.rsa` -> `team.rsa.pub`). Indexes
+ * signed under the older default (`distroless-<fingerprint>.rsa.pub`) still verify: keyrings match
+ * keys by content, the name is a hint.
  */
-export function defaultKeyName(publicKeyPem: string): string {
-  const der = createPublicKey(publicKeyPem).export({ type: "spki", format: "der" });
-  return `distroless-${sha256Hex(der).slice(0, 16)}.rsa.pub`;
-}
+export const DEFAULT_KEY_NAME = "melange.rsa.pub";
 
 /** The signing key a resource's inputs give: `signingKey` (PEM), `signingKeyPassphrase`, `keyName`. */
 export function signingKeyOf(inputs: Record<string, unknown>): SigningKey {
@@ -20,7 +19,7 @@ export function signingKeyOf(inputs: Record<string, unknown>): SigningKey {
     throw new DistrolessError("E_CONFIG", "signingKey is required: the PEM text of an RSA private key");
   }
   const key = parsePrivateKey(pem, "signing key", typeof passphrase === "string" ? passphrase : undefined);
-  const name = typeof keyName === "string" && keyName !== "" ? keyName : defaultKeyName(key.publicKeyPem);
+  const name = typeof keyName === "string" && keyName !== "" ? keyName : DEFAULT_KEY_NAME;
   if (!name.endsWith(".pub")) {
     throw new DistrolessError("E_CONFIG", `keyName must end in .rsa.pub (got "${name}")`);
   }

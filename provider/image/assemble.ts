@@ -178,6 +178,7 @@ export async function assembleImage(options: AssembleOptions): Promise<AssembleR
       names,
       dir: blobDir,
       ...(options.compressor ? { compressor: options.compressor } : {}),
+      ...layerProgress(progress, plan.arch),
     });
     const layers: LayerResult[] = [];
     for (const layer of written) {
@@ -305,4 +306,19 @@ async function writeLayoutIndex(
     // a fresh directory
   }
   await layout.writeIndex([...others, ...entries]);
+}
+
+/** Layer writing's bytes to the progress's byte callback, one label per layer; nothing without one. */
+function layerProgress(
+  progress: Progress,
+  arch: string,
+): { layerBytes?: (index: number, count: number) => (done: number, total: number) => void } {
+  const bytes = progress.bytes?.bind(progress);
+  if (!bytes) return {};
+  return {
+    layerBytes: (index, count) => {
+      const label = `${arch}: writing layer${count > 1 ? ` ${index + 1} of ${count}` : ""}`;
+      return (done, total) => bytes(label, done, total);
+    },
+  };
 }

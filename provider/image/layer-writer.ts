@@ -8,7 +8,13 @@ import { END_OF_ARCHIVE, encodeHeader, paddingFor } from "../archive/tar-header"
 import { tempPathFor } from "../util/fs";
 import { newHash } from "../util/hash";
 import type { ContentStore } from "./content-store";
-import type { CompressorFactory, LayerEntry, WrittenLayer } from "./layer";
+import type { CompressorFactory, LayerBytesListener, LayerEntry, WrittenLayer } from "./layer";
+
+/** Progress of one layer: its estimated tar size and who is told the bytes written. */
+export interface LayerProgress {
+  total: number;
+  onBytes: LayerBytesListener;
+}
 
 /** What the tar is fed into: the parallel gzip by default, or a caller's Transform. */
 interface Encoder {
@@ -59,15 +65,21 @@ export class LayerWriter {
     private fd: number | undefined,
     private readonly store: ContentStore,
     compressor: CompressorFactory | undefined,
+    private readonly progress: LayerProgress | undefined,
   ) {
     const emit = (chunk: Buffer) => this.emit(chunk);
     this.encoder = compressor ? transformEncoder(compressor(), emit) : new GzipEncoder(emit);
   }
 
-  static async open(dir: string, store: ContentStore, compressor?: CompressorFactory): Promise<LayerWriter> {
+  static async open(
+    dir: string,
+    store: ContentStore,
+    compressor?: CompressorFactory,
+    progress?: LayerProgress,
+  ): Promise<LayerWriter> {
     await fsp.mkdir(dir, { recursive: true });
     const file = tempPathFor(path.join(dir, "layer.tar.gz"));
-    return new LayerWriter(file, openSync(file, "w", 0o644), store, compressor);
+    return new LayerWriter(file, openSync(file, "w", 0o644), store, compressor, progress);
   }
 
   /** Appends one entry: its header and, for a regular file, its body from the content store. */
@@ -93,6 +105,7 @@ export class LayerWriter {
     await this.encoder.end();
     this.throwIfFailed();
     this.close();
+    this.progress?.onBytes(this.progress.total, this.progress.total);
     return {
       file: this.file,
       digest: `sha256:${this.gzHash.digest("hex")}`,
@@ -133,6 +146,9 @@ export class LayerWriter {
     this.throwIfFailed();
     this.tarHash.update(chunk);
     this.tarBytes += chunk.length;
+    // Below the estimate until finish() reports the layer complete.
+    if (this.progress)
+      this.progress.onBytes(Math.min(this.tarBytes, this.progress.total - 1), this.progress.total);
     await this.encoder.write(chunk);
     this.throwIfFailed();
   }

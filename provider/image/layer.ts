@@ -1,5 +1,5 @@
 import type { Transform } from "node:stream";
-import { newHeader, type TarHeader, xattrRecordValue } from "../archive/tar-header";
+import { newHeader, paddingFor, type TarHeader, xattrRecordValue } from "../archive/tar-header";
 import type { ContentStore } from "./content-store";
 import { LayerWriter } from "./layer-writer";
 import type { DirNode, FsTree, Inode, TreeNode } from "./tree";
@@ -117,19 +117,36 @@ export function writeLayer(
   return writeLayerEntries(layerEntries(tree, names), store, dir, compressor);
 }
 
+/**
+ * Told the uncompressed bytes of a layer written so far, of about `total` (headers estimated);
+ * `done === total` once the layer is complete. For progress bars: called per chunk, keep it cheap.
+ */
+export type LayerBytesListener = (done: number, total: number) => void;
+
 /** writeLayer for entries already chosen. */
 export async function writeLayerEntries(
   entries: Iterable<LayerEntry>,
   store: ContentStore,
   dir: string,
   compressor?: CompressorFactory,
+  onBytes?: LayerBytesListener,
 ): Promise<WrittenLayer> {
-  const writer = await LayerWriter.open(dir, store, compressor);
+  // Only a listener pays for the list: the total is known before the first byte.
+  const list = onBytes ? [...entries] : entries;
+  const progress = onBytes && { total: estimatedTarSize(list as LayerEntry[]), onBytes };
+  const writer = await LayerWriter.open(dir, store, compressor, progress);
   try {
-    for (const entry of entries) await writer.add(entry);
+    for (const entry of list) await writer.add(entry);
     return await writer.finish();
   } catch (err) {
     await writer.abort();
     throw err;
   }
+}
+
+/** The tar's size give or take the pax records: a header block per entry, bodies padded to blocks. */
+export function estimatedTarSize(entries: readonly LayerEntry[]): number {
+  let n = 1024; // the end-of-archive blocks
+  for (const e of entries) n += 512 + (e.inode ? e.inode.size + paddingFor(e.inode.size) : 0);
+  return n;
 }

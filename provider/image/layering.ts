@@ -6,6 +6,8 @@ import { INSTALLED_PATH } from "./base-layout";
 import type { ContentStore } from "./content-store";
 import {
   type CompressorFactory,
+  estimatedTarSize,
+  type LayerBytesListener,
   type LayerEntry,
   type LayerNames,
   layerEntries,
@@ -234,18 +236,34 @@ export async function writeImageLayers(
     names: LayerNames;
     dir: string;
     compressor?: CompressorFactory;
+    /** A byte listener for layer `index` of `count` (called once per layer), for progress. */
+    layerBytes?: (index: number, count: number) => LayerBytesListener;
   },
 ): Promise<ImageLayer[]> {
   const { store, dir, compressor } = input;
   if (!layering) {
-    const layer = await writeLayerEntries(layerEntries(input.tree, input.names), store, dir, compressor);
+    const onBytes = input.layerBytes?.(0, 1);
+    const layer = await writeLayerEntries(
+      layerEntries(input.tree, input.names),
+      store,
+      dir,
+      compressor,
+      onBytes,
+    );
     return [{ ...layer, packages: [] }];
   }
   const groups = groupByOrigin(input.installed, layering.budget);
   const writers: LayerWriter[] = [];
   try {
-    for (let i = 0; i <= groups.length; i++) writers.push(await LayerWriter.open(dir, store, compressor));
-    for (const [i, entry] of splitEntries(layerEntries(input.tree, input.names), groups, input.records)) {
+    const split = () => splitEntries(layerEntries(input.tree, input.names), groups, input.records);
+    // A listener needs each layer's size up front: one walk of the tree's metadata (no bodies) first.
+    const totals = input.layerBytes ? layerTotals(split(), groups.length + 1) : undefined;
+    for (let i = 0; i <= groups.length; i++) {
+      const onBytes = input.layerBytes?.(i, groups.length + 1);
+      const progress = onBytes && totals && { total: totals[i]!, onBytes };
+      writers.push(await LayerWriter.open(dir, store, compressor, progress));
+    }
+    for (const [i, entry] of split()) {
       await writers[i]!.add(entry);
     }
     const written = await Promise.all(writers.map((w) => w.finish()));
@@ -254,4 +272,11 @@ export async function writeImageLayers(
     await Promise.all(writers.map((w) => w.abort()));
     throw err;
   }
+}
+
+/** Each layer's estimated tar size (estimatedTarSize of the entries that go to it). */
+function layerTotals(split: Iterable<[number, LayerEntry]>, count: number): number[] {
+  const lists: LayerEntry[][] = Array.from({ length: count }, () => []);
+  for (const [i, entry] of split) lists[i]!.push(entry);
+  return lists.map((l) => estimatedTarSize(l));
 }

@@ -143,7 +143,7 @@ export async function pushLayout(options: PushLayoutOptions): Promise<PushResult
       const outcome = await uploadBlob(repo, fileBlobSource(blob.file, blob.digest, blob.size), {
         mountFrom,
         ...(options.chunkSize ? { chunkSize: options.chunkSize } : {}),
-        onBytes: (sent) => emit({ type: "blob-bytes", digest: blob.digest, sent, size: blob.size }),
+        onBytes: blobBytesListener(blob.digest, blob.size, progress, options.onEvent),
         onRetry: (message) => {
           progress.warn(`${where}: ${message}`);
           emit({ type: "retry", message });
@@ -202,6 +202,25 @@ export async function pushLayout(options: PushLayoutOptions): Promise<PushResult
     );
     return result;
   });
+}
+
+/**
+ * What an upload tells per chunk: the progress's byte callback (a label made once per blob) and the
+ * caller's events. Undefined when nobody listens, so the upload does not count at all.
+ */
+function blobBytesListener(
+  digest: string,
+  size: number,
+  progress: { bytes?(label: string, done: number, total: number): void },
+  onEvent: ((event: PushEvent) => void) | undefined,
+): ((sent: number) => void) | undefined {
+  const bytes = progress.bytes?.bind(progress);
+  if (!bytes && !onEvent) return undefined;
+  const label = `uploading ${digest.slice(0, 19)}`;
+  return (sent) => {
+    bytes?.(label, sent, size);
+    onEvent?.({ type: "blob-bytes", digest, sent, size });
+  };
 }
 
 /**

@@ -38,7 +38,7 @@ export async function verifyIndexSignature(
   const signatures = await readIndexSignatures(data, subject);
   const content = data.subarray(signatures.contentOffset);
   const by: VerifiedBy = verifyWithKeyring(content, signatures.entries, keyring, subject);
-  return { ...by, keyFingerprint: keyFingerprint(keyring.get(by.keyName)!) };
+  return { keyName: by.keyName, algorithm: by.algorithm, keyFingerprint: by.fingerprint };
 }
 
 export async function readIndexSignatures(
@@ -74,9 +74,9 @@ export async function readIndexSignatures(
 /** The first remembered verification whose key the keyring still holds, with the same content. */
 export function stillTrusted(records: TrustRecord[], keyring: Keyring | undefined): TrustRecord | undefined {
   if (!keyring) return undefined;
+  // Trust is by content: the key that verified must still be held (under whatever name).
   for (const r of records) {
-    const key = keyring.get(r.keyName);
-    if (key && keyFingerprint(key) === r.keyFingerprint) return r;
+    if (keyring.candidates(r.keyName).some((k) => k.fingerprint === r.keyFingerprint)) return r;
   }
   return undefined;
 }

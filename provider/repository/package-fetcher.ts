@@ -5,7 +5,7 @@ import { type ApkDataSummary, type ApkHead, readApkHead, scanApkData } from "../
 import { DistrolessError, errorMessage } from "../util/errors";
 import { pathExists, writeStreamAtomic } from "../util/fs";
 import { newHash } from "../util/hash";
-import { formatBytes } from "../util/log";
+import { formatBytes, type Progress } from "../util/log";
 import { DEFAULT_MAX_PACKAGE_BYTES, type RepositoryContext, shared } from "./context";
 import { displayLocation, packageLocation, type RepositorySource, redactUrl } from "./source";
 
@@ -105,7 +105,10 @@ async function fetchUncached(
     const maxBytes =
       ref.size && ref.size > 0 ? ref.size : (ctx.options.maxPackageBytes ?? DEFAULT_MAX_PACKAGE_BYTES);
     await ctx.http.get(location, { maxBytes, what: `package ${label}` }, (body) =>
-      writeStreamAtomic(staging, body),
+      writeStreamAtomic(
+        staging,
+        reportingBytes(body, ctx.progress, `downloading ${ref.name}-${ref.version}`, ref.size),
+      ),
     );
     let verified: Awaited<ReturnType<typeof verify>>;
     try {
@@ -184,4 +187,26 @@ async function dataSegmentSha256(head: ApkHead): Promise<string> {
     h.update(chunk as Buffer);
   }
   return h.digest("hex");
+}
+
+/**
+ * The body as it arrives, telling the progress's byte callback (when it has one, and the index gave
+ * the size) how much has come; the body itself unchanged.
+ */
+function reportingBytes(
+  body: AsyncIterable<Buffer>,
+  progress: Progress,
+  label: string,
+  size: number | undefined,
+): AsyncIterable<Buffer> {
+  if (!progress.bytes || !size) return body;
+  const bytes = progress.bytes.bind(progress);
+  return (async function* () {
+    let done = 0;
+    for await (const chunk of body) {
+      done += chunk.length;
+      bytes(label, done, size);
+      yield chunk;
+    }
+  })();
 }

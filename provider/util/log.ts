@@ -5,6 +5,13 @@
 export interface Progress {
   info(message: string): void;
   warn(message: string): void;
+  /**
+   * Bytes done of one large transfer (an upload, a download, a layer being written), named by
+   * `label` (made once per transfer; the same string on every call). Called per chunk, so it must be
+   * cheap: listeners throttle what they show. `done >= total` ends the transfer. Optional: the I/O
+   * code reports only when a listener wants it.
+   */
+  bytes?(label: string, done: number, total: number): void;
 }
 
 export const silentProgress: Progress = {
@@ -22,4 +29,10 @@ export function formatBytes(n: number): string {
     unit++;
   }
   return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
+/** `label: 3.4 MiB of 8.0 MiB (42%)`: one transfer's progress as a line. */
+export function formatByteProgress(label: string, done: number, total: number): string {
+  const percent = total > 0 ? Math.min(100, Math.floor((done * 100) / total)) : 0;
+  return `${label}: ${formatBytes(done)} of ${formatBytes(total)} (${percent}%)`;
 }

@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { createPrivateKey } from "node:crypto";
+import { createPrivateKey, createPublicKey } from "node:crypto";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, test } from "node:test";
@@ -8,6 +8,7 @@ import {
   Keyring,
   loadPrivateKey,
   parsePrivateKey,
+  publicKeyFingerprint,
   writeKeyPair,
 } from "../../provider/apk/keys";
 import { sign, verifyWithKeyring } from "../../provider/apk/signature";
@@ -34,6 +35,7 @@ describe("signing keys", () => {
     assert.deepEqual(verifyWithKeyring(data, [sign(data, loaded)], ring, "x"), {
       keyName: "team.rsa.pub",
       algorithm: "sha256",
+      fingerprint: publicKeyFingerprint(createPublicKey(loaded.publicKeyPem)),
     });
     await assert.rejects(generateSigningKey(1024), /at least 2048/);
   });

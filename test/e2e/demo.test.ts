@@ -31,6 +31,14 @@ describe("the main job: examples/demo end to end", needsTools(), () => {
     assert.equal(imageRef(second.stdout), imageRef(first.stdout), "the same image digest");
     // The signing key never shows up in what the demo prints.
     assert.doesNotMatch(first.stdout + first.stderr + second.stdout + second.stderr, /PRIVATE KEY/);
+
+    // --json: stdout is the result alone; the account of the run is on stderr.
+    const third = await runCli(["demo", "--engine", "local", "--work", work, "--port", port, "--json"]);
+    assert.equal(third.code, 0, third.stdout + third.stderr);
+    const result = JSON.parse(third.stdout) as { imageRef: string; changed: number; total: number };
+    assert.equal(result.imageRef, imageRef(first.stdout));
+    assert.deepEqual([result.changed, result.total], [0, 5]);
+    assert.match(third.stderr, /nothing changed: 5 resources unchanged/);
   });
 
   test(

@@ -3,7 +3,15 @@ import { generateSigningKey, writeKeyPair } from "../../apk/keys";
 import { DistrolessError } from "../../util/errors";
 import { pathExists } from "../../util/fs";
 import { findOnPath } from "../../util/which";
-import { type CliContext, type FlagTable, parseVerbArgs, stringFlag, type Verb } from "../command";
+import {
+  boolFlag,
+  type CliContext,
+  type FlagTable,
+  output,
+  parseVerbArgs,
+  stringFlag,
+  type Verb,
+} from "../command";
 import { runProgramLocally } from "../demo/local-engine";
 import { chooseDemoPort } from "../demo/port";
 import { upWithPulumi } from "../demo/pulumi-engine";
@@ -39,11 +47,12 @@ const FLAGS = {
     value: "PORT",
     help: "the local registry's port, refused when taken (default 5115, or a free one when 5115 is taken)",
   },
+  json: { type: "boolean", help: "print the result as JSON on stdout (the running account goes to stderr)" },
 } satisfies FlagTable;
 
 export const verb: Verb = {
   summary: "run the offline demo (examples/demo): package, repository, image, pushed to a local registry",
-  usage: "pulumi-distroless demo [--work DIR] [--engine auto|pulumi|local] [--port N]",
+  usage: "pulumi-distroless demo [--work DIR] [--engine auto|pulumi|local] [--port N] [--json]",
   flags: FLAGS,
   example: "pulumi-distroless demo --engine local",
   async run(ctx: CliContext): Promise<number> {
@@ -65,7 +74,9 @@ export const verb: Verb = {
         "--engine pulumi: no pulumi CLI in .cache/tools/bin or on PATH (scripts/tools.sh pulumi builds it; it needs Go)",
       );
     const pulumiCli = found;
-    const say = (m: string) => ctx.stdout(`${m}\n`);
+    const json = boolFlag(args, "json");
+    // Under --json stdout holds only the result; the account of the run moves to stderr.
+    const say = (m: string) => (json ? ctx.stderr(`${m}\n`) : ctx.stdout(`${m}\n`));
     // Before anything is written: a taken --port ends the demo here, with nothing generated.
     const { port, notice } = await chooseDemoPort(stringFlag(args, "port"));
     if (notice) say(notice);
@@ -84,7 +95,13 @@ export const verb: Verb = {
         say(
           "engine: the pulumi CLI (local file backend); the program runs as an automation-API inline program (the CLI's --client path: no Node.js language host is built here)",
         );
-        ({ outputs, counts } = await upWithPulumi(pulumiCli, root, work, registry.host, ctx));
+        ({ outputs, counts } = await upWithPulumi(
+          pulumiCli,
+          root,
+          work,
+          registry.host,
+          json ? { ...ctx, stdout: ctx.stderr } : ctx,
+        ));
       } else {
         say(
           "engine: local (no pulumi CLI: scripts/tools.sh builds one when Go is installed): examples/demo runs under setMocks, each resource through its serialized provider by the engine's rules",
@@ -116,6 +133,23 @@ export const verb: Verb = {
           ? `running it (skopeo -> umoci -> runc): ${ran.output}`
           : `not running it: ${ran.skipped}`,
       );
+      if (json) {
+        output(
+          ctx,
+          true,
+          {
+            registry: registry.host,
+            workDir: work,
+            imageRef: outputs.imageRef,
+            helloRef: outputs.helloRef,
+            lock: outputs.lock,
+            changed: counts.changed,
+            total: counts.total,
+            ...(ran.output !== undefined ? { ran: ran.output } : { skipped: ran.skipped }),
+          },
+          () => "",
+        );
+      }
       return 0;
     } finally {
       await registry.stop();
