@@ -5,7 +5,7 @@ import { DistrolessError } from "../util/errors";
 import { writeFileAtomic } from "../util/fs";
 import { formatBytes, type Progress, silentProgress } from "../util/log";
 import { ownerNames } from "./accounts";
-import { type LoadedBase, loadBase } from "./base";
+import { checkConfigOnBase, type LoadedBase, loadBase } from "./base";
 import { imageOnBase } from "./base/image-on-base";
 import type { ApkArch } from "./config/arch";
 import type { ApkoConfig } from "./config/types";
@@ -133,14 +133,7 @@ async function readHeads(plan: InstallPlan): Promise<ApkHead[]> {
 async function loadBases(config: ApkoConfig, plans: InstallPlan[]): Promise<LoadedBase[] | undefined> {
   const ref = config.contents.baseImage;
   if (!ref) return undefined;
-  if (config.layering)
-    throw new DistrolessError("E_CONFIG", "layering is not supported with contents.baseimage", {
-      subject: config.source,
-    });
-  if (Object.keys(config.annotations).length > 0)
-    throw new DistrolessError("E_CONFIG", "annotations cannot be set with contents.baseimage (as in apko)", {
-      subject: config.source,
-    });
+  checkConfigOnBase(config);
   return Promise.all(plans.map((p) => loadBase(ref, p.arch)));
 }
 

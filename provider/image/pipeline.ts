@@ -34,6 +34,8 @@ export interface ImageOverrides {
   archs?: string[];
   /** Merged over the config's annotations. */
   annotations?: Record<string, string>;
+  /** Replaces the config's contents.baseimage (build on this OCI layout; `apkindex` lists its packages). */
+  baseImage?: { image: string; apkindex: string };
   /** Base for relative paths in the overrides. */
   baseDir?: string;
 }
@@ -64,9 +66,23 @@ export function applyOverrides(config: ApkoConfig, o: ImageOverrides): ApkoConfi
   const archs: ApkArch[] = o.archs?.length
     ? [...new Set(o.archs.map((a) => requireArch(a, "archs")))]
     : config.archs;
+  const baseImage = o.baseImage
+    ? {
+        image: path.resolve(baseDir, o.baseImage.image),
+        apkindex: path.resolve(baseDir, o.baseImage.apkindex),
+        written: { ...o.baseImage },
+      }
+    : config.contents.baseImage;
   return {
     ...config,
-    contents: { ...config.contents, repositories, buildRepositories, keyring, packages },
+    contents: {
+      ...config.contents,
+      repositories,
+      buildRepositories,
+      keyring,
+      packages,
+      ...(baseImage ? { baseImage } : {}),
+    },
     archs,
     archsExplicit: o.archs?.length ? true : config.archsExplicit,
     annotations: { ...config.annotations, ...(o.annotations ?? {}) },

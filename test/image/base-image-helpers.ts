@@ -67,15 +67,21 @@ export function configText(fx: Pick<BaseFixture, "repo" | "key">, lines: string[
 export async function makeBase(dir: string): Promise<BaseFixture> {
   const repo = path.join(dir, "repo");
   const key = await writeRepo(repo, "x86_64", BASE_PACKAGES, await testKey());
-  const baseConfig = path.join(dir, "base.apko.yaml");
-  writeFileSync(baseConfig, configText({ repo, key }, ["  packages: [baselayout, libfoo=1.0-r0]"]));
   const image = path.join(dir, "base-oci");
-  const base = await buildOurs(baseConfig, image, path.join(dir, "cache"));
-  const [layer] = await readLayers(image, "amd64");
   const apkindex = path.join(dir, "base-apkindex");
-  mkdirSync(path.join(apkindex, "x86_64"), { recursive: true });
-  writeFileSync(path.join(apkindex, "x86_64", "APKINDEX"), fileText(layer!, "usr/lib/apk/db/installed")!);
-  return { dir, repo, key, image, apkindex, base };
+  const fx = { dir, repo, key, image, apkindex };
+  return { ...fx, base: await buildBase(fx, ["baselayout", "libfoo=1.0-r0"]) };
+}
+
+/** (Re)builds the base image with `packages` and writes its installed list beside it. */
+export async function buildBase(fx: Omit<BaseFixture, "base">, packages: string[]): Promise<AssembleResult> {
+  const baseConfig = path.join(fx.dir, "base.apko.yaml");
+  writeFileSync(baseConfig, configText(fx, [`  packages: [${packages.join(", ")}]`]));
+  const base = await buildOurs(baseConfig, fx.image, path.join(fx.dir, "cache"));
+  const [layer] = await readLayers(fx.image, "amd64");
+  mkdirSync(path.join(fx.apkindex, "x86_64"), { recursive: true });
+  writeFileSync(path.join(fx.apkindex, "x86_64", "APKINDEX"), fileText(layer!, "usr/lib/apk/db/installed")!);
+  return base;
 }
 
 /** A config on the base asking for `packages`; written as `<name>.apko.yaml` in the fixture's dir. */

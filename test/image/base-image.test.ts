@@ -2,14 +2,16 @@ import * as assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { before, describe, test } from "node:test";
+import { assembleImage } from "../../provider/image/assemble";
 import { loadApkoConfig, parseApkoConfig } from "../../provider/image/config";
 import { parseInstalledDb, viewRecord } from "../../provider/image/installed-db";
 import { OciLayout } from "../../provider/image/oci-layout";
 import type { ImageIndex, ImageManifest } from "../../provider/image/oci-types";
+import { applyOverrides } from "../../provider/image/pipeline";
 import { DistrolessError } from "../../provider/util/errors";
 import { tempDir } from "../helpers/tmp";
 import { type BaseFixture, configText, makeBase, onBaseConfig } from "./base-image-helpers";
-import { fileText } from "./image-helpers";
+import { fileText, resolvedPlans } from "./image-helpers";
 import { buildOurs, readLayers } from "./layering-helpers";
 
 async function imageOf(
@@ -121,7 +123,7 @@ describe("contents.baseimage", () => {
     );
   });
 
-  test("a base without the image's arch is refused, naming the arch and what the base has", async () => {
+  test("a base without an installed list for the image's arch is refused, naming the arch", async () => {
     const file = path.join(dir, "arm.apko.yaml");
     writeFileSync(
       file,
@@ -133,7 +135,27 @@ describe("contents.baseimage", () => {
     const config = await loadApkoConfig(file);
     await assert.rejects(
       buildOurs(file, path.join(dir, "arm"), path.join(dir, "cache"), config.archs),
-      (err: Error) => /aarch64/.test(err.message),
+      (err: Error) => /contents\.baseimage\.apkindex: .*aarch64\/APKINDEX does not exist/.test(err.message),
+    );
+  });
+
+  test("a base given as an override still refuses what apko refuses next to one", async () => {
+    const file = path.join(dir, "with-cmd.apko.yaml");
+    writeFileSync(file, configText(fx, ["  packages: [app]"]).replace("archs:", "cmd: /usr/bin/app\narchs:"));
+    const config = applyOverrides(await loadApkoConfig(file), {
+      baseImage: { image: fx.image, apkindex: fx.apkindex },
+    });
+    const { plans, keys } = await resolvedPlans(config, path.join(dir, "cache"));
+    await assert.rejects(
+      assembleImage({
+        config,
+        plans,
+        keys,
+        cacheDir: path.join(dir, "cache"),
+        outputDir: path.join(dir, "cmd"),
+      }),
+      (err: Error) =>
+        err instanceof DistrolessError && /cmd cannot be set with contents\.baseimage/.test(err.message),
     );
   });
 });

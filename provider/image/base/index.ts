@@ -4,9 +4,11 @@
  * assembler keeps the base's layers as they are and adds one layer on top.
  */
 import type { PkgInfo } from "../../apk/pkginfo";
+import { DistrolessError } from "../../util/errors";
 import { sha256Hex } from "../../util/hash";
 import type { ApkArch } from "../config/arch";
-import type { BaseImageRef } from "../config/types";
+import { withDefaultEnvironment } from "../config/normalize";
+import type { ApkoConfig, BaseImageRef } from "../config/types";
 import type { FsTree } from "../tree";
 import { type BaseImage, openBaseImage } from "./base-image";
 import { type BaseInstalled, readBaseInstalled } from "./base-installed";
@@ -14,6 +16,39 @@ import { type BaseInstalled, readBaseInstalled } from "./base-installed";
 export { type BaseImage, type BaseLayer, copyBaseLayers, openBaseImage } from "./base-image";
 export { type BaseInstalled, type BasePackage, readBaseInstalled } from "./base-installed";
 export { configOnBase, manifestOnBase } from "./config-on-base";
+
+/**
+ * The settings apko refuses next to a base image (it takes them from the base), checked on the
+ * final config: the config file's are refused with their line when it is read; this also covers a
+ * base given by a DistrolessImage input, and annotations added by one.
+ */
+export function checkConfigOnBase(config: ApkoConfig): void {
+  const defaults = withDefaultEnvironment(undefined);
+  const env = Object.entries(config.environment);
+  const given: [string, boolean][] = [
+    ["entrypoint", config.entrypoint.command.length > 0 || config.entrypoint.type !== undefined],
+    ["cmd", config.cmd.length > 0],
+    ["stop-signal", config.stopSignal !== undefined],
+    ["work-dir", config.workDir !== undefined],
+    [
+      "accounts",
+      config.accounts.runAs !== undefined ||
+        config.accounts.users.length > 0 ||
+        config.accounts.groups.length > 0,
+    ],
+    ["environment", env.length !== 2 || env.some(([k, v]) => defaults[k] !== v)],
+    ["paths", config.paths.length > 0],
+    ["annotations", Object.keys(config.annotations).length > 0],
+    ["layering", config.layering !== undefined],
+  ];
+  const set = given.filter(([, on]) => on).map(([name]) => name);
+  if (set.length > 0)
+    throw new DistrolessError(
+      "E_CONFIG",
+      `${set.join(", ")} cannot be set with contents.baseimage: on a base image only contents, archs and include are supported (as in apko)`,
+      { subject: config.source },
+    );
+}
 
 export interface LoadedBase {
   image: BaseImage;
