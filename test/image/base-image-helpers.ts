@@ -41,6 +41,10 @@ export const BASE_PACKAGES: TestPackage[] = [
   pkg("needs-new-foo", "1.0-r0", [["usr/bin/new", "new\n"]], ["libfoo>=2.0"]),
 ];
 
+/** The same packages built for another arch. */
+export const basePackagesFor = (arch: string): TestPackage[] =>
+  BASE_PACKAGES.map((p) => ({ ...p, info: { ...p.info, arch } }));
+
 export interface BaseFixture {
   dir: string;
   repo: string;
@@ -52,13 +56,17 @@ export interface BaseFixture {
   base: AssembleResult;
 }
 
-export function configText(fx: Pick<BaseFixture, "repo" | "key">, lines: string[]): string {
+export function configText(
+  fx: Pick<BaseFixture, "repo" | "key">,
+  lines: string[],
+  archs: string[] = ["x86_64"],
+): string {
   return [
     "contents:",
     `  keyring: [${fx.key}]`,
     `  repositories: [${fx.repo}]`,
     ...lines,
-    "archs: [x86_64]",
+    `archs: [${archs.join(", ")}]`,
     "",
   ].join("\n");
 }

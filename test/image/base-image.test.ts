@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { before, describe, test } from "node:test";
 import { assembleImage } from "../../provider/image/assemble";
@@ -10,8 +10,15 @@ import type { ImageIndex, ImageManifest } from "../../provider/image/oci-types";
 import { applyOverrides } from "../../provider/image/pipeline";
 import { DistrolessError } from "../../provider/util/errors";
 import { tempDir } from "../helpers/tmp";
-import { type BaseFixture, configText, makeBase, onBaseConfig } from "./base-image-helpers";
-import { fileText, resolvedPlans } from "./image-helpers";
+import {
+  BASE_PACKAGES,
+  type BaseFixture,
+  basePackagesFor,
+  configText,
+  makeBase,
+  onBaseConfig,
+} from "./base-image-helpers";
+import { fileText, resolvedPlans, testKey, writeRepo } from "./image-helpers";
 import { buildOurs, readLayers } from "./layering-helpers";
 
 async function imageOf(
@@ -157,5 +164,56 @@ describe("contents.baseimage", () => {
       (err: Error) =>
         err instanceof DistrolessError && /cmd cannot be set with contents\.baseimage/.test(err.message),
     );
+  });
+});
+
+describe("contents.baseimage, multi-arch", () => {
+  const dir = tempDir();
+
+  test("a base that is an image index: each arch builds on its own image", async () => {
+    const repo = path.join(dir, "repo");
+    const signing = await testKey();
+    const key = await writeRepo(repo, "x86_64", BASE_PACKAGES, signing);
+    await writeRepo(repo, "aarch64", basePackagesFor("aarch64"), signing);
+    const archs = ["x86_64", "aarch64"];
+    const baseConfig = path.join(dir, "base.apko.yaml");
+    writeFileSync(baseConfig, configText({ repo, key }, ["  packages: [baselayout, libfoo=1.0-r0]"], archs));
+    const image = path.join(dir, "base-oci");
+    const base = await buildOurs(baseConfig, image, path.join(dir, "cache"));
+    const apkindex = path.join(dir, "apkindex");
+    for (const [arch, oci] of [
+      ["x86_64", "amd64"],
+      ["aarch64", "arm64"],
+    ] as const) {
+      const [layer] = await readLayers(image, oci);
+      mkdirSync(path.join(apkindex, arch), { recursive: true });
+      writeFileSync(path.join(apkindex, arch, "APKINDEX"), fileText(layer!, "usr/lib/apk/db/installed")!);
+    }
+    const config = path.join(dir, "app.apko.yaml");
+    writeFileSync(
+      config,
+      configText(
+        { repo, key },
+        ["  packages: [app]", `  baseimage: { image: ${image}, apkindex: ${apkindex} }`],
+        archs,
+      ),
+    );
+    const result = await buildOurs(config, path.join(dir, "out"), path.join(dir, "cache"));
+    assert.equal(result.platforms.length, 2);
+    for (const p of result.platforms) {
+      const baseLayer = base.platforms.find((b) => b.arch === p.arch)!.layers[0]!;
+      assert.equal(p.layers[0]!.digest, baseLayer.digest, `${p.arch} sits on its own base image`);
+      assert.deepEqual(
+        result.lockedPackages[p.arch]!.map((l) => l.name),
+        ["app"],
+      );
+    }
+    // The SBOM lists the base's packages and ours.
+    const sbom = result.sboms.find((s) => s.arch === "aarch64")!;
+    const doc = JSON.parse(
+      (await new OciLayout(path.join(dir, "out")).readBlob(sbom.descriptor.digest)).toString("utf8"),
+    ) as { packages: { name: string }[] };
+    const names = doc.packages.map((p) => p.name);
+    for (const n of ["baselayout", "libfoo", "app"]) assert.ok(names.includes(n), `SBOM lists ${n}`);
   });
 });
