@@ -40,6 +40,13 @@ export interface DistrolessImageSettings {
    * is part of the image, so with it on every commit of the program's repository makes a new image.
    */
   vcs?: pulumi.Input<boolean>;
+  /**
+   * Build on a base image (apko's `contents.baseimage`, replacing the config's): `image` is a local
+   * OCI layout directory, `apkindex` the directory holding `<apk arch>/APKINDEX`, the packages
+   * installed in it. The base's layers are kept as they are; its manifest and installed list are
+   * part of the input digest, so a changed base rebuilds the image.
+   */
+  baseImage?: pulumi.Input<{ image: pulumi.Input<string>; apkindex: pulumi.Input<string> }>;
   /** SOURCE_DATE_EPOCH. Default: the newest package build time. */
   sourceDateEpoch?: pulumi.Input<number>;
   /** Target repository, e.g. `registry.example.com/team/app`. Without it, `outputPath` is required. */

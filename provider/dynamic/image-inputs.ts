@@ -120,6 +120,15 @@ export async function imageConfig(
       Object.entries(inputs.annotations).map(([k, v]) => [k, String(v)]),
     );
   }
+  if (inputs.baseImage !== undefined && inputs.baseImage !== null) {
+    const b = inputs.baseImage as { image?: unknown; apkindex?: unknown };
+    if (typeof b !== "object" || typeof b.image !== "string" || typeof b.apkindex !== "string")
+      throw new DistrolessError(
+        "E_CONFIG",
+        "baseImage must be { image: <OCI layout directory>, apkindex: <directory with <arch>/APKINDEX> }",
+      );
+    overrides.baseImage = { image: b.image, apkindex: b.apkindex };
+  }
   return { config: applyOverrides(config, overrides), inlineKeys: overrides.inlineKeys! };
 }
 

@@ -1,3 +1,4 @@
+import { baseImageIdentity } from "../image/base";
 import { type ResolvedImage, resolveImage } from "../image/pipeline";
 import { deleteTag, imageExists, resolveTag } from "../registry";
 import { versionChanges } from "../resolve/why";
@@ -41,6 +42,7 @@ const RESOLUTION_INPUTS = [
   "packages",
   "archs",
   "annotations",
+  "baseImage",
   "vcs",
   "sourceDateEpoch",
   "lockFile",
@@ -78,6 +80,11 @@ async function resolveInputs(
     lock: r.lock.lockDigest,
     keys: r.keys.map((k) => [k.name, sha256Hex(k.content)]),
     sourceDateEpoch: news.sourceDateEpoch ?? null,
+    // The base's manifest and installed list by digest: a rebuilt base rebuilds the image (left
+    // out without a base, so existing images keep their digest).
+    ...(config.contents.baseImage
+      ? { baseImage: await baseImageIdentity(config.contents.baseImage, config.archs) }
+      : {}),
   });
   const previous = (olds?.resolved as Partial<ResolvedImageInputs> | undefined)?.lock;
   const before = previous && typeof previous === "object" ? previous : undefined;

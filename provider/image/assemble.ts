@@ -5,6 +5,8 @@ import { DistrolessError } from "../util/errors";
 import { writeFileAtomic } from "../util/fs";
 import { formatBytes, type Progress, silentProgress } from "../util/log";
 import { ownerNames } from "./accounts";
+import { checkConfigOnBase, type LoadedBase, loadBase } from "./base";
+import { imageOnBase } from "./base/image-on-base";
 import type { ApkArch } from "./config/arch";
 import type { ApkoConfig } from "./config/types";
 import { ContentStore } from "./content-store";
@@ -21,10 +23,10 @@ import {
   jsonBytes,
   platformFor,
 } from "./oci-objects";
-import { type Descriptor, MEDIA_TYPES, type Platform } from "./oci-types";
+import { type Descriptor, type ImageManifest, MEDIA_TYPES, type Platform } from "./oci-types";
 import type { OsRelease } from "./os-release";
 import { buildRootfs } from "./rootfs";
-import { imageSbom, indexSbom, sbomBytes } from "./sbom";
+import { imageSbom, indexSbom, type SbomPackage, sbomBytes } from "./sbom";
 
 export interface AssembleOptions {
   config: ApkoConfig;
@@ -123,6 +125,18 @@ async function readHeads(plan: InstallPlan): Promise<ApkHead[]> {
   );
 }
 
+/**
+ * Each plan's base image, when the config builds on one (apko refuses layering there, and the
+ * image's own annotations, which would be labels replacing the base's: a DistrolessImage's
+ * `annotations` input is refused the same way).
+ */
+async function loadBases(config: ApkoConfig, plans: InstallPlan[]): Promise<LoadedBase[] | undefined> {
+  const ref = config.contents.baseImage;
+  if (!ref) return undefined;
+  checkConfigOnBase(config);
+  return Promise.all(plans.map((p) => loadBase(ref, p.arch)));
+}
+
 async function keysFromConfig(config: ApkoConfig): Promise<KeyContent[]> {
   const keys: KeyContent[] = [];
   for (const k of config.contents.keyring) {
@@ -148,7 +162,11 @@ export async function assembleImage(options: AssembleOptions): Promise<AssembleR
   if (new Set(archs).size !== archs.length)
     throw new DistrolessError("E_CONFIG", `an arch is planned twice: ${archs.join(", ")}`);
   const heads = await Promise.all(options.plans.map(readHeads));
-  const epoch = options.sourceDateEpoch ?? Math.max(0, ...heads.flat().map((h) => h.pkginfo.builddate));
+  const bases = await loadBases(config, options.plans);
+  // apko's epoch is the newest build date of everything installed: a base's packages count too.
+  const baseDates = (bases ?? []).flatMap((b) => b.installed.packages.map((p) => p.pkginfo.builddate));
+  const epoch =
+    options.sourceDateEpoch ?? Math.max(0, ...heads.flat().map((h) => h.pkginfo.builddate), ...baseDates);
   if (!Number.isSafeInteger(epoch) || epoch < 0) {
     throw new DistrolessError("E_CONFIG", `SOURCE_DATE_EPOCH must be a non-negative integer, got ${epoch}`);
   }
@@ -162,13 +180,23 @@ export async function assembleImage(options: AssembleOptions): Promise<AssembleR
   const perArch: {
     arch: ApkArch;
     os: OsRelease;
-    installed: Awaited<ReturnType<typeof buildRootfs>>["installed"];
+    sbomPackages: SbomPackage[];
   }[] = [];
   const lockedPackages: Record<string, LockedPackage[]> = {};
   for (let i = 0; i < options.plans.length; i++) {
     const plan = options.plans[i]!;
     const packages = plan.packages.map((planned, j) => ({ planned, head: heads[i]![j]! }));
-    const rootfs = await buildRootfs({ config, arch: plan.arch, packages, keys, store, epoch, progress });
+    const base = bases?.[i];
+    const rootfs = await buildRootfs({
+      config,
+      arch: plan.arch,
+      packages,
+      keys,
+      store,
+      epoch,
+      progress,
+      ...(base ? { base: { records: base.installed.records, packages: base.installed.packages } } : {}),
+    });
     const names = await ownerNames(rootfs.tree, store);
     const written = await writeImageLayers(config.layering, {
       tree: rootfs.tree,
@@ -180,7 +208,7 @@ export async function assembleImage(options: AssembleOptions): Promise<AssembleR
       ...(options.compressor ? { compressor: options.compressor } : {}),
       ...layerProgress(progress, plan.arch),
     });
-    const layers: LayerResult[] = [];
+    let layers: LayerResult[] = [];
     for (const layer of written) {
       await layout.adoptBlob(layer.file, layer.digest);
       const { file: _file, ...result } = layer;
@@ -189,20 +217,30 @@ export async function assembleImage(options: AssembleOptions): Promise<AssembleR
         `${plan.arch}: layer ${layer.digest} (${formatBytes(layer.size)}, ${formatBytes(layer.uncompressedSize)} uncompressed${layer.packages.length ? `; ${layer.packages.join(", ")}` : ""})`,
       );
     }
+    let configBlob: { digest: string; size: number };
+    let manifest: ImageManifest;
+    if (base) {
+      ({
+        layers,
+        config: configBlob,
+        manifest,
+      } = await imageOnBase(base, layout, config, plan.arch, layers, epoch, annotations));
+    } else {
+      const imageConfig = buildImageConfig(
+        config,
+        plan.arch,
+        layers.map((l) => l.diffId),
+        epoch,
+        rootfs.user,
+      );
+      configBlob = await layout.writeBlob(jsonBytes(imageConfig));
+      manifest = buildManifest(
+        { mediaType: MEDIA_TYPES.config, ...configBlob },
+        layers.map((l) => ({ mediaType: MEDIA_TYPES.layerGzip, digest: l.digest, size: l.size })),
+        annotations,
+      );
+    }
     const top = layers[layers.length - 1]!;
-    const imageConfig = buildImageConfig(
-      config,
-      plan.arch,
-      layers.map((l) => l.diffId),
-      epoch,
-      rootfs.user,
-    );
-    const configBlob = await layout.writeBlob(jsonBytes(imageConfig));
-    const manifest = buildManifest(
-      { mediaType: MEDIA_TYPES.config, ...configBlob },
-      layers.map((l) => ({ mediaType: MEDIA_TYPES.layerGzip, digest: l.digest, size: l.size })),
-      annotations,
-    );
     const manifestBlob = await layout.writeBlob(jsonBytes(manifest));
     const platform = platformFor(plan.arch);
     platforms.push({
@@ -217,7 +255,11 @@ export async function assembleImage(options: AssembleOptions): Promise<AssembleR
       size: layers.reduce((n, l) => n + l.size, 0),
       uncompressedSize: layers.reduce((n, l) => n + l.uncompressedSize, 0),
     });
-    perArch.push({ arch: plan.arch, os: rootfs.os, installed: rootfs.installed });
+    perArch.push({
+      arch: plan.arch,
+      os: rootfs.os,
+      sbomPackages: [...(base?.installed.packages ?? []), ...rootfs.installed],
+    });
     lockedPackages[plan.arch] = rootfs.installed.map((p) => ({
       name: p.pkginfo.pkgname,
       version: p.pkginfo.pkgver,
@@ -256,7 +298,7 @@ export async function assembleImage(options: AssembleOptions): Promise<AssembleR
       manifestDigest: p.manifestDigest,
       layers: p.layers.map((l) => ({ digest: l.digest, packages: l.packages })),
       os: a.os,
-      packages: a.installed,
+      packages: a.sbomPackages,
       epoch,
     });
     await writeSbom(sbomBytes(doc), `sbom-${p.arch}.spdx.json`, p.manifestDigest, p.arch);

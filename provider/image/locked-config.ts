@@ -59,6 +59,8 @@ export function lockedConfigJson(
     ["keyring", goSorted(c.keyring.map((k) => redactRepository(k.raw)))],
     ["runtime_keyring", c.runtimeKeyring.map((k) => ({ name: k.name, content: k.content }))],
     ["packages", goSorted(locked.map((p) => `${p.name}=${p.version}`))],
+    // apko's BaseImageDescriptor, both paths as the config wrote them.
+    ["baseimage", c.baseImage ? omitEmpty(Object.entries(c.baseImage.written)) : undefined],
   ]);
   const e = config.entrypoint;
   const entrypoint = omitEmpty([

@@ -7,6 +7,7 @@ import { packageRefFor, resolvePackages } from "../resolve/resolve";
 import type { Solution } from "../resolve/solver";
 import { DistrolessError } from "../util/errors";
 import { formatBytes, type Progress, silentProgress } from "../util/log";
+import { readBaseInstalled } from "./base/base-installed";
 import { type ApkArch, requireArch } from "./config/arch";
 import type { ApkoConfig, KeyRef } from "./config/types";
 import { apkoInstallOrder } from "./install-order";
@@ -33,6 +34,8 @@ export interface ImageOverrides {
   archs?: string[];
   /** Merged over the config's annotations. */
   annotations?: Record<string, string>;
+  /** Replaces the config's contents.baseimage (build on this OCI layout; `apkindex` lists its packages). */
+  baseImage?: { image: string; apkindex: string };
   /** Base for relative paths in the overrides. */
   baseDir?: string;
 }
@@ -63,9 +66,23 @@ export function applyOverrides(config: ApkoConfig, o: ImageOverrides): ApkoConfi
   const archs: ApkArch[] = o.archs?.length
     ? [...new Set(o.archs.map((a) => requireArch(a, "archs")))]
     : config.archs;
+  const baseImage = o.baseImage
+    ? {
+        image: path.resolve(baseDir, o.baseImage.image),
+        apkindex: path.resolve(baseDir, o.baseImage.apkindex),
+        written: { ...o.baseImage },
+      }
+    : config.contents.baseImage;
   return {
     ...config,
-    contents: { ...config.contents, repositories, buildRepositories, keyring, packages },
+    contents: {
+      ...config.contents,
+      repositories,
+      buildRepositories,
+      keyring,
+      packages,
+      ...(baseImage ? { baseImage } : {}),
+    },
     archs,
     archsExplicit: o.archs?.length ? true : config.archsExplicit,
     annotations: { ...config.annotations, ...(o.annotations ?? {}) },
@@ -97,12 +114,21 @@ export async function resolveImage(
     for (const k of options.inlineKeys) ring.add(k.name, k.pem);
   }
   const repositories = [...config.contents.repositories, ...config.contents.buildRepositories];
+  const base = config.contents.baseImage;
+  const installed = base
+    ? new Map(
+        await Promise.all(
+          config.archs.map(async (arch) => [arch, (await readBaseInstalled(base, arch)).entries] as const),
+        ),
+      )
+    : undefined;
   const resolved = await resolvePackages(
     {
       repositories,
       packages: config.contents.packages,
       archs: config.archs,
       ...(options.pins ? { lock: options.pins } : {}),
+      ...(installed ? { installed } : {}),
     },
     { client },
   );
@@ -135,7 +161,12 @@ export async function fetchInstallPlans(
   ];
   const plans: InstallPlan[] = [];
   for (const arch of resolved.config.archs) {
-    const locked = await apkoInstallOrder(resolved.config, arch, resolved.lock.archs[arch] ?? [], client);
+    const lockedForArch = resolved.lock.archs[arch] ?? [];
+    // On a base image apko installs straight from its lock (it builds a base only from one): the
+    // lock's order, with no second resolution (which could not see the base's packages anyway).
+    const locked = resolved.config.contents.baseImage
+      ? lockedForArch
+      : await apkoInstallOrder(resolved.config, arch, lockedForArch, client);
     const bytes = locked.reduce((n, p) => n + p.size, 0);
     progress.info(`${arch}: fetching ${locked.length} packages (${formatBytes(bytes)})`);
     const fetched = await Promise.all(

@@ -3,6 +3,7 @@ import { encodeName } from "../archive/raw-names";
 import { DistrolessError } from "../util/errors";
 import type { Progress } from "../util/log";
 import { applyAccounts } from "./accounts";
+import { type BasePackage, linkLibOfMergedBase } from "./base";
 import {
   INSTALLED_PATH,
   initBaseLayout,
@@ -21,7 +22,7 @@ import type { ApkoConfig } from "./config/types";
 import type { ContentStore } from "./content-store";
 import { type InstalledPackage, installPackage, ownedEntries } from "./install";
 import type { KeyContent, PlannedPackage } from "./install-plan";
-import { formatInstalledDb, packageRecord } from "./installed-db";
+import { type DbRecord, formatInstalledDb, packageRecord } from "./installed-db";
 import { lockedConfigJson, repositoryLines } from "./locked-config";
 import { type OsRelease, parseOsRelease } from "./os-release";
 import { applyPathMutations } from "./paths";
@@ -38,6 +39,8 @@ export interface RootfsInput {
   store: ContentStore;
   epoch: number;
   progress: Progress;
+  /** Building on a base image: the packages installed there and their database records. */
+  base?: { records: DbRecord[]; packages: BasePackage[] };
 }
 
 export interface Rootfs {
@@ -64,7 +67,10 @@ export async function buildRootfs(input: RootfsInput): Promise<Rootfs> {
     tree,
     input.keys,
     repositoryLines(config),
-    buildWorld(input.packages.map((p) => ({ name: p.head.pkginfo.pkgname, version: p.head.pkginfo.pkgver }))),
+    buildWorld([
+      ...(input.base?.packages ?? []).map((p) => ({ name: p.pkginfo.pkgname, version: p.pkginfo.pkgver })),
+      ...input.packages.map((p) => ({ name: p.head.pkginfo.pkgname, version: p.head.pkginfo.pkgver })),
+    ]),
   );
 
   const byName = new Map<string, InstalledPackage>();
@@ -84,12 +90,20 @@ export async function buildRootfs(input: RootfsInput): Promise<Rootfs> {
 
   const records = installed.map((p) => packageRecord(p, ownedEntries(tree, p)));
   // Names keep their bytes (raw-names.ts): the database is written as the bytes they stand for.
-  rewriteFile(tree, INSTALLED_PATH, encodeName(formatInstalledDb(records)));
+  // On a base image the database continues the base's (its records first, as they are); scripts.tar
+  // and triggers hold ours only, as apko writes them.
+  rewriteFile(
+    tree,
+    INSTALLED_PATH,
+    encodeName(formatInstalledDb([...(input.base?.records ?? []), ...records])),
+  );
   rewriteFile(tree, SCRIPTS_PATH, buildScriptsTar(installed, epoch));
   rewriteFile(tree, TRIGGERS_PATH, buildTriggers(installed));
+  if (input.base) linkLibOfMergedBase(tree, [...input.base.packages, ...installed]);
   linkLibApk(tree);
 
-  const user = await applyAccounts(tree, store, config);
+  // apko leaves accounts alone on a base image (the base's passwd and group stand).
+  const user = input.base ? undefined : await applyAccounts(tree, store, config);
   putFile(
     tree,
     "etc/apko.json",

@@ -111,7 +111,7 @@ function licenseExpression(license: string): string {
   return ok ? text : NOASSERTION;
 }
 
-export function apkPurl(osId: string, pkg: InstalledPackage, arch: string): string {
+export function apkPurl(osId: string, pkg: SbomPackage, arch: string): string {
   const ns = purlEncode(osId || "unknown");
   return `pkg:apk/${ns}/${purlEncode(pkg.pkginfo.pkgname)}@${purlEncode(pkg.pkginfo.pkgver)}?arch=${purlEncode(arch)}`;
 }
@@ -137,9 +137,12 @@ export interface ImageSbomInput {
   /** Bottom first; `packages` says which packages' files a layer holds (empty: the rest). */
   layers: { digest: string; packages: readonly string[] }[];
   os: OsRelease;
-  packages: InstalledPackage[];
+  packages: SbomPackage[];
   epoch: number;
 }
+
+/** What the SBOM says of a package (an installed one, or one a base image lists). */
+export type SbomPackage = Pick<InstalledPackage, "pkginfo" | "checksum" | "datahash">;
 
 function layerPackage(layerDigest: string, ociArch: string, supplier: string): SpdxPackage {
   return {

@@ -43,17 +43,23 @@ export function crossArchAvoid(
 export function solveAllArchs(
   world: readonly string[],
   indexes: ReadonlyMap<string, PackageIndex>,
-  options: Omit<SolveOptions, "avoid"> & { perArch?: ReadonlyMap<string, SolveOptions> } = {},
+  options: Omit<SolveOptions, "avoid"> & {
+    perArch?: ReadonlyMap<string, SolveOptions>;
+    /** World entries one arch adds (a base image's installed packages, pinned). */
+    extraWorld?: ReadonlyMap<string, readonly string[]>;
+  } = {},
 ): Map<string, Solution> {
   const avoid = indexes.size > 1 ? crossArchAvoid(indexes) : new Map<string, Map<Candidate, string>>();
   const solutions = new Map<string, Solution>();
   const failures: string[] = [];
   for (const [arch, index] of indexes) {
-    const archOptions: SolveOptions = { ...options, ...options.perArch?.get(arch) };
+    const { perArch: _perArch, extraWorld: _extraWorld, ...common } = options;
+    const archOptions: SolveOptions = { ...common, ...options.perArch?.get(arch) };
     const av = avoid.get(arch);
     if (av && av.size > 0) archOptions.avoid = av;
     try {
-      solutions.set(arch, solve(index, world, archOptions));
+      const extra = options.extraWorld?.get(arch);
+      solutions.set(arch, solve(index, extra ? [...world, ...extra] : world, archOptions));
     } catch (err) {
       if (!(err instanceof ResolveError)) throw err;
       failures.push(explainArchGap(err, arch, indexes));

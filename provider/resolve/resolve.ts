@@ -1,3 +1,4 @@
+import type { IndexEntry } from "../apk/index-text";
 import { RepositoryClient } from "../repository/client";
 import type { RepositoryOptions } from "../repository/context";
 import type { LoadedIndex } from "../repository/index-loader";
@@ -9,7 +10,7 @@ import type { PinnedPackage } from "./apko-lock";
 import { type Lock, type LockedPackage, lockFromSolutions } from "./lock";
 import { newerThanLocked, solveLocked } from "./locked";
 import { solveAllArchs } from "./multi-arch";
-import { type PackageIndex, packageIndexFor, type RepoInfo } from "./package-index";
+import { type IndexSource, type PackageIndex, packageIndexFor, type RepoInfo } from "./package-index";
 import type { Solution } from "./solver";
 
 export interface ResolveInput {
@@ -23,7 +24,17 @@ export interface ResolveInput {
   archs: readonly string[];
   /** Pins by arch from an existing lock (apko.lock.json): resolve to exactly these. */
   lock?: ReadonlyMap<string, readonly PinnedPackage[]>;
+  /**
+   * Per arch, the packages already installed (a base image's, apko's `contents.baseimage`). As
+   * apko does, each is pinned in the world at its installed version and available as itself, so
+   * what needs it is satisfied by it (and a constraint it cannot meet fails); the lock leaves them
+   * out, since they are not installed again.
+   */
+  installed?: ReadonlyMap<string, IndexEntry[]>;
 }
+
+/** The repository the installed packages of a base image appear from (messages, `why`). */
+export const BASE_IMAGE_REPOSITORY = "(base image)";
 
 export interface ResolveOutput {
   lock: Lock;
@@ -63,16 +74,23 @@ export async function resolvePackages(
   );
   const indexes = new Map<string, LoadedIndex[]>();
   const packageIndexes = new Map<string, PackageIndex>();
+  const extraWorld = new Map<string, string[]>();
   for (const arch of input.archs) {
     const forArch = loaded.filter((l) => l.arch === arch);
     indexes.set(arch, forArch);
-    packageIndexes.set(
-      arch,
-      packageIndexFor(
+    const sources: IndexSource[] = forArch.map((l, order) => ({
+      repo: repoInfo(l.source, order),
+      index: l.index,
+    }));
+    const installed = input.installed?.get(arch);
+    if (installed) {
+      sources.push({ repo: { location: BASE_IMAGE_REPOSITORY, order: sources.length }, entries: installed });
+      extraWorld.set(
         arch,
-        forArch.map((l, order) => ({ repo: repoInfo(l.source, order), index: l.index })),
-      ),
-    );
+        installed.map((e) => `${e.name}=${e.version}`),
+      );
+    }
+    packageIndexes.set(arch, packageIndexFor(arch, sources));
   }
 
   const notices: string[] = [];
@@ -90,16 +108,26 @@ export async function resolvePackages(
           },
         );
       }
-      solutions.set(arch, solveLocked(index, input.packages, pins));
+      const installed = input.installed?.get(arch) ?? [];
+      const basePins = installed.map((e) => ({ name: e.name, version: e.version, checksum: e.checksum }));
+      solutions.set(
+        arch,
+        solveLocked(index, [...input.packages, ...(extraWorld.get(arch) ?? [])], [...pins, ...basePins]),
+      );
     }
     try {
-      const fresh = solveAllArchs(input.packages, packageIndexes);
+      const fresh = solveAllArchs(input.packages, packageIndexes, { extraWorld });
       for (const [arch, s] of solutions) notices.push(...newerThanLocked(s, fresh.get(arch)!));
     } catch {
       // The unlocked world does not resolve today; the lock still does, which is what counts here.
     }
   } else {
-    solutions = solveAllArchs(input.packages, packageIndexes);
+    solutions = solveAllArchs(input.packages, packageIndexes, { extraWorld });
+  }
+  for (const [arch, s] of solutions) {
+    const installed = new Set((input.installed?.get(arch) ?? []).map((e) => e.name));
+    // apko leaves every package of the base's name out, whichever repository the solver took it from.
+    if (installed.size > 0) s.packages = s.packages.filter((c) => !installed.has(c.name));
   }
   for (const s of solutions.values()) notices.push(...s.notices);
   return { lock: lockFromSolutions(solutions), notices, indexes, solutions };

@@ -260,12 +260,11 @@ describe("apko config", () => {
     );
   });
 
-  test("unsupported features are refused with the line: baseimage, a layering strategy apko lacks", () => {
-    const err = configError(() => parse("contents:\n  baseimage:\n    image: ./base\n    apkindex: ./idx\n"));
-    assert.match(
-      err.message,
-      /apko\.yaml:3:5: contents\.baseimage: .* is not supported by pulumi-distroless/,
+  test("unsupported features are refused with the line: a remote base image, a layering strategy apko lacks", () => {
+    const err = configError(() =>
+      parse("contents:\n  baseimage:\n    image: https://example.com/base\n    apkindex: ./idx\n"),
     );
+    assert.match(err.message, /apko\.yaml:3:\d+: contents\.baseimage\.image: .*only a local directory/);
     assert.match(
       configError(() => parse("layering: {strategy: size, budget: 3}\n")).message,
       /apko\.yaml:1:\d+: layering: unrecognized layering strategy "size"/,

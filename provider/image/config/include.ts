@@ -68,6 +68,13 @@ function absolutize(raw: RawApkoConfig, baseDir: string, source: SourceInfo): Ra
     const ref = parseKey(k, baseDir, `contents.keyring[${i}]`, source);
     return ref.kind === "local" ? ref.location : k;
   });
+  if (c.baseimage) {
+    // Both are local paths; the included file's are relative to that file.
+    out.baseimage = {
+      image: path.resolve(baseDir, c.baseimage.image),
+      apkindex: path.resolve(baseDir, c.baseimage.apkindex),
+    };
+  }
   if (repositories) out.repositories = repositories;
   if (buildRepositories) out.buildRepositories = buildRepositories;
   if (keyring) out.keyring = keyring;

@@ -200,7 +200,53 @@ export function normalizeApkoConfig(raw: RawApkoConfig, source: SourceInfo, base
   if (raw.vcsUrl !== undefined) config.vcs = splitVcsUrl(raw.vcsUrl);
   if (raw.layering?.strategy === "origin")
     config.layering = { strategy: "origin", budget: raw.layering.budget ?? 0 };
+  if (c.baseimage !== undefined) {
+    checkBaseImageOnly(raw, source);
+    config.contents.baseImage = {
+      image: localPath(c.baseimage.image, baseDir, "contents.baseimage.image", source),
+      apkindex: localPath(c.baseimage.apkindex, baseDir, "contents.baseimage.apkindex", source),
+      written: { image: c.baseimage.image, apkindex: c.baseimage.apkindex },
+    };
+  }
   return config;
+}
+
+/** A local path (relative to the config's directory, or a file: URL); URLs are refused. */
+function localPath(text: string, baseDir: string, where: string, source: SourceInfo): string {
+  const { kind, location } = classify(text.trim(), baseDir, where, source);
+  if (kind !== "local")
+    throw source.error(where, `${JSON.stringify(text)}: only a local directory is supported`);
+  return location;
+}
+
+/**
+ * apko builds on a base image with nothing but contents, archs and includes: the image settings
+ * come from the base, accounts would overwrite the base's, and layering is not defined over a base.
+ * The same fields refused, with the line, before anything is read.
+ */
+function checkBaseImageOnly(raw: RawApkoConfig, source: SourceInfo): void {
+  const given = (v: unknown) =>
+    v !== undefined &&
+    !(typeof v === "object" && v !== null && !Array.isArray(v) && Object.keys(v).length === 0);
+  const refused: [string, unknown][] = [
+    ["entrypoint", raw.entrypoint],
+    ["cmd", raw.cmd],
+    ["stop-signal", raw.stopSignal],
+    ["work-dir", raw.workDir],
+    ["accounts", raw.accounts],
+    ["environment", raw.environment && Object.keys(raw.environment).length > 0 ? raw.environment : undefined],
+    ["paths", raw.paths && raw.paths.length > 0 ? raw.paths : undefined],
+    ["annotations", raw.annotations && Object.keys(raw.annotations).length > 0 ? raw.annotations : undefined],
+  ];
+  for (const [key, value] of refused) {
+    if (given(value))
+      throw source.error(
+        key,
+        `${key} cannot be set with contents.baseimage: on a base image only contents, archs and include are supported (as in apko)`,
+      );
+  }
+  if (raw.layering?.strategy === "origin")
+    throw source.error("layering", "layering is not supported with contents.baseimage (apko refuses it too)");
 }
 
 /** `https://github.com/org/repo@<commit>` -> url + commit; the `@` of `git@host:` URLs is left alone. */

@@ -43,11 +43,6 @@ const worldEntry: Schema<string> = refine(nonEmpty(), (text) => {
 
 const namedContent = object({ name: req(nonEmpty()), content: req(nonEmpty()) });
 
-/** Present at all means refused: we say so with the line, instead of silently ignoring it. */
-function unsupported(what: string): Schema<never> {
-  return custom<never>(what, (_node, at) => at.fail(`${what} is not supported by pulumi-distroless`));
-}
-
 const contents = object({
   repositories: opt(list(nonEmpty())),
   build_repositories: opt(list(nonEmpty())),
@@ -55,7 +50,9 @@ const contents = object({
   keyring: opt(list(nonEmpty())),
   runtime_keyring: opt(list(namedContent)),
   packages: opt(list(worldEntry)),
-  baseimage: opt(unsupported("contents.baseimage (building on top of a base image, experimental in apko)")),
+  // apko's base image: an OCI layout and the directory holding `<arch>/APKINDEX`, the base's
+  // installed packages (both required: apko fails on either missing).
+  baseimage: opt(object({ image: req(nonEmpty()), apkindex: req(nonEmpty()) })),
 });
 
 const entrypoint = refine(

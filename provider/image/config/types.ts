@@ -63,6 +63,19 @@ export interface PathMutation {
 }
 
 /**
+ * A base image as configured: an OCI image layout and the directory holding `<apk arch>/APKINDEX`,
+ * the list of packages installed in it (an installed database or APKINDEX text).
+ */
+export interface BaseImageRef {
+  /** Absolute path of the OCI layout directory. */
+  image: string;
+  /** Absolute path of the directory with `<apk arch>/APKINDEX`. */
+  apkindex: string;
+  /** Both as written in the config (what etc/apko.json records). */
+  written: { image: string; apkindex: string };
+}
+
+/**
  * A validated, normalized, fully-defaulted apko image configuration (apko.yaml or the
  * DistrolessImage `config` object).
  */
@@ -81,6 +94,8 @@ export interface ApkoConfig {
     runtimeKeyring: NamedContent[];
     /** apk constraints (`name`, `name=1.2-r0`, `name>1`, `cmd:sh`...), in config order. */
     packages: string[];
+    /** apko's `contents.baseimage`: the image is built on top of this one. */
+    baseImage?: BaseImageRef;
   };
   entrypoint: {
     type?: "service-bundle";
