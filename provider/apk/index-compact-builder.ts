@@ -56,27 +56,17 @@ class F64Column {
   }
 }
 
-/** The fields of one record as the builder takes them (see IndexEntry; `providerPriority` -1 = none). */
-export interface RecordFields {
-  checksum: string;
-  name: string;
-  version: string;
-  arch: string;
-  size: number;
-  installedSize: number;
-  description: string;
-  url: string;
-  license: string;
-  origin: string;
-  maintainer: string;
-  buildTime: number;
-  commit: string;
+/** The fields of one record as the builder takes them: IndexEntry's, lists read-only, `providerPriority` -1 = none. */
+export type RecordFields = Omit<
+  IndexEntry,
+  "depends" | "installIf" | "provides" | "providerPriority" | "extra"
+> & {
   depends: readonly string[];
   installIf: readonly string[];
   provides: readonly string[];
   providerPriority: number;
   extra: readonly (readonly [string, string])[];
-}
+};
 
 /**
  * Collects records into the compact layout: strings go into one growing byte buffer (recurring
