@@ -52,6 +52,40 @@ export function indexAnnotations(config: ApkoConfig, epoch: number): Record<stri
   return sortedRecord([...a.entries()]);
 }
 
+/** One history entry per layer we add, as apko writes them. */
+export function layerHistory(config: ApkoConfig, layers: number, created: string): Record<string, string>[] {
+  const title = config.annotations["org.opencontainers.image.title"];
+  const vendor = config.annotations["org.opencontainers.image.vendor"];
+  // apko leaves the comment out of a layered image's history (it only describes single layers).
+  const comment =
+    title && vendor
+      ? `${title} by ${vendor}`
+      : layers > 1
+        ? undefined
+        : `This is a ${TOOL_NAME} single-layer image`;
+  return Array.from({ length: layers }, () => ({
+    author: TOOL_NAME,
+    created,
+    created_by: TOOL_NAME,
+    ...(comment === undefined ? {} : { comment }),
+  }));
+}
+
+/** The config's environment as the image's sorted `Env`. */
+export function envList(config: ApkoConfig): string[] {
+  return Object.entries(config.environment)
+    .map(([k, v]) => `${k}=${v}`)
+    .sort();
+}
+
+/** The image's `Volumes`, sorted; undefined when there are none. */
+export function volumesObject(config: ApkoConfig): Record<string, Record<string, never>> | undefined {
+  if (config.volumes.length === 0) return undefined;
+  const volumes: Record<string, Record<string, never>> = {};
+  for (const v of [...config.volumes].sort()) volumes[v] = {};
+  return volumes;
+}
+
 /** The image config, keys in image-layout.md's order; empty settings are left out. */
 export function buildImageConfig(
   config: ApkoConfig,
@@ -62,41 +96,22 @@ export function buildImageConfig(
 ): ImageConfig {
   const created = rfc3339(epoch);
   const annotations = imageAnnotations(config, epoch);
-  const title = config.annotations["org.opencontainers.image.title"];
-  const vendor = config.annotations["org.opencontainers.image.vendor"];
-  // apko leaves the comment out of a layered image's history (it only describes single layers).
-  const comment =
-    title && vendor
-      ? `${title} by ${vendor}`
-      : diffIds.length > 1
-        ? undefined
-        : `This is a ${TOOL_NAME} single-layer image`;
   const platform = toOciPlatform(arch);
   const inner: ImageConfig["config"] = {};
   if (config.entrypoint.command.length > 0) inner.Entrypoint = [...config.entrypoint.command];
   if (config.cmd.length > 0) inner.Cmd = [...config.cmd];
-  inner.Env = Object.entries(config.environment)
-    .map(([k, v]) => `${k}=${v}`)
-    .sort();
+  inner.Env = envList(config);
   if (user) inner.User = user;
   if (config.workDir) inner.WorkingDir = config.workDir;
-  if (config.volumes.length > 0) {
-    const volumes: Record<string, Record<string, never>> = {};
-    for (const v of [...config.volumes].sort()) volumes[v] = {};
-    inner.Volumes = volumes;
-  }
+  const volumes = volumesObject(config);
+  if (volumes) inner.Volumes = volumes;
   if (config.stopSignal) inner.StopSignal = config.stopSignal;
   inner.Labels = annotations;
   const out: ImageConfig = {
     architecture: platform.architecture,
     author: TOOL_NAME,
     created,
-    history: diffIds.map(() => ({
-      author: TOOL_NAME,
-      created,
-      created_by: TOOL_NAME,
-      ...(comment === undefined ? {} : { comment }),
-    })),
+    history: layerHistory(config, diffIds.length, created),
     os: "linux",
     rootfs: { type: "layers", diff_ids: [...diffIds] },
     config: inner,

@@ -1,6 +1,6 @@
 import { type ApkArch, toOciPlatform } from "../config/arch";
 import type { ApkoConfig } from "../config/types";
-import { imageAnnotations, rfc3339, TOOL_NAME } from "../oci-objects";
+import { envList, imageAnnotations, layerHistory, rfc3339, TOOL_NAME, volumesObject } from "../oci-objects";
 import type { Descriptor, ImageManifest } from "../oci-types";
 import { MEDIA_TYPES } from "../oci-types";
 import type { BaseImage } from "./base-image";
@@ -38,35 +38,16 @@ export function configOnBase(
   if (platform.variant) out.variant = platform.variant;
   else delete out.variant;
   const baseHistory = Array.isArray(base.config.history) ? base.config.history : [];
-  const title = config.annotations["org.opencontainers.image.title"];
-  const vendor = config.annotations["org.opencontainers.image.vendor"];
-  const comment =
-    title && vendor
-      ? `${title} by ${vendor}`
-      : diffIds.length > 1
-        ? undefined
-        : `This is a ${TOOL_NAME} single-layer image`;
-  out.history = [
-    ...baseHistory,
-    ...diffIds.map(() => ({
-      author: TOOL_NAME,
-      created,
-      created_by: TOOL_NAME,
-      ...(comment === undefined ? {} : { comment }),
-    })),
-  ];
+  out.history = [...baseHistory, ...layerHistory(config, diffIds.length, created)];
   const rootfs = base.config.rootfs as { diff_ids: string[] };
   out.rootfs = { type: "layers", diff_ids: [...rootfs.diff_ids, ...diffIds] };
   const inner: Record<string, unknown> =
     typeof base.config.config === "object" && base.config.config !== null
       ? { ...(base.config.config as Record<string, unknown>) }
       : {};
-  inner.Env = Object.entries(config.environment)
-    .map(([k, v]) => `${k}=${v}`)
-    .sort();
-  if (config.volumes.length > 0) {
-    const volumes: Record<string, Record<string, never>> = {};
-    for (const v of [...config.volumes].sort()) volumes[v] = {};
+  inner.Env = envList(config);
+  const volumes = volumesObject(config);
+  if (volumes) {
     inner.Volumes = volumes;
   }
   inner.Labels = imageAnnotations(config, epoch);
