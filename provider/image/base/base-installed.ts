@@ -1,6 +1,6 @@
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
-import { emptyIndexEntry, type IndexEntry } from "../../apk/index-text";
+import { type IndexEntry, parseIndexText } from "../../apk/index-text";
 import { emptyPkgInfo, type PkgInfo } from "../../apk/pkginfo";
 import { DistrolessError } from "../../util/errors";
 import { readFileCapped } from "../../util/fs";
@@ -35,14 +35,42 @@ export interface BaseInstalled {
   packages: BasePackage[];
 }
 
-const words = (s: string) => s.split(" ").filter(Boolean);
+/**
+ * The package's own fields of each record (the lines before its file list: F R M a Z follow
+ * them), as APKINDEX text: one record each, so the index parser reads them with all its checks
+ * (C/P/V present, names and versions in apk's grammar, numbers as numbers).
+ */
+function headerText(records: DbRecord[]): string {
+  const out: string[] = [];
+  for (const record of records) {
+    for (const [k, v] of record.lines) {
+      if (k === "F") break;
+      out.push(`${k}:${v}`);
+    }
+    out.push("");
+  }
+  return out.join("\n");
+}
 
-function integer(value: string, key: string, where: string, file: string): number {
-  if (!/^\d+$/.test(value))
-    throw new DistrolessError("E_FORMAT", `${where}: ${key}:${value.slice(0, 40)} is not a number`, {
-      subject: file,
-    });
-  return Number(value);
+/** What the SBOM and the epoch need, from the record as the index parser read it. */
+function pkgInfoOf(entry: IndexEntry): PkgInfo {
+  const info = emptyPkgInfo();
+  info.pkgname = entry.name;
+  info.pkgver = entry.version;
+  info.arch = entry.arch;
+  info.licenses = entry.license ? [entry.license] : [];
+  info.pkgdesc = entry.description;
+  info.origin = entry.origin;
+  info.maintainer = entry.maintainer;
+  info.url = entry.url;
+  info.commit = entry.commit;
+  info.depends = entry.depends;
+  info.provides = entry.provides;
+  info.replaces = entry.extra.filter(([k]) => k === "r").flatMap(([, v]) => v.split(" ").filter(Boolean));
+  info.builddate = entry.buildTime;
+  info.size = entry.installedSize;
+  if (entry.providerPriority !== undefined) info.providerPriority = entry.providerPriority;
+  return info;
 }
 
 export async function readBaseInstalled(ref: BaseImageRef, arch: ApkArch): Promise<BaseInstalled> {
@@ -60,80 +88,20 @@ export async function readBaseInstalled(ref: BaseImageRef, arch: ApkArch): Promi
     });
   const text = (await readFileCapped(file, MAX_BASE_INSTALLED)).toString("utf8");
   const records = parseInstalledDb(text, file);
-  const entries: IndexEntry[] = [];
-  const packages: BasePackage[] = [];
+  const entries = parseIndexText(headerText(records), file);
   const names = new Set<string>();
-  records.forEach((record, n) => {
-    const where = `record ${n + 1}`;
-    const entry = emptyIndexEntry();
-    const info = emptyPkgInfo();
-    for (const [k, v] of record.lines) {
-      // Only the package's own fields: the file lines (F R M a Z) follow them.
-      if (k === "F") break;
-      switch (k) {
-        case "P":
-          entry.name = info.pkgname = v;
-          break;
-        case "V":
-          entry.version = info.pkgver = v;
-          break;
-        case "A":
-          entry.arch = info.arch = v;
-          break;
-        case "L":
-          entry.license = v;
-          info.licenses = v ? [v] : [];
-          break;
-        case "T":
-          entry.description = info.pkgdesc = v;
-          break;
-        case "o":
-          entry.origin = info.origin = v;
-          break;
-        case "m":
-          entry.maintainer = info.maintainer = v;
-          break;
-        case "U":
-          entry.url = info.url = v;
-          break;
-        case "c":
-          entry.commit = info.commit = v;
-          break;
-        case "D":
-          entry.depends = info.depends = words(v);
-          break;
-        case "p":
-          entry.provides = info.provides = words(v);
-          break;
-        case "r":
-          info.replaces = words(v);
-          break;
-        case "t":
-          entry.buildTime = info.builddate = integer(v, k, where, file);
-          break;
-        case "S":
-          entry.size = integer(v, k, where, file);
-          break;
-        case "I":
-          entry.installedSize = info.size = integer(v, k, where, file);
-          break;
-        case "k":
-          entry.providerPriority = info.providerPriority = integer(v, k, where, file);
-          break;
-        case "C":
-          entry.checksum = v;
-          break;
-      }
-    }
-    // install_if is left out: an installed package is not installed again by a trigger.
-    if (!entry.name || !entry.version)
-      throw new DistrolessError("E_FORMAT", `${where} has no P: (name) or V: (version)`, { subject: file });
+  for (const entry of entries) {
     if (names.has(entry.name))
       throw new DistrolessError("E_FORMAT", `${entry.name} is listed twice`, { subject: file });
     names.add(entry.name);
-    entries.push(entry);
-    packages.push({ pkginfo: info, checksum: entry.checksum, datahash: "" });
-  });
+    // An installed package is not installed again by a trigger.
+    entry.installIf = [];
+  }
+  const packages = entries.map((entry) => ({
+    pkginfo: pkgInfoOf(entry),
+    checksum: entry.checksum,
+    datahash: "",
+  }));
   // The installed database separates records with one blank line; the last one ends with it too.
   if (records.length > 0)
     records[records.length - 1]!.blankAfter = Math.max(1, records[records.length - 1]!.blankAfter);
