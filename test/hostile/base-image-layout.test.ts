@@ -195,5 +195,20 @@ describe("hostile base image layouts", () => {
       assert.match(`${err.message} ${err.subject ?? ""}`, /bad-index/);
       return true;
     });
+    // Records the resolver and the SBOM would take names from: each is refused, naming its field.
+    const hostile: [string, string, RegExp][] = [
+      ["C:Q1abc=\nP:../../etc/passwd\nV:1-r0\n", "E_HOSTILE", /P:/],
+      ["C:Q1abc=\nP:ok\nV:1-r0; rm -rf /\n", "E_HOSTILE", /V:/],
+      ["P:ok\nV:1-r0\n", "E_FORMAT", /lacks C/],
+      ["C:Q1abc=\nP:ok\nV:1-r0\nI:-5\n", "E_FORMAT", /I is not a number/],
+      ["C:Q1abc=\nP:ok\nV:1-r0\n\nC:Q1abd=\nP:ok\nV:2-r0\n", "E_FORMAT", /ok is listed twice/],
+    ];
+    for (const [text, code, message] of hostile) {
+      writeFileSync(path.join(bad, "x86_64", "APKINDEX"), text);
+      await assert.rejects(
+        readBaseInstalled({ ...ref, apkindex: bad }, "x86_64"),
+        refusal(code, message),
+      );
+    }
   });
 });
