@@ -103,8 +103,11 @@ export class CompactIndexBuilder {
   finish(
     text: Buffer,
     sourceSha256: string,
-    description: string,
-    signatures: readonly { algorithm: string; keyName: string }[],
+    aux: {
+      description: string;
+      signatures: readonly { algorithm: string; keyName: string }[];
+      arches: ReadonlyMap<string, number>;
+    },
   ): CompactIndex {
     const tables = writeTables(
       this.count,
@@ -113,7 +116,7 @@ export class CompactIndexBuilder {
       this.numbers.view(),
       text,
       sourceSha256,
-      { description, signatures },
+      aux,
     );
     return new CompactIndex({ tables, text }, "parsed index");
   }
@@ -157,7 +160,9 @@ export function compactFromEntries(
   };
   const b = new CompactIndexBuilder();
   const fields = new Uint32Array(10);
+  const arches = new Map<string, number>();
   for (const e of entries) {
+    if (e.arch) arches.set(e.arch, (arches.get(e.arch) ?? 0) + 1);
     for (const [f, key] of FIELD_OF) {
       const v = e[key] as string;
       fields[f] = v === "" ? NO_STRING : put(v, e);
@@ -175,5 +180,5 @@ export function compactFromEntries(
     });
   }
   const text = Buffer.from(lines.length ? `${lines.join("\n")}\n` : "", "utf8");
-  return b.finish(text, sourceSha256, description, []);
+  return b.finish(text, sourceSha256, { description, signatures: [], arches });
 }

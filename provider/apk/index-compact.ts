@@ -14,7 +14,7 @@ import type { SignatureAlgorithm } from "./signature";
  *   items    u32 x items           (offsets of list lines' values: each record's D: lines, i: lines,
  *                                   p: lines, then its unknown fields' lines, key first)
  *   numbers  f64 x 4 x count       (size, installed size, build time, provider priority or -1)
- *   aux      JSON {description, signatures} (a few bytes)
+ *   aux      JSON {description, signatures, arches (records per A: value)} (a few bytes)
  *   text     the APKINDEX text as read
  *
  * Why this shape: parsing is finding line starts (no string is made for a field nobody reads), the
@@ -75,6 +75,13 @@ const LF = 10;
 const CR = 13;
 const SPACE = 32;
 
+/** The end of the line value starting at `o`, without a carriage return (a byte loop: values are short). */
+export function lineEnd(t: Uint8Array, o: number): number {
+  let end = o;
+  while (end < t.length && t[end] !== LF) end++;
+  return end > o && t[end - 1] === CR ? end - 1 : end;
+}
+
 export interface CompactParts {
   /** Header, records, items, numbers and aux (8-byte aligned: typed views are made on it). */
   tables: Buffer;
@@ -89,6 +96,8 @@ export class CompactIndex {
   readonly sourceSha256: string;
   readonly description: string;
   readonly signatures: { algorithm: SignatureAlgorithm; keyName: string }[];
+  /** How many records name each arch (`A:`), counted by the parse. */
+  readonly arches: ReadonlyMap<string, number>;
   readonly tables: Buffer;
   readonly text: Buffer;
   private readonly records: Uint32Array;
@@ -158,6 +167,11 @@ export class CompactIndex {
       if (typeof algorithm !== "string" || typeof keyName !== "string") return bad("a malformed signature");
       return { algorithm: algorithm as SignatureAlgorithm, keyName };
     });
+    const arches = aux.arches;
+    if (typeof arches !== "object" || arches === null) bad("no arch counts");
+    this.arches = new Map(
+      Object.entries(arches as object).map(([a, n]) => [a, typeof n === "number" ? n : bad("an arch count")]),
+    );
     this.names = new Array<string | undefined>(count);
     this.versions = new Array<string | undefined>(count);
   }
@@ -182,10 +196,7 @@ export class CompactIndex {
 
   /** The end of the value starting at `o`: its line's end, without a carriage return. */
   valueEnd(o: number): number {
-    const t = this.text;
-    let end = t.indexOf(LF, o);
-    if (end < 0) end = t.length;
-    return end > o && t[end - 1] === CR ? end - 1 : end;
+    return lineEnd(this.text, o);
   }
 
   /** The value at text offset `o` ("" for none). */
@@ -262,8 +273,8 @@ export class CompactIndex {
       const end = this.valueEnd(o);
       let at = o;
       while (at < end) {
-        let sp = t.indexOf(SPACE, at);
-        if (sp < 0 || sp > end) sp = end;
+        let sp = at;
+        while (sp < end && t[sp] !== SPACE) sp++;
         if (sp > at) fn(at, sp);
         at = sp + 1;
       }
@@ -329,7 +340,9 @@ export class CompactIndex {
   }
 }
 
-function readAux(bytes: Buffer): { description?: unknown; signatures?: unknown } | undefined {
+function readAux(
+  bytes: Buffer,
+): { description?: unknown; signatures?: unknown; arches?: unknown } | undefined {
   try {
     const v: unknown = JSON.parse(bytes.toString("utf8"));
     return typeof v === "object" && v !== null ? v : undefined;
@@ -346,12 +359,17 @@ export function writeTables(
   numbers: Float64Array,
   text: Buffer,
   sourceSha256: string,
-  aux: { description: string; signatures: readonly { algorithm: string; keyName: string }[] },
+  aux: {
+    description: string;
+    signatures: readonly { algorithm: string; keyName: string }[];
+    arches: ReadonlyMap<string, number>;
+  },
 ): Buffer {
   const auxBytes = Buffer.from(
     JSON.stringify({
       description: aux.description,
       signatures: aux.signatures.map((s) => ({ algorithm: s.algorithm, keyName: s.keyName })),
+      arches: Object.fromEntries(aux.arches),
     }),
   );
   const layout = compactLayout(count, items.length, auxBytes.length);

@@ -1,21 +1,27 @@
-import { DistrolessError } from "../util/errors";
-import { type CompactIndex, R_NAME, R_VERSION } from "./index-compact";
+import { type CompactIndex, R_NAME } from "./index-compact";
 
 /*
  * Every name a compact index answers to (package names and provided names) -> the records, as an
  * open-addressing hash table over the text's bytes: no string is made for a name nobody looks up.
  * A code is `position * 2` for a record's own name, `position * 2 + 1` for a name it provides;
- * a name's codes are kept in record order. Building it is where a package listed twice (same name
- * and version) is found.
+ * a name's codes are kept in record order. The parser fills it as it reads (it knows where each
+ * line ends), which is also where a package listed twice (same name and version) is found; an index
+ * read from the cache gets one built from its offsets on first use.
  */
 
 const EQUALS = 61;
-const LF = 10;
+const SPACE = 32;
 
 function hashBytes(t: Uint8Array, start: number, end: number): number {
   let h = 0x811c9dc5;
   for (let i = start; i < end; i++) h = Math.imul(h ^ t[i]!, 0x01000193);
   return h >>> 0;
+}
+
+function sameBytes(t: Uint8Array, a: number, b: number, c: number, d: number): boolean {
+  if (b - a !== d - c) return false;
+  for (let i = 0; i < b - a; i++) if (t[a + i] !== t[c + i]) return false;
+  return true;
 }
 
 /** A growable i32 column. */
@@ -51,14 +57,13 @@ export class NameTable {
   // Per code: the code and the next code of the same name (-1 ends).
   private readonly codes: I32Column;
   private readonly next: I32Column;
+  /** Per record, where its version is (only while looking for packages listed twice). */
+  private readonly versions: I32Column | undefined;
+  private index: CompactIndex | undefined;
 
-  /** `strict`: a package listed twice is an error (a parse); otherwise its records are all listed. */
-  constructor(
-    private readonly index: CompactIndex,
-    private readonly subject: string,
-    strict: boolean,
-  ) {
-    const expected = index.count * 2;
+  /** `strict`: `addOwn` reports a package listed twice (a parse); otherwise every record is listed. */
+  constructor(expectedRecords: number, strict: boolean) {
+    const expected = Math.max(16, expectedRecords * 2);
     let size = 1024;
     while (size < expected * 2) size *= 2;
     this.slots = new Int32Array(size).fill(-1);
@@ -71,24 +76,71 @@ export class NameTable {
     this.own = new I32Column(expected);
     this.codes = new I32Column(expected);
     this.next = new I32Column(expected);
+    if (strict) this.versions = new I32Column(expectedRecords * 2);
+  }
+
+  /** The table of a parsed (or cached) index, from its offsets. */
+  static of(index: CompactIndex): NameTable {
+    const table = new NameTable(index.count, false);
     const t = index.text;
     for (let p = 0; p < index.count; p++) {
       const ns = index.offset(p, R_NAME);
       const ne = index.valueEnd(ns);
-      const id = this.intern(ns, ne);
-      if (strict && this.own.data[id]) this.checkTwice(id, p);
-      this.own.data[id] = 1;
-      this.append(id, p * 2);
-      const provideCode = p * 2 + 1;
-      index.forEachWord(p, 2, (ws, we) => {
-        let pe = t.indexOf(EQUALS, ws);
-        if (pe < 0 || pe > we) pe = we;
-        if (pe - ws === ne - ns && t.compare(t, ws, pe, ns, ne) === 0) return; // its own name
-        const pid = this.intern(ws, pe);
+      table.addOwn(t, p, ns, ne, 0, 0);
+      for (const o of index.lineOffsets(p, 2)) table.addProvides(t, p, o, index.valueEnd(o), ns, ne);
+    }
+    table.attach(index);
+    return table;
+  }
+
+  /** The index the offsets are into (lookups decode and compare against its text). */
+  attach(index: CompactIndex): void {
+    this.index = index;
+  }
+
+  /**
+   * Record `p`'s own name is t[ns, ne) and its version t[vs, ve). Returns the position of an
+   * earlier record of the same name and version (strict tables only), else -1.
+   */
+  addOwn(t: Uint8Array, p: number, ns: number, ne: number, vs: number, ve: number): number {
+    const id = this.intern(t, ns, ne);
+    const v = this.versions;
+    if (v) {
+      v.push(vs);
+      v.push(ve);
+      if (this.own.data[id]) {
+        for (let c = this.head.data[id]!; c >= 0; c = this.next.data[c]!) {
+          const code = this.codes.data[c]!;
+          if (code % 2 === 1) continue;
+          const q = code / 2;
+          if (sameBytes(t, vs, ve, v.data[q * 2]!, v.data[q * 2 + 1]!)) return q;
+        }
+      }
+    }
+    this.own.data[id] = 1;
+    this.append(id, p * 2);
+    return -1;
+  }
+
+  /** A `p:` line of record `p`, t[start, end): each word's name (up to `=`), unless it is t[ns, ne). */
+  addProvides(t: Uint8Array, p: number, start: number, end: number, ns: number, ne: number): void {
+    const code = p * 2 + 1;
+    let at = start;
+    while (at < end) {
+      let we = at;
+      let eq = -1;
+      while (we < end && t[we] !== SPACE) {
+        if (eq < 0 && t[we] === EQUALS) eq = we;
+        we++;
+      }
+      const nameEnd = eq < 0 ? we : eq;
+      if (we > at && !sameBytes(t, at, nameEnd, ns, ne)) {
+        const id = this.intern(t, at, nameEnd);
         // One code per record and name: its provides of that name are listed when it is looked at.
-        const tail = this.tail.data[pid]!;
-        if (tail < 0 || this.codes.data[tail] !== provideCode) this.append(pid, provideCode);
-      });
+        const tail = this.tail.data[id]!;
+        if (tail < 0 || this.codes.data[tail] !== code) this.append(id, code);
+      }
+      at = we + 1;
     }
   }
 
@@ -103,25 +155,15 @@ export class NameTable {
 
   /** Every name (package and provided), decoded: for suggestions. */
   *names(): IterableIterator<string> {
+    const index = this.index!;
     for (let id = 0; id < this.start.length; id++)
-      yield this.index.slice(this.start.data[id]!, this.end.data[id]!);
+      yield index.slice(this.start.data[id]!, this.end.data[id]!);
   }
 
   private find(name: string): number {
-    let bytes: Uint8Array | undefined;
-    let h = 0x811c9dc5;
-    for (let i = 0; i < name.length; i++) {
-      const c = name.charCodeAt(i);
-      if (c > 127) {
-        bytes = Buffer.from(name, "utf8");
-        break;
-      }
-      h = Math.imul(h ^ c, 0x01000193);
-    }
-    if (bytes) h = hashBytes(bytes, 0, bytes.length);
-    h >>>= 0;
-    const t = this.index.text;
-    const key = bytes ?? Buffer.from(name, "latin1");
+    const key = Buffer.from(name, "utf8");
+    const h = hashBytes(key, 0, key.length);
+    const t = this.index!.text;
     for (let s = h & this.mask; ; s = (s + 1) & this.mask) {
       const id = this.slots[s]!;
       if (id < 0) return -1;
@@ -132,17 +174,14 @@ export class NameTable {
     }
   }
 
-  /** The id of text[s, e) as a name, added if new. */
-  private intern(s: number, e: number): number {
-    const t = this.index.text;
+  /** The id of t[s, e) as a name, added if new. */
+  private intern(t: Uint8Array, s: number, e: number): number {
     const h = hashBytes(t, s, e);
     for (let slot = h & this.mask; ; slot = (slot + 1) & this.mask) {
       const id = this.slots[slot]!;
       if (id < 0) break;
-      if (this.hash.data[id]! >>> 0 !== h) continue;
-      const a = this.start.data[id]!;
-      const b = this.end.data[id]!;
-      if (b - a === e - s && t.compare(t, s, e, a, b) === 0) return id;
+      if (this.hash.data[id]! >>> 0 === h && sameBytes(t, s, e, this.start.data[id]!, this.end.data[id]!))
+        return id;
     }
     const id = this.start.push(s);
     this.end.push(e);
@@ -175,50 +214,21 @@ export class NameTable {
     else this.next.data[tail] = c;
     this.tail.data[id] = c;
   }
-
-  /** Record `p` has name `id` as an earlier record does: the same version twice is an error. */
-  private checkTwice(id: number, p: number): void {
-    const index = this.index;
-    const t = index.text;
-    const vs = index.offset(p, R_VERSION);
-    const ve = index.valueEnd(vs);
-    for (let c = this.head.data[id]!; c >= 0; c = this.next.data[c]!) {
-      const code = this.codes.data[c]!;
-      if (code % 2 === 1) continue;
-      const q = code / 2;
-      const qs = index.offset(q, R_VERSION);
-      const qe = index.valueEnd(qs);
-      if (qe - qs === ve - vs && t.compare(t, vs, ve, qs, qe) === 0) {
-        throw new DistrolessError(
-          "E_FORMAT",
-          `APKINDEX lists ${index.name(p)}-${index.version(p)} twice (records at lines ${recordLine(index, q)} and ${recordLine(index, p)})`,
-          { subject: this.subject },
-        );
-      }
-    }
-  }
-}
-
-/** The line record `p` starts on (messages only): back from its name to the blank line before it. */
-function recordLine(index: CompactIndex, p: number): number {
-  const t = index.text;
-  let at = index.offset(p, R_NAME);
-  while (at > 0 && !(t[at - 1] === LF && (at < 2 || t[at - 2] === LF))) at--;
-  let line = 1;
-  for (let i = 0; i < at; i++) if (t[i] === LF) line++;
-  return line;
 }
 
 const tables = new WeakMap<CompactIndex, NameTable>();
 
-/**
- * The index's name table, built on first use. A parse builds it at once, `strict`, to refuse a
- * package listed twice; indexes built from plain entries take them as they are.
- */
-export function nameTableOf(index: CompactIndex, subject = "APKINDEX", strict = false): NameTable {
+/** Keeps the table a parse built for its index. */
+export function rememberNameTable(index: CompactIndex, table: NameTable): void {
+  table.attach(index);
+  tables.set(index, table);
+}
+
+/** The index's name table: the parse's, or built from the offsets on first use. */
+export function nameTableOf(index: CompactIndex): NameTable {
   let table = tables.get(index);
   if (!table) {
-    table = new NameTable(index, subject, strict);
+    table = NameTable.of(index);
     tables.set(index, table);
   }
   return table;

@@ -14,8 +14,8 @@ import {
   R_VERSION,
   STRING_FIELDS,
 } from "./index-compact";
-import { CompactIndexBuilder } from "./index-compact-builder";
-import { nameTableOf } from "./index-names";
+import { CompactIndexBuilder, U32Column } from "./index-compact-builder";
+import { NameTable, rememberNameTable } from "./index-names";
 import type { IndexEntry } from "./index-text";
 import {
   checkArch,
@@ -67,6 +67,10 @@ function isVersionBytes(t: Uint8Array, start: number, end: number): boolean {
  */
 export class IndexTextParser {
   private readonly builder = new CompactIndexBuilder();
+  private readonly names: NameTable;
+  /** Where each record starts (for messages). */
+  private readonly starts = new U32Column();
+  private readonly arches = new Map<string, number>();
   private text: Buffer;
   private length = 0;
   /** The start of the first line not read yet. */
@@ -75,6 +79,8 @@ export class IndexTextParser {
   // The record being read.
   private readonly fields = new Uint32Array(STRING_FIELDS).fill(NO_STRING);
   private readonly lists: number[][] = [[], [], [], []];
+  /** Where the record's `p:` lines end. */
+  private readonly providesEnds: number[] = [];
   private open = false;
   private recordStart = 0;
   private nameEnd = 0;
@@ -84,8 +90,9 @@ export class IndexTextParser {
   private installedSize = 0;
   private buildTime = 0;
   private priority = -1;
-  /** The last arch value that was checked (records of one index nearly always share it). */
+  /** The last arch value that was checked (records of one index nearly always share it), and its count. */
   private knownArch = "";
+  private knownArchCount = 0;
 
   /** `capacity`: the text's size when known (an archive's tar header says it), so it is not regrown. */
   constructor(
@@ -93,6 +100,7 @@ export class IndexTextParser {
     capacity = 64 << 10,
   ) {
     this.text = Buffer.allocUnsafe(Math.max(capacity, 1));
+    this.names = new NameTable(Math.ceil(capacity / 256), true);
   }
 
   /** More of the text: copied after what came before, and every complete line read. */
@@ -125,7 +133,15 @@ export class IndexTextParser {
     if (this.pos < this.length) this.line(this.pos, this.length);
     this.pos = this.length;
     this.finishRecord();
+    this.countArch();
     this.ended = true;
+  }
+
+  /** Adds the run of records of the last arch seen to its count. */
+  private countArch(): void {
+    if (this.knownArchCount === 0) return;
+    this.arches.set(this.knownArch, (this.arches.get(this.knownArch) ?? 0) + this.knownArchCount);
+    this.knownArchCount = 0;
   }
 
   /**
@@ -138,13 +154,9 @@ export class IndexTextParser {
     signatures: readonly { algorithm: string; keyName: string }[] = [],
   ): CompactIndex {
     this.close();
-    const index = this.builder.finish(
-      this.text.subarray(0, this.length),
-      sourceSha256,
-      description,
-      signatures,
-    );
-    nameTableOf(index, this.subject, true);
+    const text = this.text.subarray(0, this.length);
+    const index = this.builder.finish(text, sourceSha256, { description, signatures, arches: this.arches });
+    rememberNameTable(index, this.names);
     return index;
   }
 
@@ -164,14 +176,16 @@ export class IndexTextParser {
     return n;
   }
 
+  /** Every complete line not read yet (a byte loop: lines are short, and it inlines). */
   private scan(): void {
-    const t = this.text.subarray(0, this.length); // indexOf must not look past the text
+    const t = this.text;
+    const n = this.length;
     let pos = this.pos;
-    for (;;) {
-      const nl = t.indexOf(LF, pos);
-      if (nl < 0) break;
-      this.line(pos, nl);
-      pos = nl + 1;
+    for (let i = pos; i < n; i++) {
+      if (t[i] === LF) {
+        this.line(pos, i);
+        pos = i + 1;
+      }
     }
     this.pos = pos;
   }
@@ -262,7 +276,10 @@ export class IndexTextParser {
         if (value !== NO_STRING) this.lists[1]!.push(v);
         break;
       case 112 /* p */:
-        if (value !== NO_STRING) this.lists[2]!.push(v);
+        if (value !== NO_STRING) {
+          this.lists[2]!.push(v);
+          this.providesEnds.push(end);
+        }
         break;
       case 107 /* k */:
         this.priority = this.uint(v, end, "k");
@@ -298,10 +315,12 @@ export class IndexTextParser {
       const a = t.toString("latin1", arch, this.archEnd);
       if (a !== this.knownArch) {
         if (!KNOWN_ARCHES.has(a)) checkArch(t.toString("utf8", arch, this.archEnd), at(), "A:");
+        this.countArch();
         this.knownArch = a;
       }
+      this.knownArchCount++;
     }
-    this.builder.add({
+    const p = this.builder.add({
       fields: f,
       lists: this.lists,
       size: this.size,
@@ -309,8 +328,19 @@ export class IndexTextParser {
       buildTime: this.buildTime,
       providerPriority: this.priority,
     });
+    this.starts.push(this.recordStart);
+    const twice = this.names.addOwn(t, p, name, this.nameEnd, version, this.versionEnd);
+    if (twice >= 0) {
+      const label = `${t.toString("utf8", name, this.nameEnd)}-${t.toString("utf8", version, this.versionEnd)}`;
+      const lines = `${this.lineAt(this.starts.data[twice]!)} and ${this.lineAt(this.recordStart)}`;
+      this.fail(`APKINDEX lists ${label} twice (records at lines ${lines})`);
+    }
+    const provides = this.lists[2]!;
+    for (let i = 0; i < provides.length; i++)
+      this.names.addProvides(t, p, provides[i]!, this.providesEnds[i]!, name, this.nameEnd);
     f.fill(NO_STRING);
     for (const l of this.lists) l.length = 0;
+    this.providesEnds.length = 0;
     this.size = this.installedSize = this.buildTime = 0;
     this.priority = -1;
     this.open = false;

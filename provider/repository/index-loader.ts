@@ -1,5 +1,5 @@
 import { readIndexArchive } from "../apk/index-archive";
-import { type CompactIndex, NO_STRING, R_ARCH } from "../apk/index-compact";
+import type { CompactIndex } from "../apk/index-compact";
 import type { IndexEntry } from "../apk/index-text";
 import type { SignatureAlgorithm } from "../apk/signature";
 import { DistrolessError, errorMessage } from "../util/errors";
@@ -196,25 +196,12 @@ function untrustedReason(record: ParsedRecord, ctx: RepositoryContext, err: unkn
 }
 
 function warnOnForeignArch(ctx: RepositoryContext, index: CompactIndex, arch: string, shown: string): void {
-  // On the bytes: consecutive records nearly always share their arch, so one compare per record.
-  const t = index.text;
   let foreign = 0;
   let example = "";
-  let last = -1;
-  let lastEnd = -1;
-  let lastForeign = false;
-  for (let p = 0; p < index.count; p++) {
-    const o = index.offset(p, R_ARCH);
-    if (o === NO_STRING) continue;
-    const end = index.valueEnd(o);
-    if (last < 0 || end - o !== lastEnd - last || t.compare(t, o, end, last, lastEnd) !== 0) {
-      const a = index.slice(o, end);
-      lastForeign = a !== arch && a !== "noarch";
-      if (lastForeign) example ||= a;
-      last = o;
-      lastEnd = end;
-    }
-    if (lastForeign) foreign++;
+  for (const [a, n] of index.arches) {
+    if (a === arch || a === "noarch") continue;
+    foreign += n;
+    example ||= a;
   }
   if (foreign > 0) {
     ctx.progress.warn(

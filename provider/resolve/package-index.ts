@@ -164,7 +164,7 @@ export class PackageIndex {
     let base = 0;
     for (const s of sources) {
       const index = "index" in s ? s.index : compactFromEntries(s.entries);
-      this.sources.push({ repo: s.repo, index, base, names: nameTableOf(index, s.repo.location) });
+      this.sources.push({ repo: s.repo, index, base, names: nameTableOf(index) });
       base += index.count;
     }
     this.size = base;
