@@ -2,6 +2,7 @@ import { DistrolessError } from "../util/errors";
 import {
   CompactIndex,
   NO_STRING,
+  NUMBERS,
   R_ARCH,
   R_CHECKSUM,
   R_COMMIT,
@@ -21,8 +22,12 @@ import type { IndexEntry } from "./index-text";
 
 /** A growable u32 column (a typed array doubled as needed: no boxed numbers while parsing). */
 export class U32Column {
-  data = new Uint32Array(1024);
+  data: Uint32Array;
   length = 0;
+
+  constructor(capacity = 1024) {
+    this.data = new Uint32Array(Math.max(16, capacity));
+  }
 
   push(v: number): void {
     if (this.length === this.data.length) this.grow(this.length + 1);
@@ -41,8 +46,12 @@ export class U32Column {
 }
 
 class F64Column {
-  data = new Float64Array(1024);
+  data: Float64Array;
   length = 0;
+
+  constructor(capacity = 1024) {
+    this.data = new Float64Array(Math.max(16, capacity));
+  }
 
   push(v: number): void {
     if (this.length === this.data.length) {
@@ -74,10 +83,17 @@ export interface RecordOffsets {
 
 /** Collects records (offsets into one text) into the compact tables; `finish` lays them out. */
 export class CompactIndexBuilder {
-  private readonly records = new U32Column();
-  private readonly items = new U32Column();
-  private readonly numbers = new F64Column();
+  private readonly records: U32Column;
+  private readonly items: U32Column;
+  private readonly numbers: F64Column;
   count = 0;
+
+  /** `expected`: about how many records will come (the columns are sized for them). */
+  constructor(expected = 64) {
+    this.records = new U32Column(expected * RECORD);
+    this.items = new U32Column(expected * 2);
+    this.numbers = new F64Column(expected * NUMBERS);
+  }
 
   add(r: RecordOffsets): number {
     const col = this.records;
