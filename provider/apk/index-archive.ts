@@ -130,9 +130,10 @@ async function readIndexArchiveInner(
 }
 
 /**
- * Streams the signed content (gzip members -> tar -> APKINDEX text -> entries) so a large index is
- * never held as an inflated buffer plus a string besides its parsed entries. zlib checks each
- * member's CRC; the inflated size is capped.
+ * Streams the signed content (gzip members -> tar -> APKINDEX text -> records): inflation runs on
+ * libuv's threadpool while this thread reads the lines that have arrived, and the text is held once
+ * (the parsed index points into it; no string of it is made). zlib checks each member's CRC; the
+ * inflated size is capped.
  */
 async function readContent(
   compressed: Buffer,

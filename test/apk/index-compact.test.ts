@@ -103,6 +103,16 @@ describe("the parsed index points into the text", () => {
     assert.deepEqual(compactFromEntries(expected()).entries(), expected());
   });
 
+  test("a line longer than many chunks reads whole, and the lines after it too", () => {
+    const long = "x".repeat(200_000);
+    const text = `C:Q1AAAAAAAAAAAAAAAAAAAAAAAAAAA=\nP:a\nV:1-r0\nT:${long}\nD:b\n\nC:Q1BBBBBBBBBBBBBBBBBBBBBBBBBBB=\nP:b\nV:1-r0\n`;
+    const entries = parse(text, 1000).entries();
+    assert.equal(entries.length, 2);
+    assert.equal(entries[0]!.description, long);
+    assert.deepEqual(entries[0]!.depends, ["b"]);
+    assert.equal(entries[1]!.name, "b");
+  });
+
   test("the cache file's bytes give the same records, description, signatures and arch counts", () => {
     const p = new IndexTextParser("test");
     p.feed(TEXT);
