@@ -1,4 +1,3 @@
-import { isAscii } from "node:buffer";
 import { DistrolessError } from "../util/errors";
 import type { IndexEntry } from "./index-text";
 import type { SignatureAlgorithm } from "./signature";
@@ -349,42 +348,4 @@ function readAux(
   } catch {
     return undefined;
   }
-}
-
-/** The tables for these sections, laid out as above (the builder's last step). */
-export function writeTables(
-  count: number,
-  records: Uint32Array,
-  items: Uint32Array,
-  numbers: Float64Array,
-  text: Buffer,
-  sourceSha256: string,
-  aux: {
-    description: string;
-    signatures: readonly { algorithm: string; keyName: string }[];
-    arches: ReadonlyMap<string, number>;
-  },
-): Buffer {
-  const auxBytes = Buffer.from(
-    JSON.stringify({
-      description: aux.description,
-      signatures: aux.signatures.map((s) => ({ algorithm: s.algorithm, keyName: s.keyName })),
-      arches: Object.fromEntries(aux.arches),
-    }),
-  );
-  const layout = compactLayout(count, items.length, auxBytes.length);
-  const out = Buffer.allocUnsafeSlow(layout.tables); // its own ArrayBuffer: aligned typed views
-  out.fill(0, 0, HEADER_BYTES);
-  const header = [COMPACT_MAGIC, COMPACT_VERSION, count, items.length, text.length, auxBytes.length];
-  header.push(isAscii(text) ? FLAG_ASCII : 0);
-  for (let i = 0; i < header.length; i++) out.writeUInt32LE(header[i]!, i * 4);
-  if (/^[0-9a-f]{64}$/.test(sourceSha256)) out.write(sourceSha256, DIGEST_WORD * 4, 32, "hex");
-  const copy = (col: Uint32Array | Float64Array, at: number) =>
-    out.set(new Uint8Array(col.buffer, col.byteOffset, col.byteLength), at);
-  copy(records, layout.records);
-  copy(items, layout.list);
-  out.fill(0, layout.list + items.length * 4, layout.numbers);
-  copy(numbers, layout.numbers);
-  auxBytes.copy(out, layout.aux);
-  return out;
 }
