@@ -80,6 +80,8 @@ class F64Column {
 export interface RecordOffsets {
   fields: Uint32Array;
   lists: readonly (readonly number[])[];
+  /** How many of each list's entries are this record's (default: all of them). */
+  counts?: readonly number[];
   size: number;
   installedSize: number;
   buildTime: number;
@@ -110,8 +112,9 @@ export class CompactIndexBuilder {
     d[b + R_LIST_START] = this.items.length;
     for (let l = 0; l < 4; l++) {
       const lines = r.lists[l]!;
-      d[b + R_N_DEPENDS + l] = lines.length;
-      for (const o of lines) this.items.push(o);
+      const n = r.counts ? r.counts[l]! : lines.length;
+      d[b + R_N_DEPENDS + l] = n;
+      for (let i = 0; i < n; i++) this.items.push(lines[i]!);
     }
     col.length += RECORD;
     const n = this.numbers;
@@ -140,7 +143,7 @@ export class CompactIndexBuilder {
       sourceSha256,
       aux,
     );
-    return new CompactIndex({ tables, text }, "parsed index");
+    return new CompactIndex({ tables, text }, "parsed index", true);
   }
 }
 

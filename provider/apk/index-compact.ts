@@ -111,7 +111,11 @@ export class CompactIndex {
    * Takes the parts as they are (the caller keeps them unchanged); refuses, before allocating
    * anything sized by them, tables whose header, counts or offsets do not add up.
    */
-  constructor(parts: CompactParts, subject: string) {
+  /**
+   * `built`: the builder laid these tables out just now (their offsets are in bounds by
+   * construction), so the pass over every offset is skipped.
+   */
+  constructor(parts: CompactParts, subject: string, built = false) {
     const { tables, text } = parts;
     const bad = (why: string): never => {
       throw new DistrolessError("E_FORMAT", `not a usable parsed index: ${why}`, { subject });
@@ -140,7 +144,29 @@ export class CompactIndex {
     this.encoding = word(6) & FLAG_ASCII ? "latin1" : "utf8";
     this.sourceSha256 = tables.toString("hex", DIGEST_WORD * 4, DIGEST_WORD * 4 + 32);
 
+    // Tables the builder laid out just now are in bounds by construction; read ones are checked.
+    if (!built) this.checkBounds(textBytes, items, bad);
+    const aux = readAux(tables.subarray(layout.aux, layout.tables)) ?? bad("its description is not readable");
+    const sigs = Array.isArray(aux.signatures) ? (aux.signatures as unknown[]) : bad("no signature list");
+    this.description = typeof aux.description === "string" ? aux.description : bad("no description");
+    this.signatures = sigs.map((s) => {
+      const { algorithm, keyName } = (s ?? {}) as { algorithm?: unknown; keyName?: unknown };
+      if (typeof algorithm !== "string" || typeof keyName !== "string") return bad("a malformed signature");
+      return { algorithm: algorithm as SignatureAlgorithm, keyName };
+    });
+    const arches = aux.arches;
+    if (typeof arches !== "object" || arches === null) bad("no arch counts");
+    this.arches = new Map(
+      Object.entries(arches as object).map(([a, n]) => [a, typeof n === "number" ? n : bad("an arch count")]),
+    );
+    this.names = new Array<string | undefined>(count);
+    this.versions = new Array<string | undefined>(count);
+  }
+
+  /** Every offset within the text and every list within the items: one pass, no allocation. */
+  private checkBounds(textBytes: number, items: number, bad: (why: string) => never): void {
     const r = this.records;
+    const count = this.count;
     let listAt = 0;
     for (let p = 0; p < count; p++) {
       const base = p * RECORD;
@@ -157,22 +183,6 @@ export class CompactIndex {
     if (listAt !== items) bad("the list items do not add up");
     // An extra's key is the line's first byte and its value starts two bytes on: both in the text.
     for (let i = 0; i < items; i++) if (this.items[i]! >= textBytes) bad(`list item ${i} is out of bounds`);
-
-    const aux = readAux(tables.subarray(layout.aux, layout.tables)) ?? bad("its description is not readable");
-    const sigs = Array.isArray(aux.signatures) ? (aux.signatures as unknown[]) : bad("no signature list");
-    this.description = typeof aux.description === "string" ? aux.description : bad("no description");
-    this.signatures = sigs.map((s) => {
-      const { algorithm, keyName } = (s ?? {}) as { algorithm?: unknown; keyName?: unknown };
-      if (typeof algorithm !== "string" || typeof keyName !== "string") return bad("a malformed signature");
-      return { algorithm: algorithm as SignatureAlgorithm, keyName };
-    });
-    const arches = aux.arches;
-    if (typeof arches !== "object" || arches === null) bad("no arch counts");
-    this.arches = new Map(
-      Object.entries(arches as object).map(([a, n]) => [a, typeof n === "number" ? n : bad("an arch count")]),
-    );
-    this.names = new Array<string | undefined>(count);
-    this.versions = new Array<string | undefined>(count);
   }
 
   /** The cache file's content: the tables, then the text (written as they are, no copy). */

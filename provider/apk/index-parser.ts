@@ -87,6 +87,8 @@ export class IndexTextParser {
   // The record being read.
   private readonly fields = new Uint32Array(STRING_FIELDS).fill(NO_STRING);
   private readonly lists: number[][] = [[], [], [], []];
+  /** How many of each list's entries belong to this record (the arrays are reused, never shrunk). */
+  private readonly counts = [0, 0, 0, 0];
   /** Where the record's `p:` lines end. */
   private readonly providesEnds: number[] = [];
   private open = false;
@@ -288,22 +290,22 @@ export class IndexTextParser {
         break;
       // apk-tools appends repeated list lines of one record (older index writers emit them).
       case 68 /* D */:
-        if (value !== NO_STRING) this.lists[0]!.push(v);
+        if (value !== NO_STRING) this.lists[0]![this.counts[0]!++] = v;
         break;
       case 105 /* i */:
-        if (value !== NO_STRING) this.lists[1]!.push(v);
+        if (value !== NO_STRING) this.lists[1]![this.counts[1]!++] = v;
         break;
       case 112 /* p */:
         if (value !== NO_STRING) {
-          this.lists[2]!.push(v);
-          this.providesEnds.push(end);
+          this.providesEnds[this.counts[2]!] = end;
+          this.lists[2]![this.counts[2]!++] = v;
         }
         break;
       case 107 /* k */:
         this.priority = this.uint(v, end, "k");
         break;
       default:
-        this.lists[3]!.push(pos);
+        this.lists[3]![this.counts[3]!++] = pos;
     }
   }
 
@@ -343,6 +345,7 @@ export class IndexTextParser {
     const p = this.builder.add({
       fields: f,
       lists: this.lists,
+      counts: this.counts,
       size: this.size,
       installedSize: this.installedSize,
       buildTime: this.buildTime,
@@ -356,11 +359,10 @@ export class IndexTextParser {
       this.fail(`APKINDEX lists ${label} twice (records at lines ${lines})`);
     }
     const provides = this.lists[2]!;
-    for (let i = 0; i < provides.length; i++)
+    for (let i = 0; i < this.counts[2]!; i++)
       this.names.addProvides(t, p, provides[i]!, this.providesEnds[i]!, name, this.nameEnd);
     f.fill(NO_STRING);
-    for (const l of this.lists) l.length = 0;
-    this.providesEnds.length = 0;
+    this.counts.fill(0);
     this.size = this.installedSize = this.buildTime = 0;
     this.priority = -1;
     this.open = false;
