@@ -1,5 +1,3 @@
-import { isAscii } from "node:buffer";
-import { StringDecoder } from "node:string_decoder";
 import * as zlib from "node:zlib";
 import { inflateMember } from "../archive/gzip-members";
 import { newHeader } from "../archive/tar-header";
@@ -132,9 +130,10 @@ async function readIndexArchiveInner(
 }
 
 /**
- * Streams the signed content (gzip members -> tar -> APKINDEX text -> entries) so a large index is
- * never held as an inflated buffer plus a string besides its parsed entries. zlib checks each
- * member's CRC; the inflated size is capped.
+ * Streams the signed content (gzip members -> tar -> APKINDEX text -> records): inflation runs on
+ * libuv's threadpool while this thread reads the lines that have arrived, and the text is held once
+ * (the parsed index points into it; no string of it is made). zlib checks each member's CRC; the
+ * inflated size is capped.
  */
 async function readContent(
   compressed: Buffer,
@@ -165,24 +164,14 @@ async function readContent(
   try {
     for (let h = await tar.next(); h; h = await tar.next()) {
       if (h.name === "APKINDEX") {
-        parser = new IndexTextParser(subject);
-        const decoder = new StringDecoder("utf8");
-        const parts: string[] | undefined = keepText ? [] : undefined;
-        // Indexes are nearly all ASCII: decoding such chunks as latin1 is a plain copy giving the
-        // same string. From the first non-ASCII chunk on, the UTF-8 decoder takes over (it carries
-        // characters split across chunks).
-        let utf8 = false;
-        for await (const chunk of tar.body()) {
-          utf8 ||= !isAscii(chunk);
-          const s = utf8 ? decoder.write(chunk) : chunk.toString("latin1");
-          parts?.push(s);
-          parser.feed(s);
-        }
-        const tail = decoder.end();
-        parts?.push(tail);
-        parser.feed(tail);
+        // The text is kept whole (the parsed index points into it), sized by the tar header; a
+        // header claiming more than the compressed bytes can plausibly hold only gets room as the
+        // bytes arrive (the stream enforces the inflation cap).
+        const plausible = Math.max(1 << 20, compressed.length * 32);
+        parser = new IndexTextParser(subject, Math.min(h.size, plausible, MAX_INDEX_INFLATED));
+        for await (const chunk of tar.body()) parser.push(chunk);
         parser.close(); // the last record's checks happen here, before the archive counts as read
-        if (parts) text = parts.join("");
+        if (keepText) text = parser.textSoFar().toString("utf8");
       } else if (h.name === "DESCRIPTION")
         description = (await tar.readBody(1 << 20, "DESCRIPTION")).toString("utf8");
       else if (parseSignatureEntryName(h.name)) {

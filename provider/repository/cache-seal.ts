@@ -86,8 +86,14 @@ async function createKeyFile(file: string): Promise<Buffer | undefined> {
 export const SEAL_BYTES = 32;
 
 /** The seal of a derivative: bound to the digest of the signed bytes it was derived from. */
-export function sealBytes(key: Buffer, sourceSha256: string, body: Uint8Array): Buffer {
-  return createHmac("sha256", key).update(`${sourceSha256}\n`).update(body).digest();
+export function sealBytes(
+  key: Buffer,
+  sourceSha256: string,
+  body: Uint8Array | readonly Uint8Array[],
+): Buffer {
+  const mac = createHmac("sha256", key).update(`${sourceSha256}\n`);
+  for (const part of body instanceof Uint8Array ? [body] : body) mac.update(part);
+  return mac.digest();
 }
 
 export function sealBytesMatch(

@@ -105,9 +105,9 @@ export class RepositoryCache {
   /**
    * Written in the background, so it must not resurrect a cache directory removed meanwhile (a
    * test's temp dir, a `rm -rf` of the cache): the root is created by the foreground, not here.
-   * The body is written as it is, then its seal: no copy of a large index is made to write it.
+   * The body's parts are written as they are, then its seal: no copy of a large index is made.
    */
-  async writeParsed(sha256: string, body: Buffer): Promise<void> {
+  async writeParsed(sha256: string, body: readonly Buffer[]): Promise<void> {
     const key = await this.key();
     if (!key) return;
     const dir = path.join(this.dir, "parsed");
@@ -118,7 +118,7 @@ export class RepositoryCache {
       if (code === "ENOENT") return;
       if (code !== "EEXIST") throw err;
     }
-    await writeVerifiable(this.parsedPath(sha256), [body, sealBytes(key, sha256, body)], false);
+    await writeVerifiable(this.parsedPath(sha256), [...body, sealBytes(key, sha256, body)], false);
   }
 
   async ensureRoot(): Promise<void> {

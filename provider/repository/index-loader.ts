@@ -198,12 +198,10 @@ function untrustedReason(record: ParsedRecord, ctx: RepositoryContext, err: unkn
 function warnOnForeignArch(ctx: RepositoryContext, index: CompactIndex, arch: string, shown: string): void {
   let foreign = 0;
   let example = "";
-  for (let p = 0; p < index.count; p++) {
-    const a = index.arch(p);
-    if (a && a !== arch && a !== "noarch") {
-      foreign++;
-      example ||= a;
-    }
+  for (const [a, n] of index.arches) {
+    if (a === arch || a === "noarch") continue;
+    foreign += n;
+    example ||= a;
   }
   if (foreign > 0) {
     ctx.progress.warn(

@@ -10,9 +10,9 @@ export interface ParsedRecord {
   trust: TrustRecord[];
 }
 
-/** The bytes the cache stores for a record: the compact index buffer itself. */
-export function encodeParsed(r: ParsedRecord): Buffer {
-  return r.index.buffer;
+/** The bytes the cache stores for a record: the compact index's tables, then its text (no copy). */
+export function encodeParsed(r: ParsedRecord): Buffer[] {
+  return r.index.parts();
 }
 
 /**
@@ -29,7 +29,7 @@ export function decodeParsed(
   const body = data.byteOffset % 8 === 0 ? data : copyAligned(data);
   let index: CompactIndex;
   try {
-    index = new CompactIndex(body, subject);
+    index = CompactIndex.fromCacheBytes(body, subject);
   } catch {
     return undefined;
   }

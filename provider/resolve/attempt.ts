@@ -2,6 +2,7 @@ import { bestProvider, rankProviders } from "./compare";
 import { type Constraint, versionMatches } from "./constraint";
 import { type Chain, chainText, childChain, ResolveError, WORLD } from "./explain";
 import { checkConflicts, checkParkedVirtuals } from "./final-checks";
+import { triggeredByChosen } from "./install-if";
 import { installOrder } from "./order";
 import type { Candidate, PackageIndex, ProviderRef } from "./package-index";
 import { unsatisfiable } from "./rejections";
@@ -337,21 +338,23 @@ export class Solver {
 
   /**
    * Adds install_if packages whose conditions all hold, with their dependencies, until nothing more
-   * triggers. A condition can only become true when a package providing it is chosen, so each pass
-   * looks at the triggers of the packages chosen since the last one. A triggered name takes the best
-   * version whose dependencies can be met (apk-tools tries the next one when the best cannot be
-   * installed), and may come from the repository its trigger was pinned to.
+   * triggers; each pass looks at the triggers of the packages chosen since the last one
+   * (install-if.ts). A triggered name takes the best version whose dependencies can be met
+   * (apk-tools tries the next one when the best cannot be installed), and may come from the
+   * repository its trigger was pinned to.
    */
   private addInstallIf(): void {
+    const view = {
+      index: this.index,
+      selected: this.selected,
+      dq: this.dq,
+      pins: this.pins,
+      conditionHolds: (t: Constraint) => this.conditionHolds(t),
+    };
     while (this.iifScanned < this.order.length) {
-      const triggered = new Map<string, { refs: ProviderRef[]; tag: string | undefined }>();
       const fresh = this.order.slice(this.iifScanned);
       this.iifScanned = this.order.length;
-      for (const cand of fresh) {
-        const tag = this.pins.get(cand);
-        this.collectTriggered(cand.name, tag, triggered);
-        for (const p of cand.provides) this.collectTriggered(p.name, tag, triggered);
-      }
+      const triggered = triggeredByChosen(view, fresh);
       for (const name of [...triggered.keys()].sort()) {
         if (this.selected.has(name)) continue;
         const { refs, tag } = triggered.get(name)!;
@@ -391,26 +394,5 @@ export class Solver {
     }
     this.notices.push(`${this.index.arch}: not adding (install_if): ${failures.join("; ")}`);
     this.skippedInstallIf.push(ranked.map((r) => r.cand));
-  }
-
-  /** install_if packages of `name` whose every condition now holds, grouped by package name. */
-  private collectTriggered(
-    name: string,
-    tag: string | undefined,
-    into: Map<string, { refs: ProviderRef[]; tag: string | undefined }>,
-  ): void {
-    for (const iif of this.index.triggeredBy(name)) {
-      if (this.selected.has(iif.name) || this.dq.has(iif)) continue;
-      // A tagged repository opens to a triggered package only through a trigger pinned to that tag.
-      if (iif.repo.tag !== undefined && iif.repo.tag !== tag) continue;
-      if (!iif.installIf().every((t) => this.conditionHolds(t))) continue;
-      const group = into.get(iif.name);
-      const ref: ProviderRef = { cand: iif, version: iif.version, own: true };
-      if (!group) into.set(iif.name, { refs: [ref], tag: iif.repo.tag ?? tag });
-      else if (!group.refs.some((r) => r.cand === iif)) {
-        group.refs.push(ref);
-        if (iif.repo.tag !== undefined) group.tag = iif.repo.tag;
-      }
-    }
   }
 }

@@ -1,5 +1,6 @@
 import type { CompactIndex } from "../apk/index-compact";
 import { compactFromEntries } from "../apk/index-compact-builder";
+import { type NameTable, nameTableOf } from "../apk/index-names";
 import type { IndexEntry } from "../apk/index-text";
 import { DistrolessError } from "../util/errors";
 import { type Constraint, type Provide, parseConstraint, parseProvide } from "./constraint";
@@ -138,22 +139,19 @@ const NO_CANDIDATES: readonly Candidate[] = Object.freeze([]);
 /** One repository's records as the package index takes them: compact, or plain entries. */
 export type IndexSource = { repo: RepoInfo; index: CompactIndex } | { repo: RepoInfo; entries: IndexEntry[] };
 
-/** A name's providers before their candidates exist: `id * 2` for the own name, `id * 2 + 1` for provides. */
-type Codes = number | number[];
-
 /**
  * Every package of the repositories configured for one arch, indexed by name, by provided name and
  * by install_if trigger. Built once per set of indexes and reused by every resolve over them.
  *
- * The maps hold numbers; a Candidate (and its parsed relations) is made only for a package the
- * solver looks at, so a 150,000-package index costs a few map entries per package, not objects.
+ * Names are looked up in each index's name table (index-names.ts: a hash table over the index's
+ * own bytes), so a 150,000-package index costs no string or map entry per package here; a
+ * Candidate (and its parsed relations) is made only for a package the solver looks at.
  */
 export class PackageIndex {
-  private readonly sources: { repo: RepoInfo; index: CompactIndex; base: number }[] = [];
+  private readonly sources: { repo: RepoInfo; index: CompactIndex; base: number; names: NameTable }[] = [];
   private readonly made: (Candidate | undefined)[];
-  private readonly byName = new Map<string, Codes>();
   private readonly refs = new Map<string, readonly ProviderRef[]>();
-  private readonly byTrigger = new Map<string, Codes>();
+  private byTrigger: Map<string, number[]> | undefined;
   private readonly triggered = new Map<string, readonly Candidate[]>();
   private readonly versions = new Map<string, Set<string> | undefined>();
   private all: Candidate[] | undefined;
@@ -166,22 +164,7 @@ export class PackageIndex {
     let base = 0;
     for (const s of sources) {
       const index = "index" in s ? s.index : compactFromEntries(s.entries);
-      this.sources.push({ repo: s.repo, index, base });
-      for (let p = 0; p < index.count; p++) {
-        const id = base + p;
-        const name = index.name(p);
-        push(this.byName, name, id * 2);
-        for (const text of index.provides(p)) {
-          const eq = text.indexOf("=");
-          const provided = eq < 0 ? text : text.slice(0, eq);
-          if (provided === name) continue;
-          // One code per package and name: its provides of that name are listed when it is made.
-          const list = this.byName.get(provided);
-          if (list === id * 2 + 1 || (Array.isArray(list) && list[list.length - 1] === id * 2 + 1)) continue;
-          push(this.byName, provided, id * 2 + 1);
-        }
-        for (const trigger of index.installIf(p)) push(this.byTrigger, triggerName(trigger), id);
-      }
+      this.sources.push({ repo: s.repo, index, base, names: nameTableOf(index) });
       base += index.count;
     }
     this.size = base;
@@ -213,27 +196,43 @@ export class PackageIndex {
   providers(name: string): readonly ProviderRef[] {
     const known = this.refs.get(name);
     if (known) return known;
-    const codes = this.byName.get(name);
-    if (codes === undefined) return NONE;
     const refs: ProviderRef[] = [];
-    for (const code of typeof codes === "number" ? [codes] : codes) {
-      const cand = this.candidate(Math.floor(code / 2));
-      if (code % 2 === 0) refs.push({ cand, version: cand.version, own: true });
-      else
-        for (const p of cand.provides)
-          if (p.name === name) refs.push({ cand, version: p.version, own: false });
+    for (const s of this.sources) {
+      for (const code of s.names.lookup(name)) {
+        const cand = this.candidate(s.base + Math.floor(code / 2));
+        if (code % 2 === 0) refs.push({ cand, version: cand.version, own: true });
+        else
+          for (const p of cand.provides)
+            if (p.name === name) refs.push({ cand, version: p.version, own: false });
+      }
     }
-    this.refs.set(name, refs);
-    return refs;
+    const result = refs.length > 0 ? refs : NONE;
+    this.refs.set(name, result);
+    return result;
   }
 
   /** Packages with an install_if condition on `name`. */
   triggeredBy(name: string): readonly Candidate[] {
     const known = this.triggered.get(name);
     if (known) return known;
+    // Few packages carry install_if: the map of their triggers is made on the first question.
+    if (!this.byTrigger) {
+      const map = new Map<string, number[]>();
+      for (const s of this.sources) {
+        for (let p = 0; p < s.index.count; p++) {
+          if (s.index.listLength(p, 1) === 0) continue;
+          for (const trigger of s.index.installIf(p)) {
+            const key = triggerName(trigger);
+            const ids = map.get(key);
+            if (ids) ids.push(s.base + p);
+            else map.set(key, [s.base + p]);
+          }
+        }
+      }
+      this.byTrigger = map;
+    }
     const ids = this.byTrigger.get(name);
-    if (ids === undefined) return NO_CANDIDATES;
-    const cands = (typeof ids === "number" ? [ids] : ids).map((id) => this.candidate(id));
+    const cands = ids ? ids.map((id) => this.candidate(id)) : NO_CANDIDATES;
     this.triggered.set(name, cands);
     return cands;
   }
@@ -249,15 +248,10 @@ export class PackageIndex {
 
   /** Every name a constraint can refer to (package and provided names), for suggestions. */
   names(): IterableIterator<string> {
-    return this.byName.keys();
+    const all = new Set<string>();
+    for (const s of this.sources) for (const n of s.names.names()) all.add(n);
+    return all.values();
   }
-}
-
-function push(map: Map<string, Codes>, key: string, code: number): void {
-  const list = map.get(key);
-  if (list === undefined) map.set(key, code);
-  else if (typeof list === "number") map.set(key, [list, code]);
-  else list.push(code);
 }
 
 function triggerName(text: string): string {

@@ -81,11 +81,13 @@ describe("a shared cache is not a way in", () => {
     let n = 0;
     for (const f of readdirSync(dir).filter((x) => x.endsWith(".pdix"))) {
       const data = readFileSync(path.join(dir, f));
-      const record = new CompactIndex(Buffer.from(data.subarray(0, data.length - 32)), f);
+      const record = CompactIndex.fromCacheBytes(Buffer.from(data.subarray(0, data.length - 32)), f);
       const entries = record.entries();
       entries[0]!.checksum = checksum;
       entries[0]!.size = size;
-      const body = compactFromEntries(entries, record.description, record.sourceSha256).buffer;
+      const body = Buffer.concat(
+        compactFromEntries(entries, record.description, record.sourceSha256).parts(),
+      );
       // The best an attacker without the seal key can do: a trailer computed over the body it wrote.
       writeFileSync(path.join(dir, f), Buffer.concat([body, sha256(body)]));
       n++;

@@ -138,7 +138,7 @@ describe("the binary parsed-index cache is never trusted beyond its seal and bou
     const body = p.body();
     body.writeUInt32LE(COMPACT_VERSION + 1, 4);
     assert.throws(
-      () => new CompactIndex(body, "other version"),
+      () => CompactIndex.fromCacheBytes(body, "other version"),
       (err: unknown) => isDistrolessError(err, "E_FORMAT") && /format version/.test(err.message),
     );
     p.reseal(body);
@@ -147,16 +147,16 @@ describe("the binary parsed-index cache is never trusted beyond its seal and bou
 
   for (const [what, word, value] of [
     ["package count", 2, 0xffffffff],
-    ["string count", 3, 0x7fffffff],
-    ["list item count", 4, 0xfffffff0],
-    ["string bytes", 5, 0xffffffff],
+    ["list item count", 3, 0xfffffff0],
+    ["text length", 4, 0xffffffff],
+    ["description length", 5, 0x7fffffff],
   ] as const) {
     test(`a huge ${what}, correctly sealed: refused before anything is sized by it`, async () => {
       const p = await primed();
       const body = p.body();
       body.writeUInt32LE(value, word * 4);
       assert.throws(
-        () => new CompactIndex(body, "forged"),
+        () => CompactIndex.fromCacheBytes(body, "forged"),
         (err: unknown) => isDistrolessError(err, "E_FORMAT") && /counts describe \d+ bytes/.test(err.message),
       );
       p.reseal(body);
@@ -164,23 +164,28 @@ describe("the binary parsed-index cache is never trusted beyond its seal and bou
     });
   }
 
-  test("ids and list bounds that point outside the record, correctly sealed: refused", async () => {
+  test("offsets and list bounds that point outside the record, correctly sealed: refused", async () => {
     const p = await primed();
-    const records = 20 * 4 + new CompactIndex(p.body(), "good").buffer.readUInt32LE(3 * 4) * 4;
+    const records = 20 * 4;
+    const items = records + CompactIndex.fromCacheBytes(p.body(), "good").count * RECORD * 4;
     const forgeries: [string, (b: Buffer) => void, RegExp][] = [
-      ["a name id past the strings", (b) => b.writeUInt32LE(0x00ffffff, records + 1 * 4), /names string/],
+      ["a name offset past the text", (b) => b.writeUInt32LE(0x00ffffff, records + 1 * 4), /names offset/],
       [
         "a list start past the items",
         (b) => b.writeUInt32LE(999, records + (RECORD + R_LIST_START) * 4),
         /list out of bounds/,
       ],
-      ["a string end past the bytes", (b) => b.writeUInt32LE(0x0fffffff, 20 * 4), /out of bounds/],
+      [
+        "a list line past the text",
+        (b) => b.writeUInt32LE(0x0fffffff, items),
+        /list item 0 is out of bounds/,
+      ],
     ];
     for (const [what, forge, why] of forgeries) {
       const body = p.body();
       forge(body);
       assert.throws(
-        () => new CompactIndex(body, "forged"),
+        () => CompactIndex.fromCacheBytes(body, "forged"),
         (err: unknown) => isDistrolessError(err, "E_FORMAT") && why.test(err.message),
         what,
       );
