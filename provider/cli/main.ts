@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // First, so the modules below load from the compile cache (see compile-cache.ts).
 import "./compile-cache";
+// Before undici can compile its HTTP parser (see wasm-tiering.ts).
+import "./wasm-tiering";
 import { statSync } from "node:fs";
 import * as path from "node:path";
 import { DistrolessError, errorMessage } from "../util/errors";
