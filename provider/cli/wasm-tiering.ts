@@ -6,15 +6,15 @@
  * process exits: a no-op re-push (four HEADs) spent ~200 ms of CPU and an idle ~230 ms at its end
  * on a parser it used for a few hundred bytes. Liftoff's code is fast enough for what we parse:
  * headers, and bodies that llhttp only counts (a 1 GiB download took the same CPU either way,
- * within noise; bench/push.ts `--download`).
+ * within noise; bench/push.ts times a download both ways).
  *
- * Imported by main.ts for its side effect, and active only when main.ts is the process's entry
- * point: a program that imports the CLI's functions, or the Pulumi engine's dynamic-provider host
+ * Imported by main.ts for its side effect, and active only when the command line is the process's
+ * entry point (entry.ts): a program that imports the CLI's functions, or the Pulumi engine's dynamic-provider host
  * (one long-lived process per `pulumi up`, where the compile is paid once), keeps V8's defaults.
  * `PD_WASM_TIER_UP=1` keeps the defaults for the command line too.
  */
-import * as path from "node:path";
 import { setFlagsFromString } from "node:v8";
+import { isCommandLineEntry } from "./entry";
 
 export function keepWasmOnLiftoff(env: NodeJS.ProcessEnv = process.env): boolean {
   if (env.PD_WASM_TIER_UP === "1") return false;
@@ -23,4 +23,4 @@ export function keepWasmOnLiftoff(env: NodeJS.ProcessEnv = process.env): boolean
   return true;
 }
 
-if (require.main?.filename === path.join(__dirname, "main.js")) keepWasmOnLiftoff();
+if (isCommandLineEntry()) keepWasmOnLiftoff();
