@@ -8,9 +8,12 @@
  * work (yaml alone is 72 of them), about 1 ms each; a bundle with a code cache starts in a fraction
  * of that (numbers in bench/commands/lock-small.ts).
  *
+ * In it: our provider/ code, yaml, and the parts of undici that util/undici-lean.ts loads (a push
+ * otherwise resolves ~30 of undici's files). What a command does not require is in the file but
+ * never run, and with the code cache never parsed either.
  * What stays out, loaded from its own files as before:
- *   - packages other than yaml (undici, @noble/*, @pulumi/pulumi, ...): loaded lazily, only by the
- *     commands that need them, and undici ships a large WebAssembly parser that lock never uses;
+ *   - other packages (@noble/*, node-forge, tar-stream, @pulumi/pulumi, ...), loaded lazily by the
+ *     few commands that need them, and undici's index (fetch, WebSocket, mocks);
  *   - sdk/ and provider/dynamic/: Pulumi serializes their closures, which require() modules by path.
  * Inside the bundle each module keeps the `__dirname`/`__filename` of its own compiled file, so
  * paths computed from them (the built-in pipelines, a module that runs itself as a child process)
@@ -30,7 +33,12 @@ const outfile = path.join(dist, "provider", "cli", "bundle", "cli.js");
 const outDir = path.dirname(outfile);
 
 /** Bare package names bundled in; every other package is left to require() at run time. */
-const BUNDLED_PACKAGES = new Set(["yaml"]);
+const BUNDLED_PACKAGES = new Set(["yaml", "undici"]);
+/**
+ * undici's index (fetch, WebSocket, caches, mocks) stays out: the CLI loads only the parts
+ * util/undici-lean.ts names, and falls back to the index only if a later undici moves them.
+ */
+const EXTERNAL_SPECIFIERS = new Set(["undici"]);
 /** Compiled folders that must stay separate files (required by path by Pulumi's closures). */
 const SEPARATE = [path.join(dist, "sdk") + path.sep, path.join(dist, "provider", "dynamic") + path.sep];
 
@@ -48,7 +56,9 @@ const layout = {
   name: "keep-layout",
   setup(build) {
     build.onResolve({ filter: /^[^./]/ }, (args) => {
-      if (args.path.startsWith("node:") || BUNDLED_PACKAGES.has(packageName(args.path))) return undefined;
+      if (args.path.startsWith("node:")) return undefined;
+      if (BUNDLED_PACKAGES.has(packageName(args.path)) && !EXTERNAL_SPECIFIERS.has(args.path))
+        return undefined;
       return { path: args.path, external: true };
     });
     build.onResolve({ filter: /^\./ }, (args) => {
