@@ -100,7 +100,8 @@ type ModuleFunction = (
  */
 export function loadWithCodeCache<T>(file: string, key: string, env: NodeJS.ProcessEnv): LoadedBundle<T> {
   const bytes = readFileSync(file);
-  // ASCII text (what esbuild writes, mostly) is read as latin1: no UTF-8 decoding, one-byte string.
+  // ASCII text (build-cli.mjs writes the bundle so) is read as latin1: a one-byte string, no UTF-8
+  // decoding (~8 ms of a 1.9 MB file); any other text as UTF-8.
   const text = bytes.toString(isAscii(bytes) ? "latin1" : "utf8");
   // A shebang is not JavaScript inside the module wrapper; `//` keeps the lines where they were.
   const source = text.startsWith("#!") ? `//${text.slice(2)}` : text;
