@@ -49,7 +49,7 @@ export function timeCommand(argv: string[], options: { cwd?: string; env?: NodeJ
   return { seconds, rssMib: rssKb / 1024, cpu: user + system };
 }
 
-/** `node dist/provider/cli/main.js ...args`. */
+/** `node dist/provider/cli/launch.js ...args` (or PD_BENCH_CLI). */
 export function cli(...args: string[]): string[] {
   return [process.execPath, CLI, ...args];
 }
