@@ -109,7 +109,7 @@ const result = await esbuild.build({
  * shift by a few characters in the source map.)
  */
 const text = readFileSync(outfile, "utf8");
-const ascii = text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+const ascii = text.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 if (ascii !== text) writeFileSync(outfile, ascii);
 const inputs = Object.keys(result.metafile.inputs).length;
 const bytes = result.metafile.outputs[path.relative(process.cwd(), outfile)]?.bytes;
