@@ -12,6 +12,7 @@ import * as path from "node:path";
 import { describe, test } from "node:test";
 import { cacheKey, codeCacheFile } from "../../provider/cli/code-cache";
 import { privateDirectory } from "../../provider/cli/compile-cache";
+import { tiersUpEarly } from "../../provider/cli/wasm-tiering";
 import { runProcess } from "../helpers/cli";
 import { fixture, needsFixtures, projectRoot } from "../helpers/fixtures";
 import { tempDir } from "../helpers/tmp";
@@ -215,4 +216,9 @@ describe("the bin: the bundled CLI with a code cache per command", needsFixtures
     // The launcher and what it needs before the bundle runs; everything else is in the bundle.
     assert.deepEqual(ours, ["code-cache.js", "compile-cache.js", "entry.js", "launch.js", "wasm-tiering.js"]);
   });
+});
+
+test("WebAssembly stays on Liftoff only under the V8 that tiers llhttp up within a few requests", () => {
+  assert.equal(tiersUpEarly("11.3.244.8-node.38"), true, "Node 20");
+  assert.equal(tiersUpEarly("13.6.233.17-node.53"), false, "Node 24: the flag would only cost");
 });
