@@ -19,8 +19,11 @@ import * as path from "node:path";
 import { Script } from "node:vm";
 import { privateDirectory, userCacheDir } from "./compile-cache";
 
-/** Caches of other bundles (an upgrade, another install) are removed once this old. */
-const STALE_MS = 7 * 24 * 3600 * 1000;
+/**
+ * Caches of other bundles are removed once this old: each build (an upgrade, or every `npm run build`
+ * in a checkout) makes new ones, and a cache is cheap to make again.
+ */
+const STALE_MS = 3600 * 1000;
 
 export interface LoadedBundle<T> {
   exports: T;
