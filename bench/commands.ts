@@ -1,5 +1,6 @@
 /**
- * Whole commands, as a user runs them (each its own `node dist/provider/cli/main.js` process),
+ * Whole commands, as a user runs them (each its own process of the package's bin,
+ * `node dist/provider/cli/launch.js`: the bundled CLI with its code cache),
  * beside a yardstick measured in the same run: medians of alternating runs, the ratio beside the
  * goal (issue #15's table). Prints figures; asserts nothing.
  *

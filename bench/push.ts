@@ -1,12 +1,14 @@
 /**
  * Push speed against a local CNCF registry: our client beside `skopeo copy oci:... docker://...` of
  * the same ~200 MB single-layer layout, each into a fresh registry (so neither finds blobs the
- * other uploaded), then the request count of a no-op re-push. Prints figures; asserts nothing.
+ * other uploaded), then the request count of a no-op re-push, then the CLI's WebAssembly setting on
+ * big transfers: the layer downloaded through undici with V8's defaults and with the CLI's
+ * `--liftoff-only` (provider/cli/wasm-tiering.ts), alternating. Prints figures; asserts nothing.
  *
  *   npm run build && node dist/bench/push.js [--mib N] [--rounds N]
  */
-import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { execFile, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
@@ -15,6 +17,7 @@ import { type ImageConfig, type ImageManifest, MEDIA_TYPES } from "../provider/i
 import { pushLayout } from "../provider/registry";
 import { pseudoRandom, writeLayer } from "../test/helpers/oci-test-image";
 import { startRegistry } from "../test/helpers/registry-server";
+import { median } from "./_common";
 
 const run = promisify(execFile);
 const MiB = 1 << 20;
@@ -78,6 +81,55 @@ async function withFreshRegistry<T>(fn: (host: string) => Promise<T>): Promise<T
   }
 }
 
+/**
+ * GETs a blob through our undici client in a fresh node process (with `flags`), draining the body:
+ * wall seconds and CPU seconds (user + system) of that process.
+ */
+function timedDownload(url: string, flags: string[]): { seconds: number; cpu: number } {
+  const lean = path.join(__dirname, "..", "provider", "util", "undici-lean.js");
+  const script = `require(${JSON.stringify(lean)}).request(${JSON.stringify(url)}, { method: "GET" })
+    .then(async (r) => { let n = 0; for await (const c of r.body) n += c.length; if (r.statusCode !== 200 || n === 0) process.exit(1); })`;
+  const start = process.hrtime.bigint();
+  const r = spawnSync("/usr/bin/time", ["-f", "%U %S", process.execPath, ...flags, "-e", script], {
+    encoding: "utf8",
+  });
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  if (r.status !== 0) throw new Error(`download of ${url} failed: ${r.stderr}`);
+  const [user = 0, system = 0] = (r.stderr.trim().split("\n").pop() ?? "").split(" ").map(Number);
+  return { seconds, cpu: user + system };
+}
+
+/** The layer downloaded with V8's WebAssembly defaults and with the CLI's, alternating. */
+async function downloadByWasmTier(layoutDir: string, rounds: number): Promise<void> {
+  await withFreshRegistry(async (host) => {
+    const reference = `${host}/bench/download:latest`;
+    await pushLayout({ layoutDir, reference });
+    const index = JSON.parse(readFileSync(path.join(layoutDir, "index.json"), "utf8")) as {
+      manifests: { digest: string }[];
+    };
+    const manifestPath = path.join(layoutDir, "blobs", ...index.manifests[0]!.digest.split(":"));
+    const manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as ImageManifest;
+    const layer = manifest.layers[0]!;
+    const url = `http://${host}/v2/bench/download/blobs/${layer.digest}`;
+    const tiered: { seconds: number; cpu: number }[] = [];
+    const liftoff: { seconds: number; cpu: number }[] = [];
+    for (let i = 0; i < Math.max(3, rounds); i++) {
+      tiered.push(timedDownload(url, []));
+      liftoff.push(timedDownload(url, ["--liftoff-only"]));
+    }
+    const mb = layer.size / 1e6;
+    const line = (label: string, runs: { seconds: number; cpu: number }[]) => {
+      const s = median(runs.map((r) => r.seconds));
+      const cpu = median(runs.map((r) => r.cpu));
+      return `  ${label.padEnd(26)} ${s.toFixed(2)} s (${(mb / s).toFixed(0)} MB/s), CPU ${cpu.toFixed(2)} s`;
+    };
+    process.stdout.write(
+      `\ndownload of the ${mb.toFixed(0)} MB layer through undici (medians of ${tiered.length}, alternating):\n` +
+        `${line("V8 defaults (TurboFan)", tiered)}\n${line("--liftoff-only (the CLI's)", liftoff)}\n`,
+    );
+  });
+}
+
 async function main(): Promise<void> {
   const contentMiB = argValue("--mib", 380);
   const rounds = argValue("--rounds", 2);
@@ -131,6 +183,7 @@ async function main(): Promise<void> {
           `${again.seconds.toFixed(3)} s (target: one HEAD per blob and manifest)\n`,
       );
     });
+    await downloadByWasmTier(layoutDir, rounds);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -10,8 +10,11 @@ import * as path from "node:path";
 import { projectRoot } from "../../test/helpers/fixtures";
 import { median, rng } from "../_common";
 
-/** PD_BENCH_CLI=/other/checkout/dist/provider/cli/main.js times another build (a "before" figure). */
-export const CLI = process.env.PD_BENCH_CLI ?? path.join(projectRoot, "dist", "provider", "cli", "main.js");
+/**
+ * The package's bin (launch.js: the bundled CLI with its code cache). PD_BENCH_CLI=/other/checkout/
+ * dist/provider/cli/main.js times another build (a "before" figure).
+ */
+export const CLI = process.env.PD_BENCH_CLI ?? path.join(projectRoot, "dist", "provider", "cli", "launch.js");
 
 export interface Run {
   seconds: number;
@@ -46,7 +49,7 @@ export function timeCommand(argv: string[], options: { cwd?: string; env?: NodeJ
   return { seconds, rssMib: rssKb / 1024, cpu: user + system };
 }
 
-/** `node dist/provider/cli/main.js ...args`. */
+/** `node dist/provider/cli/launch.js ...args` (or PD_BENCH_CLI). */
 export function cli(...args: string[]): string[] {
   return [process.execPath, CLI, ...args];
 }

@@ -19,7 +19,7 @@ export function lockSmall(work: string): void {
   );
   const cache = path.join(work, "cache-lock-small");
   const ours = cli("lock", config, "--cache-dir", cache);
-  timeCommand(ours); // warm the cache
+  timeCommand(ours); // warm the caches: the index cache and the CLI's code cache (launch.ts)
   const runs = alternate(
     argValue("--rounds", 15),
     () => timeCommand(ours),

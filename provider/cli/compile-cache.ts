@@ -1,10 +1,12 @@
 /**
- * V8's compile cache for the command line (Node >= 22.1, `module.enableCompileCache`): every command
- * otherwise parses and compiles the same ~140 modules (yaml's alone are half of them) before doing
- * any work; with the cache, later runs load their bytecode instead.
+ * Node's compile cache for the command line (Node >= 22.1, `module.enableCompileCache`), for the
+ * modules loaded from their own files: main.js run directly, and the packages the bundle leaves
+ * out (undici, ...). The bundle itself has its own code cache (code-cache.ts), which also holds
+ * the functions a command ran, not only each module's top level.
  *
- * Imported first by main.ts for its side effect, and active only when main.ts is the process's entry
- * point: a program that imports the CLI's functions (tests, the SDK) keeps its own settings.
+ * Imported first by main.ts for its side effect, and active only when the command line is the
+ * process's entry point (entry.ts): a program that imports the CLI's functions (tests, the SDK)
+ * keeps its own settings.
  *
  * The cache holds bytecode that V8 executes, so it lives in a directory only this user can write
  * (`$XDG_CACHE_HOME/pulumi-distroless/v8-compile-cache`, else `~/.cache/...`, created 0700): a
@@ -15,14 +17,20 @@
 import { lstatSync, mkdirSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { isCommandLineEntry } from "./entry";
 
 type ModuleWithCache = { enableCompileCache?: (directory?: string) => unknown };
 
-export function compileCacheDir(env: NodeJS.ProcessEnv): string | undefined {
+/** `$XDG_CACHE_HOME/pulumi-distroless/<name>`, else `~/.cache/...`; undefined without a home. */
+export function userCacheDir(env: NodeJS.ProcessEnv, name: string): string | undefined {
   const xdg = env.XDG_CACHE_HOME;
   const home = env.HOME || os.homedir();
   const base = xdg && path.isAbsolute(xdg) ? xdg : home ? path.join(home, ".cache") : undefined;
-  return base && path.join(base, "pulumi-distroless", "v8-compile-cache");
+  return base && path.join(base, "pulumi-distroless", name);
+}
+
+export function compileCacheDir(env: NodeJS.ProcessEnv): string | undefined {
+  return userCacheDir(env, "v8-compile-cache");
 }
 
 /** The directory, if it is (or could be made) ours alone; undefined otherwise. */
@@ -49,4 +57,4 @@ export function enableCompileCache(env: NodeJS.ProcessEnv = process.env): boolea
   return true;
 }
 
-if (require.main?.filename === path.join(__dirname, "main.js")) enableCompileCache();
+if (isCommandLineEntry()) enableCompileCache();

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // First, so the modules below load from the compile cache (see compile-cache.ts).
 import "./compile-cache";
+// Before undici can compile its HTTP parser (see wasm-tiering.ts).
+import "./wasm-tiering";
 import { statSync } from "node:fs";
 import * as path from "node:path";
 import { DistrolessError, errorMessage } from "../util/errors";
@@ -169,7 +171,11 @@ function exitQuietlyOnEpipe(stream: NodeJS.WriteStream): void {
   });
 }
 
-if (require.main === module) {
+/**
+ * The process's command line, run as a command: the exit code is set when it is done. Called when
+ * this file is the entry point and by launch.ts, the bin, which runs the bundled copy of this file.
+ */
+export function runFromCommandLine(): void {
   exitQuietlyOnEpipe(process.stdout);
   main(process.argv.slice(2)).then(
     (code) => {
@@ -181,3 +187,5 @@ if (require.main === module) {
     },
   );
 }
+
+if (require.main === module) runFromCommandLine();

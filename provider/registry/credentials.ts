@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import * as fsp from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -146,6 +145,8 @@ async function runCredentialHelper(
   }
   const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
     (resolve, reject) => {
+      // Loaded here: node:child_process (and the net/dgram it pulls in) only when a helper runs.
+      const { spawn } = require("node:child_process") as typeof import("node:child_process");
       const child = spawn(program, ["get"], { env, stdio: ["pipe", "pipe", "pipe"] });
       let out = "";
       let errText = "";

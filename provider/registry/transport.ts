@@ -1,4 +1,3 @@
-import { rootCertificates } from "node:tls";
 import type { Agent } from "undici";
 import { DistrolessError } from "../util/errors";
 import { newAgent, request } from "../util/undici-lean";
@@ -57,7 +56,10 @@ export class RegistryTransport {
     this.registry = options.registry;
     this.host = apiHost(options.registry.toLowerCase());
     this.urlHost = new URL(`http://${this.host}`).host;
-    const ca = options.caBundle ? [...rootCertificates, options.caBundle.toString()] : undefined;
+    // node:tls only with a CA bundle: undici loads it itself for https, a plain-HTTP push never does.
+    const ca = options.caBundle
+      ? [...(require("node:tls") as typeof import("node:tls")).rootCertificates, options.caBundle.toString()]
+      : undefined;
     this.agent = newAgent({
       connect: { ...(ca ? { ca } : {}), rejectUnauthorized: !options.insecure },
       connections: 8,

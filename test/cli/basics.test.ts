@@ -40,7 +40,7 @@ describe("the CLI as a command", () => {
   });
 
   test("a reader that goes away (`inspect … | head -1`) ends the command quietly", needsFixtures(), () => {
-    const bin = path.join(projectRoot, "dist", "provider", "cli", "main.js");
+    const bin = path.join(projectRoot, "dist", "provider", "cli", "launch.js");
     const index = fixture("alpine-v3.16-main-aarch64", "APKINDEX.tar.gz");
     const r = spawnSync("sh", ["-c", `"${process.execPath}" "${bin}" inspect "${index}" | head -1`], {
       encoding: "utf8",

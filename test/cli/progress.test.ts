@@ -144,7 +144,7 @@ describe("CLI: progress shows bytes within large transfers, on stderr only", nee
       async () => {
         const work = tempDir();
         const out = path.join(work, "out.json");
-        const bin = path.join(projectRoot, "dist", "provider", "cli", "main.js");
+        const bin = path.join(projectRoot, "dist", "provider", "cli", "launch.js");
         const command = [process.execPath, bin, ...buildArgs("tty", path.join(work, "cache"))]
           .map(shellQuote)
           .join(" ");

@@ -1,8 +1,18 @@
 import * as assert from "node:assert/strict";
-import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import * as path from "node:path";
 import { describe, test } from "node:test";
+import { cacheKey, codeCacheFile } from "../../provider/cli/code-cache";
 import { privateDirectory } from "../../provider/cli/compile-cache";
+import { tiersUpEarly } from "../../provider/cli/wasm-tiering";
 import { runProcess } from "../helpers/cli";
 import { fixture, needsFixtures, projectRoot } from "../helpers/fixtures";
 import { tempDir } from "../helpers/tmp";
@@ -116,4 +126,99 @@ describe("the compile cache of the command line", () => {
     assert.equal(r.stdout, "ok", r.stderr);
     assert.equal(existsSync(path.join(home, "pulumi-distroless")), false);
   });
+});
+
+describe("the bin: the bundled CLI with a code cache per command", needsFixtures(), () => {
+  const bin = path.join(projectRoot, "dist", "provider", "cli", "launch.js");
+  const bundle = path.join(projectRoot, "dist", "provider", "cli", "bundle", "cli.js");
+
+  function twoPackageConfig(dir: string): string {
+    const repo = fixture("local-repo");
+    const config = path.join(dir, "two.yaml");
+    writeFileSync(
+      config,
+      `contents:\n  keyring:\n    - ${repo}/melange.rsa.pub\n  repositories:\n    - ${repo}\n` +
+        "  packages:\n    - pretend-baselayout\n    - custom-ca-certs-1\narchs:\n  - x86_64\n",
+    );
+    return config;
+  }
+
+  /** `lock` through the bin with its own cache home; the lock's package names. */
+  async function lockThroughBin(dir: string, home: string, extra: string[] = []) {
+    const env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: home };
+    delete env.NODE_DISABLE_COMPILE_CACHE;
+    const args = [...extra, bin, "lock", twoPackageConfig(dir), "--cache-dir", path.join(dir, "cache")];
+    const r = await runProcess(process.execPath, args, { env, cwd: dir });
+    assert.equal(r.code, 0, r.stderr);
+    const lock = JSON.parse(r.stdout) as Record<string, { name: string }[]>;
+    return { names: lock.x86_64!.map((p) => p.name).sort(), stderr: r.stderr };
+  }
+
+  const cacheFileFor = (home: string) =>
+    codeCacheFile(readFileSync(bundle), "lock", { ...process.env, XDG_CACHE_HOME: home })!;
+
+  test("the first run saves the cache in a private directory; the next runs use it as it is", async () => {
+    assert.ok(existsSync(bundle), "npm run build bundles the CLI (scripts/build-cli.mjs)");
+    const dir = tempDir();
+    const home = tempDir();
+    const first = await lockThroughBin(dir, home);
+    assert.deepEqual(first.names, ["custom-ca-certs-1", "pretend-baselayout"]);
+    const file = cacheFileFor(home);
+    const saved = statSync(file);
+    assert.equal(statSync(path.dirname(file)).mode & 0o777, 0o700);
+    assert.equal(saved.mode & 0o777, 0o600);
+    assert.ok(saved.size > 0);
+    // V8 took it: a rejected cache would have been written anew (a new file renamed in place).
+    const second = await lockThroughBin(dir, home);
+    assert.deepEqual(second.names, first.names);
+    assert.equal(statSync(file).ino, saved.ino, "the cache was used, not rewritten");
+  });
+
+  test("a cache V8 rejects (not V8's, or from other flags) is replaced and the command still works", async () => {
+    const dir = tempDir();
+    const home = tempDir();
+    const file = cacheFileFor(home);
+    const junk = Buffer.from("not a V8 code cache, whatever a file here holds");
+    writeFileSync(file, junk, { mode: 0o600 });
+    const r = await lockThroughBin(dir, home);
+    assert.deepEqual(r.names, ["custom-ca-certs-1", "pretend-baselayout"]);
+    assert.notDeepEqual(readFileSync(file), junk);
+  });
+
+  test("the cache is named by the bundle's text: another bundle (an upgrade, an edit) never uses it", () => {
+    const env = { ...process.env, XDG_CACHE_HOME: tempDir() };
+    const text = readFileSync(bundle);
+    const edited = Buffer.concat([text, Buffer.from("\n")]);
+    assert.notEqual(codeCacheFile(text, "lock", env), codeCacheFile(edited, "lock", env));
+    assert.equal(codeCacheFile(text, "lock", { ...env, NODE_DISABLE_COMPILE_CACHE: "1" }), undefined);
+    // Only plain command names become file names; anything else shares one cache.
+    assert.equal(cacheKey("lock"), "lock");
+    assert.equal(cacheKey("../../x"), "other");
+    assert.equal(cacheKey(undefined), "other");
+  });
+
+  test("lock through the bin reads the bundle, and neither undici nor yaml's own files", async () => {
+    const dir = tempDir();
+    const listing = path.join(dir, "modules.json");
+    const preload = path.join(dir, "list-modules.js");
+    writeFileSync(
+      preload,
+      `process.on("exit", () => require("node:fs").writeFileSync(${JSON.stringify(listing)}, JSON.stringify(Object.keys(require.cache))));\n`,
+    );
+    await lockThroughBin(dir, tempDir(), ["-r", preload]);
+    const modules = JSON.parse(readFileSync(listing, "utf8")) as string[];
+    assert.deepEqual(inPackage(modules, "undici"), []);
+    assert.deepEqual(inPackage(modules, "yaml"), [], "yaml is in the bundle");
+    const ours = modules
+      .filter((m) => m.startsWith(path.join(projectRoot, "dist")))
+      .map((m) => path.relative(path.join(projectRoot, "dist", "provider", "cli"), m))
+      .sort();
+    // The launcher and what it needs before the bundle runs; everything else is in the bundle.
+    assert.deepEqual(ours, ["code-cache.js", "compile-cache.js", "entry.js", "launch.js", "wasm-tiering.js"]);
+  });
+});
+
+test("WebAssembly stays on Liftoff only under the V8 that tiers llhttp up within a few requests", () => {
+  assert.equal(tiersUpEarly("11.3.244.8-node.38"), true, "Node 20");
+  assert.equal(tiersUpEarly("13.6.233.17-node.53"), false, "Node 24: the flag would only cost");
 });

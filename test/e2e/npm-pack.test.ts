@@ -116,6 +116,9 @@ describe("npm pack, installed into fresh projects", () => {
       .split("\n");
     assert.ok(files.includes("package/LICENSE"));
     assert.ok(files.includes("package/dist/provider/cli/main.js"));
+    // The bin and the bundled CLI it runs (scripts/build-cli.mjs, run by prepack).
+    assert.ok(files.includes("package/dist/provider/cli/launch.js"));
+    assert.ok(files.includes("package/dist/provider/cli/bundle/cli.js"));
     assert.deepEqual(
       files.filter(
         (f) => f.endsWith(".map") || f.startsWith("package/dist/test/") || /(?<!\.d)\.ts$/.test(f),

@@ -34,12 +34,12 @@ export function runProcess(
   });
 }
 
-/** Runs the real `pulumi-distroless` binary (compiled) as a child process. */
+/** Runs the real `pulumi-distroless` binary (the package's bin: the bundled CLI) as a child process. */
 export function runCli(
   args: string[],
   options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {},
 ): Promise<CliResult> {
-  const bin = path.join(projectRoot, "dist", "provider", "cli", "main.js");
+  const bin = path.join(projectRoot, "dist", "provider", "cli", "launch.js");
   return runProcess(process.execPath, [bin, ...args], {
     cwd: options.cwd ?? projectRoot,
     env: { ...process.env, ...options.env },
