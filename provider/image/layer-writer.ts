@@ -84,9 +84,20 @@ export class LayerWriter {
 
   /** Appends one entry: its header and, for a regular file, its body from the content store. */
   async add({ header, inode }: LayerEntry): Promise<void> {
-    await this.gather(encodeHeader(header));
+    const flushing = this.gather(encodeHeader(header));
+    if (flushing) await flushing;
     if (!inode || inode.size === 0) return;
-    if (inode.content.kind === "inline" || inode.size < DIRECT_BODY) {
+    const content = inode.content;
+    if (content.kind === "packed") {
+      // Read synchronously from the package's unpacked copy (page cache): a read queued on the
+      // thread pool would wait behind compression.
+      const direct = inode.size >= DIRECT_BODY;
+      if (direct) await this.flushParts();
+      for (const chunk of content.pack.chunks(content.offset, inode.size)) {
+        const waiting = direct ? this.send(chunk) : this.gather(chunk);
+        if (waiting) await waiting;
+      }
+    } else if (content.kind === "inline" || inode.size < DIRECT_BODY) {
       for await (const chunk of this.store.open(inode.content, inode.size, header.name))
         await this.gather(chunk);
     } else {
@@ -95,7 +106,10 @@ export class LayerWriter {
         await this.send(chunk);
     }
     const pad = paddingFor(inode.size);
-    if (pad > 0) await this.gather(ZEROS.subarray(0, pad));
+    if (pad > 0) {
+      const flushing = this.gather(ZEROS.subarray(0, pad));
+      if (flushing) await flushing;
+    }
   }
 
   /** Ends the tar and the gzip; the temp file is complete and closed. */
@@ -128,10 +142,11 @@ export class LayerWriter {
     this.fd = undefined;
   }
 
-  private async gather(b: Buffer): Promise<void> {
+  /** Queues small writes; a promise only when a chunk went to the compressor (most calls: none). */
+  private gather(b: Buffer): Promise<void> | undefined {
     this.parts.push(b);
     this.partBytes += b.length;
-    if (this.partBytes >= CHUNK) await this.flushParts();
+    return this.partBytes >= CHUNK ? this.flushParts() : undefined;
   }
 
   private async flushParts(): Promise<void> {

@@ -1,5 +1,6 @@
 import type { ApkHead } from "../apk/apk-reader";
 import { encodeName } from "../archive/raw-names";
+import type { UnpackedCache } from "../repository/unpacked-cache";
 import { DistrolessError } from "../util/errors";
 import type { Progress } from "../util/log";
 import { applyAccounts } from "./accounts";
@@ -41,6 +42,11 @@ export interface RootfsInput {
   progress: Progress;
   /** Building on a base image: the packages installed there and their database records. */
   base?: { records: DbRecord[]; packages: BasePackage[] };
+  /**
+   * Install from (and unpack into) this unpacked-package cache; without one, bodies go through the
+   * content store and every package is scanned from its .apk.
+   */
+  unpacked?: UnpackedCache;
 }
 
 export interface Rootfs {
@@ -82,7 +88,11 @@ export async function buildRootfs(input: RootfsInput): Promise<Rootfs> {
         `${head.pkginfo.pkgname} appears twice in the ${arch} install plan`,
       );
     }
-    const pkg = await installPackage(tree, store, planned, head, byName);
+    const unpacked = input.unpacked && {
+      cache: input.unpacked,
+      notice: (m: string) => progress.warn(`${arch}: ${m}`),
+    };
+    const pkg = await installPackage(tree, store, planned, head, byName, unpacked);
     byName.set(head.pkginfo.pkgname, pkg);
     installed.push(pkg);
   }
