@@ -251,6 +251,9 @@ async function assembleWith(options: AssembleOptions, ctx: AssembleContext): Pro
         ...(base ? { base: { records: base.installed.records, packages: base.installed.packages } } : {}),
       });
       const names = await ownerNames(rootfs.tree, store);
+      // The per-file entries are in the installed database now; neither the layers nor the SBOM
+      // read them, so an image of many files does not hold them while its layer is written.
+      for (const p of rootfs.installed) p.entries = [];
       const written = await writeImageLayers(config.layering, {
         tree: rootfs.tree,
         installed: rootfs.installed.map((p) => p.pkginfo),
