@@ -7,7 +7,7 @@
  *   node dist/bench/assemble.js --files 100000 [--packages 16]
  *
  * `--files N`: memory instead of speed: an image of N small files (64 B - 2 KiB), assembled once
- * cold and once warm, printing the peak RSS against the goal (a 100,000-file image under 300 MB).
+ * cold (empty cache) and once warm (packages already unpacked in the cache), printing the peak RSS against the goal (a 100,000-file image under 300 MB).
  */
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -244,10 +244,10 @@ async function main(): Promise<void> {
       `layer: ${MB(bytes)} MiB tar -> ${MB(colds[0]!.compressed)} MiB gzip; load average ${os.loadavg()[0]!.toFixed(1)} on ${os.availableParallelism()} CPUs`,
     );
     console.log(
-      `assemble, cold file store: median ${cold.toFixed(2)} s = ${rate(cold)}   (runs: ${list(colds.map((c) => c.seconds))})`,
+      `assemble, cold cache: median ${cold.toFixed(2)} s = ${rate(cold)}   (runs: ${list(colds.map((c) => c.seconds))})`,
     );
     console.log(
-      `assemble, warm file store: median ${warm.toFixed(2)} s = ${rate(warm)}   (runs: ${list(warms.map((c) => c.seconds))})`,
+      `assemble, warm cache: median ${warm.toFixed(2)} s = ${rate(warm)}   (runs: ${list(warms.map((c) => c.seconds))})`,
     );
     console.log(
       `tar --sort=name | gzip -6: median ${baseline.toFixed(2)} s = ${rate(baseline)}   (runs: ${list(baselines.map((b) => b.seconds))})`,
@@ -281,7 +281,7 @@ async function memoryRow(work: string, files: number, count: number): Promise<vo
   ] as const) {
     const rss = r.maxRssKb / 1024;
     console.log(
-      `${files} files, ${label} file store: ${r.seconds.toFixed(2)} s, peak RSS ${rss.toFixed(0)} MiB ` +
+      `${files} files, ${label} cache: ${r.seconds.toFixed(2)} s, peak RSS ${rss.toFixed(0)} MiB ` +
         `(${((r.maxRssKb * 1024) / files).toFixed(0)} B per file all told); goal < ${goal} MB: ${rss * 1.048576 < goal ? "met" : "NOT met"}`,
     );
   }

@@ -60,13 +60,20 @@ interface Piece {
 /**
  * The compressor without a stream around it: `write` input, `end`, and every output chunk goes to
  * `emit` in order. `write` resolves once there is room for more input (bounded memory).
+ *
+ * A writer that fills whole blocks itself (the layer writer) skips a copy: it takes a buffer with
+ * `newBlock`, fills it, and hands it over with `put` (exactly `blockSize` bytes; the last block goes
+ * to `end`). Block buffers come back to a small pool once compressed, so a layer of any size
+ * allocates a handful of them rather than one per block (less GC, fewer page faults).
  */
 export class GzipEncoder {
   private readonly level: number;
-  private readonly blockSize: number;
+  readonly blockSize: number;
   private readonly maxInFlight: number;
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  /** `write`'s block being filled. */
+  private current: Buffer | undefined;
+  private fill = 0;
+  private readonly pool: Buffer[] = [];
   private readonly queue: Piece[] = [];
   private inFlightBytes = 0;
   private previousTail: Buffer | undefined;
@@ -86,23 +93,51 @@ export class GzipEncoder {
     this.maxInFlight = concurrency * this.blockSize;
   }
 
+  /** A buffer of `blockSize` bytes to fill and `put` (from the pool when one is free). */
+  newBlock(): Buffer {
+    return this.pool.pop() ?? Buffer.allocUnsafeSlow(this.blockSize);
+  }
+
+  /**
+   * Takes over a full block (`blockSize` bytes, from `newBlock`): it is compressed and its buffer
+   * reused afterwards. Returns a promise only when the caller must wait for room.
+   */
+  put(block: Buffer): Promise<void> | undefined {
+    this.throwIfFailed();
+    if (block.length !== this.blockSize) throw new Error(`put takes whole blocks of ${this.blockSize} bytes`);
+    this.dispatch(block, false);
+    // Backpressure: never more than `concurrency` blocks' worth of input compressing at once.
+    return this.inFlightBytes < this.maxInFlight
+      ? undefined
+      : this.until(() => this.inFlightBytes < this.maxInFlight);
+  }
+
   async write(chunk: Buffer): Promise<void> {
     this.throwIfFailed();
-    if (chunk.length === 0) return;
-    this.crc = zlib.crc32(chunk, this.crc);
-    this.size += chunk.length;
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
-    while (this.pendingBytes >= this.blockSize) {
-      this.dispatch(this.takeBlock(this.blockSize), false);
-      // Backpressure: never more than `concurrency` blocks' worth of input compressing at once.
-      await this.until(() => this.inFlightBytes < this.maxInFlight);
+    for (let off = 0; off < chunk.length; ) {
+      this.current ??= this.newBlock();
+      const n = Math.min(chunk.length - off, this.blockSize - this.fill);
+      chunk.copy(this.current, this.fill, off, off + n);
+      this.fill += n;
+      off += n;
+      if (this.fill === this.blockSize) {
+        const block = this.current;
+        this.current = undefined;
+        this.fill = 0;
+        const waiting = this.put(block);
+        if (waiting) await waiting;
+      }
     }
   }
 
-  async end(): Promise<void> {
+  /** Ends the stream; `last` is the final (partial) block of a `put` writer. */
+  async end(last?: Buffer): Promise<void> {
     this.throwIfFailed();
-    this.dispatch(this.takeBlock(this.pendingBytes), true);
+    if (last && this.fill > 0) throw new Error("end(last) after write()");
+    const final = last ?? (this.current ?? Buffer.alloc(0)).subarray(0, this.fill);
+    this.current = undefined;
+    this.fill = 0;
+    this.dispatch(final, true);
     await this.until(() => this.queue.length === 0);
     const trailer = Buffer.alloc(8);
     trailer.writeUInt32LE(this.crc >>> 0, 0);
@@ -125,17 +160,18 @@ export class GzipEncoder {
     });
   }
 
-  private takeBlock(n: number): Buffer {
-    const all = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
-    const block = all.subarray(0, n);
-    const rest = all.subarray(n);
-    this.pending = rest.length ? [rest] : [];
-    this.pendingBytes = rest.length;
-    return block;
-  }
-
   private dispatch(block: Buffer, last: boolean): void {
+    // Not for an empty block: zlib's crc32 of a NULL buffer (a zero-length ArrayBuffer) is 0.
+    if (block.length > 0) this.crc = zlib.crc32(block, this.crc);
+    this.size += block.length;
     const runs = runsOf(block, this.level > 0);
+    // The buffer goes back to the pool once every deflate run reading it is done.
+    let reading = 0;
+    const done = () => {
+      if (--reading === 0 && block.buffer.byteLength === this.blockSize && this.pool.length < 4) {
+        this.pool.push(Buffer.from(block.buffer, 0, this.blockSize));
+      }
+    };
     runs.forEach((run, i) => {
       const input = block.subarray(run.start, run.end);
       const final = last && i === runs.length - 1;
@@ -155,9 +191,11 @@ export class GzipEncoder {
         piece.data = storedBlocks(input, final);
         return;
       }
+      reading++;
       deflateRun(input, dictionary, this.level, final).then(
         (data) => {
           piece.data = data;
+          done();
           this.flushReady();
         },
         (err: unknown) => {

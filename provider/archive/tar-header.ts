@@ -68,19 +68,22 @@ export interface TarHeader {
 }
 
 export function newHeader(fields: Partial<TarHeader> & { name: string; type: EntryType }): TarHeader {
+  // Every field written out (no spread): one object shape for every header, made once per entry
+  // of a layer of many files.
   return {
-    mode: fields.type === "directory" ? 0o755 : fields.type === "symlink" ? 0o777 : 0o644,
-    uid: 0,
-    gid: 0,
-    size: 0,
-    mtime: 0,
-    linkname: "",
-    uname: "",
-    gname: "",
-    devmajor: 0,
-    devminor: 0,
-    pax: {},
-    ...fields,
+    mode: fields.mode ?? (fields.type === "directory" ? 0o755 : fields.type === "symlink" ? 0o777 : 0o644),
+    uid: fields.uid ?? 0,
+    gid: fields.gid ?? 0,
+    size: fields.size ?? 0,
+    mtime: fields.mtime ?? 0,
+    linkname: fields.linkname ?? "",
+    uname: fields.uname ?? "",
+    gname: fields.gname ?? "",
+    devmajor: fields.devmajor ?? 0,
+    devminor: fields.devminor ?? 0,
+    pax: fields.pax ?? {},
+    name: fields.name,
+    type: fields.type,
   };
 }
 
@@ -243,14 +246,26 @@ function paxNumber(value: string, key: string): number {
 
 // ---- encoding ----
 
+/** `value`'s bytes, cut at `len`, into a zeroed block (ASCII, the usual case, without a Buffer). */
 function writeString(block: Buffer, value: string, start: number, len: number): void {
-  encodeName(value).copy(block, start, 0, len);
+  const n = Math.min(len, value.length);
+  for (let i = 0; i < n; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 0x80) {
+      encodeName(value).copy(block, start, 0, len);
+      return;
+    }
+    block[start + i] = c;
+  }
 }
 
 function writeOctal(block: Buffer, value: number, start: number, len: number): void {
   // len-1 octal digits, zero padded, then NUL.
-  const s = value.toString(8).padStart(len - 1, "0");
-  block.write(s, start, len - 1, "latin1");
+  if (Number.isSafeInteger(value) && value >= 0 && value < 8 ** (len - 1)) {
+    for (let i = start + len - 2, v = value; i >= start; i--, v = Math.floor(v / 8)) block[i] = 48 + (v % 8);
+  } else {
+    block.write(value.toString(8).padStart(len - 1, "0"), start, len - 1, "latin1");
+  }
   block[start + len - 1] = 0;
 }
 
@@ -274,7 +289,8 @@ function splitUstarPath(name: string): [string, string] | undefined {
 }
 
 function encodeBlock(h: TarHeader, name: string, prefix: string, flag: string): Buffer {
-  const block = Buffer.alloc(BLOCK);
+  // From Node's buffer pool (Buffer.alloc would be an allocation of its own per header).
+  const block = Buffer.allocUnsafe(BLOCK).fill(0);
   writeString(block, name, 0, 100);
   writeOctal(block, h.mode & 0o7777, 100, 8);
   writeOctal(block, fitsOctal(h.uid, 8) ? h.uid : 0, 108, 8);

@@ -1,6 +1,7 @@
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { type ApkHead, readApkHead } from "../apk/apk-reader";
+import { DamagedPackError, UnpackedCache } from "../repository/unpacked-cache";
 import { DistrolessError } from "../util/errors";
 import { writeFileAtomic } from "../util/fs";
 import { formatBytes, type Progress, silentProgress } from "../util/log";
@@ -47,6 +48,8 @@ export interface AssembleOptions {
   progress?: Progress;
   /** Gzip for the layer (default: level-6 parallel gzip). */
   compressor?: CompressorFactory;
+  /** The key file that seals the unpacked-package cache (default: cache-seal.ts's). */
+  cacheSealKeyFile?: string;
 }
 
 export interface LockedPackage {
@@ -104,7 +107,8 @@ export interface AssembleResult {
 async function readHeads(plan: InstallPlan): Promise<ApkHead[]> {
   return Promise.all(
     plan.packages.map(async (p) => {
-      const head = await readApkHead(p.apkPath);
+      // The fetcher's head is the same file's, already read: read again only without one.
+      const head = p.head?.file === p.apkPath ? p.head : await readApkHead(p.apkPath);
       const subject = `${p.name}-${p.version} (${plan.arch})`;
       if (head.controlChecksum !== p.checksum) {
         throw new DistrolessError(
@@ -172,6 +176,53 @@ export async function assembleImage(options: AssembleOptions): Promise<AssembleR
   }
   const keys = options.keys ?? (await keysFromConfig(config));
   const store = ContentStore.inCache(options.cacheDir);
+  const unpacked = await UnpackedCache.inCache(options.cacheDir, {
+    env: process.env,
+    ...(options.cacheSealKeyFile ? { keyFile: options.cacheSealKeyFile } : {}),
+  });
+  try {
+    return await assembleWith(options, { heads, bases, epoch, keys, store, unpacked, progress });
+  } finally {
+    unpacked.close();
+  }
+}
+
+interface AssembleContext {
+  heads: ApkHead[][];
+  bases: LoadedBase[] | undefined;
+  epoch: number;
+  keys: KeyContent[];
+  store: ContentStore;
+  unpacked: UnpackedCache;
+  progress: Progress;
+}
+
+/**
+ * Runs `build` again after a damaged unpacked-cache entry turned up while the layer was written
+ * (its block hashes are checked as it is read): the entry is removed, so the package is installed
+ * from its verified .apk, and the half-written layer was already dropped. Once per package at most.
+ */
+async function withRepairs<T>(
+  build: () => Promise<T>,
+  unpacked: UnpackedCache,
+  progress: Progress,
+  arch: string,
+  packages: number,
+): Promise<T> {
+  for (let repairs = 0; ; repairs++) {
+    try {
+      return await build();
+    } catch (err) {
+      if (!(err instanceof DamagedPackError) || repairs >= packages) throw err;
+      progress.warn(`${arch}: ${err.message}; building again from the verified .apk`);
+      unpacked.discard(err.checksum);
+    }
+  }
+}
+
+async function assembleWith(options: AssembleOptions, ctx: AssembleContext): Promise<AssembleResult> {
+  const { config } = options;
+  const { heads, bases, epoch, keys, store, unpacked, progress } = ctx;
   const layout = new OciLayout(options.outputDir);
   const blobDir = path.join(options.outputDir, "blobs", "sha256");
   const annotations = imageAnnotations(config, epoch);
@@ -187,27 +238,35 @@ export async function assembleImage(options: AssembleOptions): Promise<AssembleR
     const plan = options.plans[i]!;
     const packages = plan.packages.map((planned, j) => ({ planned, head: heads[i]![j]! }));
     const base = bases?.[i];
-    const rootfs = await buildRootfs({
-      config,
-      arch: plan.arch,
-      packages,
-      keys,
-      store,
-      epoch,
-      progress,
-      ...(base ? { base: { records: base.installed.records, packages: base.installed.packages } } : {}),
-    });
-    const names = await ownerNames(rootfs.tree, store);
-    const written = await writeImageLayers(config.layering, {
-      tree: rootfs.tree,
-      installed: rootfs.installed.map((p) => p.pkginfo),
-      records: rootfs.records,
-      store,
-      names,
-      dir: blobDir,
-      ...(options.compressor ? { compressor: options.compressor } : {}),
-      ...layerProgress(progress, plan.arch),
-    });
+    const build = async () => {
+      const rootfs = await buildRootfs({
+        config,
+        arch: plan.arch,
+        packages,
+        keys,
+        store,
+        epoch,
+        progress,
+        unpacked,
+        ...(base ? { base: { records: base.installed.records, packages: base.installed.packages } } : {}),
+      });
+      const names = await ownerNames(rootfs.tree, store);
+      // The per-file entries are in the installed database now; neither the layers nor the SBOM
+      // read them, so an image of many files does not hold them while its layer is written.
+      for (const p of rootfs.installed) p.entries = [];
+      const written = await writeImageLayers(config.layering, {
+        tree: rootfs.tree,
+        installed: rootfs.installed.map((p) => p.pkginfo),
+        records: rootfs.records,
+        store,
+        names,
+        dir: blobDir,
+        ...(options.compressor ? { compressor: options.compressor } : {}),
+        ...layerProgress(progress, plan.arch),
+      });
+      return { rootfs, written };
+    };
+    const { rootfs, written } = await withRepairs(build, unpacked, progress, plan.arch, packages.length);
     let layers: LayerResult[] = [];
     for (const layer of written) {
       await layout.adoptBlob(layer.file, layer.digest);

@@ -12,11 +12,18 @@ import {
 } from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
+import type { PackHandle } from "../repository/unpacked-cache";
 import { DistrolessError } from "../util/errors";
 import { newHash, sha1Hex } from "../util/hash";
 
-/** A file body: small ones inline, larger ones in the on-disk store under their SHA-1. */
-export type ContentRef = { kind: "inline"; data: Buffer } | { kind: "stored"; sha1: string };
+/**
+ * A file body: inline, in the on-disk store under its SHA-1, or at an offset of its package's
+ * unpacked copy (repository/unpacked-cache.ts, where the image installer puts package bodies).
+ */
+export type ContentRef =
+  | { kind: "inline"; data: Buffer }
+  | { kind: "stored"; sha1: string }
+  | { kind: "packed"; pack: PackHandle; offset: number };
 
 export interface StoredContent {
   /** Hex SHA-1 of the body. */
@@ -172,6 +179,11 @@ export class ContentStore {
   async *open(ref: ContentRef, size: number, subject: string): AsyncGenerator<Buffer> {
     if (ref.kind === "inline") {
       if (ref.data.length > 0) yield ref.data;
+      return;
+    }
+    if (ref.kind === "packed") {
+      // Checked block by block against the package's sealed hashes as it is read.
+      yield* ref.pack.chunks(ref.offset, size);
       return;
     }
     const file = this.pathFor(ref.sha1);

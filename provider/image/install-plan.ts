@@ -1,3 +1,4 @@
+import type { ApkHead } from "../apk/apk-reader";
 import type { ApkArch } from "./config/arch";
 import type { NamedContent } from "./config/types";
 
@@ -15,6 +16,8 @@ export interface PlannedPackage {
   apkPath: string;
   /** Where it came from, for the SBOM and messages (URL or directory, never credentials). */
   repository: string;
+  /** Its head as the fetcher read it (the assembler checks it again; unset, it reads the file). */
+  head?: ApkHead;
 }
 
 export interface InstallPlan {

@@ -1,9 +1,11 @@
 import { type ApkDataEntry, type ApkDataSummary, type ApkHead, scanApkData } from "../apk/apk-reader";
 import { parseDependency } from "../apk/dependency";
 import type { PkgInfo } from "../apk/pkginfo";
+import { DamagedPackError, type PackWriter, type UnpackedCache } from "../repository/unpacked-cache";
+import type { UnpackedEntry } from "../repository/unpacked-format";
 import { DistrolessError } from "../util/errors";
-import { q1Decode } from "../util/hash";
-import type { ContentStore, PendingBody } from "./content-store";
+import { newHash, q1Decode } from "../util/hash";
+import type { ContentStore, PendingBody, StoredContent } from "./content-store";
 import type { PlannedPackage } from "./install-plan";
 import type { FsTree, LeafNode, NodeMeta, ResolvedParent, TreeNode } from "./tree";
 
@@ -65,66 +67,89 @@ function label(p: InstalledPackage | undefined, fallback: string): string {
   return p ? `${p.pkginfo.pkgname}-${p.pkginfo.pkgver}` : fallback;
 }
 
+/** One data-segment entry as the installer places it (from an .apk scan or an unpacked copy). */
+export interface EntryToInstall {
+  path: string;
+  /** The tar type; anything but directory, file, symlink and hardlink is refused. */
+  type: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  mtime: number;
+  linkname: string;
+  /** Hex SHA-1 the package recorded (files: their body's, verified while read). */
+  sha1?: string;
+  xattrs?: Record<string, Buffer>;
+}
+
+/** A regular file waiting for its body: where it goes and what the database will say. */
+interface FileSlot {
+  at: ResolvedParent;
+  meta: NodeMeta;
+  db: DbEntry;
+}
+
 /**
- * Installs one verified package into the tree with apk's rules for files two packages both ship:
+ * Places one package's entries into the tree with apk's rules for files two packages both ship:
  * identical content keeps the first; the current owner replacing the newcomer keeps the current
  * file; the newcomer replacing the owner (or both sharing an origin) overwrites it; anything else is
  * an E_CONFLICT naming both packages and the path. Each path has one owner at a time, so the
- * installed database lists every file under exactly one package.
+ * installed database lists every file under exactly one package. Synchronous: a file's body is
+ * given separately (`file`), once the caller has it.
  */
-export async function installPackage(
-  tree: FsTree,
-  store: ContentStore,
-  planned: PlannedPackage,
-  head: ApkHead,
-  installed: ReadonlyMap<string, InstalledPackage>,
-): Promise<InstalledPackage> {
-  const info = head.pkginfo;
-  const subject = `${info.pkgname}-${info.pkgver}`;
-  const replaces = replacedNames(info);
-  const entries: DbEntry[] = [];
-  const result: InstalledPackage = {
-    planned,
-    pkginfo: info,
-    head,
-    checksum: head.controlChecksum,
-    datahash: "",
-    entries,
-  };
+class PackagePlacer {
+  readonly entries: DbEntry[] = [];
+  private readonly subject: string;
+  private readonly replaces: Set<string>;
+
+  constructor(
+    private readonly tree: FsTree,
+    private readonly planned: PlannedPackage,
+    private readonly info: PkgInfo,
+    private readonly installed: ReadonlyMap<string, InstalledPackage>,
+  ) {
+    this.subject = `${info.pkgname}-${info.pkgver}`;
+    this.replaces = replacedNames(info);
+  }
 
   /** Decides whether the newcomer may take `path` from its current occupant; throws on conflict. */
-  const mayOverwrite = (resolved: string, existing: TreeNode, incoming: string | undefined): boolean => {
+  private mayOverwrite(resolved: string, existing: TreeNode, incoming: string | undefined): boolean {
+    const { info, subject } = this;
     if (existing.kind === "dir") {
       throw new DistrolessError(
         "E_CONFLICT",
         `${subject} installs a file at ${resolved}, where a directory already is`,
-        { subject: planned.apkPath },
+        { subject: this.planned.apkPath },
       );
     }
     if (incoming !== undefined && identity(existing) === incoming) return false;
     const ownerName = existing.owner;
     if (ownerName === undefined || ownerName === info.pkgname) return true;
-    const owner = installed.get(ownerName);
+    const owner = this.installed.get(ownerName);
     if (owner && replacedNames(owner.pkginfo).has(info.pkgname)) return false;
-    if (replaces.has(ownerName)) return true;
+    if (this.replaces.has(ownerName)) return true;
     if (owner && owner.pkginfo.origin !== "" && owner.pkginfo.origin === info.origin) return true;
     throw new DistrolessError(
       "E_CONFLICT",
       `${subject} and ${label(owner, ownerName)} both install ${resolved}; neither replaces the other and ` +
         `their origins differ (add "replaces" to one of them, or remove one)`,
-      { subject: planned.apkPath },
+      { subject: this.planned.apkPath },
     );
-  };
+  }
 
   /** Puts `node` where the entry resolved to, unless the path's current occupant stays. */
-  const place = (at: ResolvedParent, node: LeafNode, incoming: string | undefined) => {
+  private place(at: ResolvedParent, node: LeafNode, incoming: string | undefined): void {
     const existing = at.dir.children.get(at.name);
-    if (existing && !mayOverwrite(at.path, existing, incoming)) return;
+    if (existing && !this.mayOverwrite(at.path, existing, incoming)) return;
     at.dir.children.set(at.name, node);
-  };
+  }
 
-  const consume = async (entry: ApkDataEntry, body: AsyncIterable<Buffer>): Promise<void> => {
-    const h = entry.header;
+  /**
+   * Installs `e`, except a regular file's body: for a file that needs one, returns the slot to
+   * hand to `file` with it (undefined when the path already holds identical content).
+   */
+  begin(e: EntryToInstall): FileSlot | undefined {
+    const { tree, subject, info, entries } = this;
     // The layer takes apko's ownership and modes, checked against the real apko by
     // test/conformance: apko's installer creates every package entry owned by root (0:0), and
     // directories with their permission bits only (it makes them with MkdirAll(mode.Perm()), so
@@ -132,111 +157,274 @@ export async function installPackage(
     // those). The installed db keeps the package's own owner and mode (`a:`/`M:`), as apko's does.
     // One exception, on purpose: a setuid/setgid entry owned by someone other than root keeps its
     // owner, or the package's setuid-user binary would become setuid root.
-    const special = (h.mode & 0o6000) !== 0 && (h.uid !== 0 || h.gid !== 0);
+    const special = (e.mode & 0o6000) !== 0 && (e.uid !== 0 || e.gid !== 0);
     const meta: NodeMeta = {
-      mode: h.mode & 0o7777,
-      uid: special ? h.uid : 0,
-      gid: special ? h.gid : 0,
-      mtime: h.mtime,
+      mode: e.mode & 0o7777,
+      uid: special ? e.uid : 0,
+      gid: special ? e.gid : 0,
+      mtime: e.mtime,
     };
-    if (Object.keys(entry.xattrs).length > 0) meta.xattrs = entry.xattrs;
-    const dbBase = { path: entry.path, mode: h.mode & 0o7777, uid: h.uid, gid: h.gid };
+    if (e.xattrs && Object.keys(e.xattrs).length > 0) meta.xattrs = e.xattrs;
     // Resolve parents first: this is where a write through an escaping symlink is refused.
-    const at = tree.resolveParent(entry.path, `${subject}: ${entry.path}`, dirDefaults(h.mtime))!;
+    const at = tree.resolveParent(e.path, `${subject}: ${e.path}`, dirDefaults(e.mtime))!;
     const existing = at.dir.children.get(at.name);
     // One string for both when the path resolved to itself (the usual case): kept per file until
     // the installed database is written, a second copy costs memory on images of many files.
-    const resolved = at.path === entry.path ? entry.path : at.path;
-    switch (h.type) {
-      case "directory": {
+    const resolved = at.path === e.path ? e.path : at.path;
+    const db = (type: DbEntry["type"], sha1?: string): DbEntry => {
+      const d: DbEntry = { path: e.path, resolved, type, mode: e.mode & 0o7777, uid: e.uid, gid: e.gid };
+      if (sha1) d.sha1 = sha1;
+      return d;
+    };
+    switch (e.type) {
+      case "directory":
+      case "dir": {
         if (!existing) at.dir.children.set(at.name, { kind: "dir", meta, children: new Map() });
         else if (existing.kind === "dir") {
           // apko keeps the first mode and owner of a directory but stamps every package's mtime and
           // xattrs on it (Chtimes/SetXattr after its MkdirAll), so the last package listing it wins.
-          existing.meta.mtime = h.mtime;
+          existing.meta.mtime = e.mtime;
           if (meta.xattrs) existing.meta.xattrs = { ...(existing.meta.xattrs ?? {}), ...meta.xattrs };
         } else {
           // apk accepts a directory entry where a symlink to a directory already is (usr-merge).
           const followed =
-            existing.kind === "symlink" ? tree.stat(at.path, `${subject}: ${entry.path}`) : undefined;
+            existing.kind === "symlink" ? tree.stat(at.path, `${subject}: ${e.path}`) : undefined;
           if (followed?.node.kind !== "dir") {
             throw new DistrolessError(
               "E_CONFLICT",
-              `${subject} installs a directory at ${at.path}, where ${label(installed.get(existing.owner ?? ""), "the image")} has a ${existing.kind}`,
-              { subject: planned.apkPath },
+              `${subject} installs a directory at ${at.path}, where ${label(this.installed.get(existing.owner ?? ""), "the image")} has a ${existing.kind}`,
+              { subject: this.planned.apkPath },
             );
           }
         }
-        entries.push({ ...dbBase, resolved, type: "dir" });
-        return;
+        entries.push(db("dir"));
+        return undefined;
       }
       case "file": {
-        const recorded = recordedHex(entry.recordedSha1);
+        const recorded = e.sha1;
         if (existing && recorded && existing.kind === "file" && existing.inode.sha1 === recorded) {
           // Identical content: keep the first copy; nothing to store.
-          entries.push({ ...dbBase, resolved, type: "file", sha1: recorded });
-          return;
+          entries.push(db("file", recorded));
+          return undefined;
         }
-        if (existing?.kind === "dir") mayOverwrite(at.path, existing, undefined);
-        const stored = await store.ingest(body, h.size, recorded, `${subject}: ${entry.path}`, pending);
-        const node: LeafNode = {
-          kind: "file",
-          meta,
-          inode: { content: stored.ref, size: stored.size, sha1: stored.sha1 },
-          owner: info.pkgname,
-        };
-        place(at, node, `f:${stored.sha1}`);
-        entries.push({ ...dbBase, resolved, type: "file", sha1: stored.sha1 });
-        return;
+        if (existing?.kind === "dir") this.mayOverwrite(at.path, existing, undefined);
+        return { at, meta, db: db("file") };
       }
       case "symlink": {
         const node: LeafNode = {
           kind: "symlink",
           meta: { ...meta, mode: 0o777 },
-          target: h.linkname,
+          target: e.linkname,
           owner: info.pkgname,
         };
-        place(at, node, `l:${h.linkname}`);
-        const sha1 = recordedHex(entry.recordedSha1);
-        entries.push({ ...dbBase, resolved, type: "symlink", ...(sha1 ? { sha1 } : {}) });
-        return;
+        this.place(at, node, `l:${e.linkname}`);
+        entries.push(db("symlink", e.sha1));
+        return undefined;
       }
       case "hardlink": {
-        const target = tree.lookup(h.linkname, `${subject}: ${entry.path}`);
+        const target = tree.lookup(e.linkname, `${subject}: ${e.path}`);
         if (target?.kind !== "file") {
           throw new DistrolessError(
             "E_FORMAT",
-            `${subject}: hardlink ${entry.path} points at ${JSON.stringify(h.linkname)}, which is not a file installed before it`,
-            { subject: planned.apkPath },
+            `${subject}: hardlink ${e.path} points at ${JSON.stringify(e.linkname)}, which is not a file installed before it`,
+            { subject: this.planned.apkPath },
           );
         }
         const node: LeafNode = { kind: "file", meta, inode: target.inode, owner: info.pkgname };
-        place(at, node, `f:${target.inode.sha1}`);
-        const sha1 = recordedHex(entry.recordedSha1);
-        entries.push({ ...dbBase, resolved, type: "hardlink", ...(sha1 ? { sha1 } : {}) });
-        return;
+        this.place(at, node, `f:${target.inode.sha1}`);
+        entries.push(db("hardlink", e.sha1));
+        return undefined;
       }
       default:
         throw new DistrolessError(
           "E_FORMAT",
-          `${subject}: ${entry.path} is a ${h.type} entry; apk packages may only hold files, directories and links`,
-          { subject: planned.apkPath },
+          `${subject}: ${e.path} is a ${e.type} entry; apk packages may only hold files, directories and links`,
+          { subject: this.planned.apkPath },
         );
     }
-  };
+  }
 
-  // Bodies enter the shared store only once the whole data segment verified (datahash).
-  const pending: PendingBody[] = [];
+  /** Completes a file `begin` left open, with its body's place and hash. */
+  file(slot: FileSlot, stored: StoredContent): void {
+    const node: LeafNode = {
+      kind: "file",
+      meta: slot.meta,
+      inode: { content: stored.ref, size: stored.size, sha1: stored.sha1 },
+      owner: this.info.pkgname,
+    };
+    this.place(slot.at, node, `f:${stored.sha1}`);
+    slot.db.sha1 = stored.sha1;
+    this.entries.push(slot.db);
+  }
+}
+
+function scannedEntry(entry: ApkDataEntry): EntryToInstall {
+  const h = entry.header;
+  const e: EntryToInstall = {
+    path: entry.path,
+    type: h.type,
+    mode: h.mode,
+    uid: h.uid,
+    gid: h.gid,
+    mtime: h.mtime,
+    linkname: h.linkname,
+  };
+  const sha1 = recordedHex(entry.recordedSha1);
+  if (sha1) e.sha1 = sha1;
+  if (Object.keys(entry.xattrs).length > 0) e.xattrs = entry.xattrs;
+  return e;
+}
+
+/**
+ * Installs one verified package into the tree. With an unpacked cache, a package already unpacked
+ * there is installed from it (no inflating, no re-verifying: its seal and block hashes stand for
+ * the verification done when it was written); any other is scanned from its .apk, verified, and
+ * unpacked into the cache on the way. A damaged cache entry is reported to `notice`, removed, and
+ * the package installed from its .apk.
+ */
+export async function installPackage(
+  tree: FsTree,
+  store: ContentStore,
+  planned: PlannedPackage,
+  head: ApkHead,
+  installed: ReadonlyMap<string, InstalledPackage>,
+  unpacked?: { cache: UnpackedCache; notice: (message: string) => void },
+): Promise<InstalledPackage> {
+  const info = head.pkginfo;
+  const placer = new PackagePlacer(tree, planned, info, installed);
+  const result: InstalledPackage = {
+    planned,
+    pkginfo: info,
+    head,
+    checksum: head.controlChecksum,
+    datahash: "",
+    entries: placer.entries,
+  };
+  if (!unpacked) {
+    result.datahash = await installFromApk(
+      placer,
+      head,
+      storeBodies(store, `${info.pkgname}-${info.pkgver}`),
+    );
+    return result;
+  }
+  const label = `${info.pkgname}-${info.pkgver} (${info.arch})`;
+  let cached: ReturnType<UnpackedCache["read"]>;
+  try {
+    cached = unpacked.cache.read(head.controlChecksum, label);
+    if (cached && cached.meta.datahash !== info.datahash) {
+      unpacked.cache.discard(head.controlChecksum);
+      throw new DamagedPackError(head.controlChecksum, "its datahash is not the package's", label);
+    }
+  } catch (err) {
+    if (!(err instanceof DamagedPackError)) throw err;
+    cached = undefined;
+    unpacked.notice(`${err.message}; installing it from its .apk again`);
+  }
+  if (cached) {
+    const pack = cached.handle;
+    for (const e of cached.entries) {
+      const slot = placer.begin(e);
+      if (slot)
+        placer.file(slot, { sha1: e.sha1!, size: e.size, ref: { kind: "packed", pack, offset: e.offset } });
+    }
+    result.datahash = cached.meta.datahash;
+    return result;
+  }
+  const writer = unpacked.cache.writer(head.controlChecksum, label);
+  try {
+    result.datahash = await installFromApk(placer, head, packBodies(writer));
+    writer.finish(result.datahash);
+  } catch (err) {
+    writer.abort();
+    throw err;
+  }
+  return result;
+}
+
+/** Where the bodies of a scanned package go: called per entry, with its body for files. */
+type BodySink = {
+  /** Takes a file's body (all of it); returns where it now is. */
+  file(e: EntryToInstall, body: AsyncIterable<Buffer>, size: number): Promise<StoredContent>;
+  /** Every entry, after its body (the unpacked copy records its list). */
+  entry?(e: EntryToInstall, stored?: StoredContent): void;
+  /** The scan verified: the bodies may be used. */
+  commit(): void;
+  /** The scan failed: drop what was kept. */
+  discard(): void;
+};
+
+/** Scans the .apk (verifying it whole), placing each entry; returns the verified datahash. */
+async function installFromApk(placer: PackagePlacer, head: ApkHead, sink: BodySink): Promise<string> {
+  const consume = async (entry: ApkDataEntry, body: AsyncIterable<Buffer>): Promise<void> => {
+    const e = scannedEntry(entry);
+    const slot = placer.begin(e);
+    if (e.type !== "file") {
+      sink.entry?.(e);
+      return;
+    }
+    // A body every package copy keeps (the unpacked copy), or only when the tree needs it.
+    if (!slot && !sink.entry) return;
+    const stored = await sink.file(e, body, entry.header.size);
+    sink.entry?.(e, stored);
+    if (slot) placer.file(slot, stored);
+  };
   let summary: ApkDataSummary;
   try {
     summary = await scanApkData(head, consume);
   } catch (err) {
-    store.discard(pending);
+    sink.discard();
     throw err;
   }
-  store.commit(pending);
-  result.datahash = summary.datahash;
-  return result;
+  sink.commit();
+  return summary.datahash;
+}
+
+/** Bodies into the shared content store, adopted only once the whole data segment verified. */
+function storeBodies(store: ContentStore, subject: string): BodySink {
+  const pending: PendingBody[] = [];
+  return {
+    file: (e, body, size) => store.ingest(body, size, e.sha1, `${subject}: ${e.path}`, pending),
+    commit: () => store.commit(pending),
+    discard: () => store.discard(pending),
+  };
+}
+
+/** Bodies appended to the package's unpacked copy (the writer is finished or aborted by the caller). */
+function packBodies(writer: PackWriter): BodySink {
+  return {
+    async file(e, body, size) {
+      const offset = writer.position;
+      // The scanner checks a recorded SHA-1 itself; only a file without one is hashed here.
+      const hash = e.sha1 ? undefined : newHash("sha1");
+      for await (const chunk of body) {
+        hash?.update(chunk);
+        writer.append(chunk);
+      }
+      const written = writer.position - offset;
+      if (written !== size) {
+        throw new DistrolessError("E_FORMAT", `${e.path}: body is ${written} bytes, the header says ${size}`);
+      }
+      return {
+        sha1: e.sha1 ?? hash!.digest("hex"),
+        size,
+        ref: { kind: "packed", pack: writer.handle, offset },
+      };
+    },
+    entry(e, stored) {
+      const type = e.type === "directory" ? "dir" : (e.type as UnpackedEntry["type"]);
+      const out: UnpackedEntry = {
+        ...e,
+        type,
+        size: stored?.size ?? 0,
+        offset: stored ? (stored.ref as { offset: number }).offset : 0,
+      };
+      if (stored) out.sha1 = stored.sha1;
+      writer.addEntry(out);
+    },
+    commit() {},
+    discard() {},
+  };
 }
 
 function dirDefaults(mtime: number): NodeMeta {

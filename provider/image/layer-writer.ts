@@ -3,8 +3,9 @@ import { closeSync, openSync, writeSync } from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import type { Transform } from "node:stream";
-import { GzipEncoder } from "../archive/parallel-gzip";
+import { DEFAULT_BLOCK_SIZE, GzipEncoder } from "../archive/parallel-gzip";
 import { END_OF_ARCHIVE, encodeHeader, paddingFor } from "../archive/tar-header";
+import { PACK_BLOCK_SIZE } from "../repository/unpacked-cache";
 import { tempPathFor } from "../util/fs";
 import { newHash } from "../util/hash";
 import type { ContentStore } from "./content-store";
@@ -16,10 +17,16 @@ export interface LayerProgress {
   onBytes: LayerBytesListener;
 }
 
-/** What the tar is fed into: the parallel gzip by default, or a caller's Transform. */
+/**
+ * What the tar is fed into, a block at a time: the parallel gzip by default (it takes the block
+ * buffers over, no copy), or a caller's Transform.
+ */
 interface Encoder {
-  write(chunk: Buffer): Promise<void>;
-  end(): Promise<void>;
+  newBlock(): Buffer;
+  /** A full block; a promise only when the caller must wait for room. */
+  put(block: Buffer): Promise<void> | undefined;
+  /** The last, partial block, and the end of the stream. */
+  end(last: Buffer): Promise<void>;
 }
 
 function transformEncoder(t: Transform, emit: (chunk: Buffer) => void): Encoder {
@@ -27,20 +34,26 @@ function transformEncoder(t: Transform, emit: (chunk: Buffer) => void): Encoder 
   const ended = once(t, "end");
   ended.catch(() => {}); // awaited in end(); an early error must not be unhandled meanwhile
   return {
-    async write(chunk) {
-      if (!t.write(chunk)) await once(t, "drain");
-    },
-    async end() {
-      t.end();
+    newBlock: () => Buffer.allocUnsafeSlow(BLOCK),
+    put: (block) => (t.write(block) ? undefined : once(t, "drain").then(() => {})),
+    async end(last) {
+      t.end(last);
       await ended;
     },
   };
 }
 
-/** Small writes (headers, small files, padding) are gathered into chunks of this size. */
-const CHUNK = 256 << 10;
-/** Bodies from this size on go to the compressor as they are read, not through the gatherer. */
-const DIRECT_BODY = 64 << 10;
+function gzipEncoder(emit: (chunk: Buffer) => void): Encoder {
+  const gzip = new GzipEncoder(emit, { blockSize: BLOCK });
+  return { newBlock: () => gzip.newBlock(), put: (b) => gzip.put(b), end: (last) => gzip.end(last) };
+}
+
+/**
+ * The tar is written into blocks of this size, each hashed once and handed to the compressor
+ * whole. It is also the parallel gzip's block size, which fixes where its deflate blocks are cut:
+ * changing it changes every compressed layer.
+ */
+const BLOCK = DEFAULT_BLOCK_SIZE;
 const ZEROS = Buffer.alloc(512);
 
 /**
@@ -55,10 +68,13 @@ export class LayerWriter {
   private readonly gzHash = newHash("sha256");
   private tarBytes = 0;
   private gzBytes = 0;
-  private parts: Buffer[] = [];
-  private partBytes = 0;
   private failure: unknown;
   private readonly encoder: Encoder;
+  /** The block being filled (headers, bodies and padding are copied in: one copy per byte). */
+  private block: Buffer;
+  private fill = 0;
+  /** Where large bodies' blocks are read (see PackHandle.chunks). */
+  private scratch: Buffer | undefined;
 
   private constructor(
     readonly file: string,
@@ -68,7 +84,8 @@ export class LayerWriter {
     private readonly progress: LayerProgress | undefined,
   ) {
     const emit = (chunk: Buffer) => this.emit(chunk);
-    this.encoder = compressor ? transformEncoder(compressor(), emit) : new GzipEncoder(emit);
+    this.encoder = compressor ? transformEncoder(compressor(), emit) : gzipEncoder(emit);
+    this.block = this.encoder.newBlock();
   }
 
   static async open(
@@ -84,25 +101,76 @@ export class LayerWriter {
 
   /** Appends one entry: its header and, for a regular file, its body from the content store. */
   async add({ header, inode }: LayerEntry): Promise<void> {
-    await this.gather(encodeHeader(header));
+    const headerDone = this.write(encodeHeader(header));
+    if (headerDone) await headerDone;
     if (!inode || inode.size === 0) return;
-    if (inode.content.kind === "inline" || inode.size < DIRECT_BODY) {
-      for await (const chunk of this.store.open(inode.content, inode.size, header.name))
-        await this.gather(chunk);
+    const content = inode.content;
+    // An unpacked package's bodies are read synchronously (page cache): a read queued on the
+    // thread pool would wait behind compression.
+    if (content.kind === "packed") {
+      this.scratch ??= Buffer.allocUnsafeSlow(PACK_BLOCK_SIZE);
+      // `write` copies each chunk before the next is read, so whole blocks may share one buffer.
+      for (const chunk of content.pack.chunks(content.offset, inode.size, this.scratch)) {
+        const waiting = this.write(chunk);
+        if (waiting) await waiting;
+      }
     } else {
-      await this.flushParts();
-      for await (const chunk of this.store.open(inode.content, inode.size, header.name))
-        await this.send(chunk);
+      for await (const chunk of this.store.open(content, inode.size, header.name)) {
+        const waiting = this.write(chunk);
+        if (waiting) await waiting;
+      }
     }
     const pad = paddingFor(inode.size);
-    if (pad > 0) await this.gather(ZEROS.subarray(0, pad));
+    if (pad > 0) {
+      const padDone = this.write(ZEROS.subarray(0, pad));
+      if (padDone) await padDone;
+    }
+  }
+
+  /**
+   * Copies `b` into the block, handing each block that fills to the compressor; a promise only
+   * when the compressor asks the writer to wait (most calls, small writes, return none).
+   */
+  private write(b: Uint8Array): Promise<void> | undefined {
+    let off = 0;
+    for (;;) {
+      const n = Math.min(b.length - off, BLOCK - this.fill);
+      this.block.set(n === b.length ? b : b.subarray(off, off + n), this.fill);
+      this.fill += n;
+      off += n;
+      if (this.fill < BLOCK) return undefined;
+      const waiting = this.ship();
+      if (off === b.length) return waiting;
+      if (waiting) return waiting.then(() => this.write(b.subarray(off)));
+    }
+  }
+
+  /** Hashes the full block and gives it to the compressor; a fresh block takes its place. */
+  private ship(): Promise<void> | undefined {
+    this.throwIfFailed();
+    const block = this.block;
+    this.count(block);
+    this.block = this.encoder.newBlock();
+    this.fill = 0;
+    return this.encoder.put(block);
+  }
+
+  private count(block: Buffer): void {
+    this.tarHash.update(block);
+    this.tarBytes += block.length;
+    // Below the estimate until finish() reports the layer complete.
+    if (this.progress)
+      this.progress.onBytes(Math.min(this.tarBytes, this.progress.total - 1), this.progress.total);
   }
 
   /** Ends the tar and the gzip; the temp file is complete and closed. */
   async finish(): Promise<WrittenLayer> {
-    await this.gather(END_OF_ARCHIVE);
-    await this.flushParts();
-    await this.encoder.end();
+    const endDone = this.write(END_OF_ARCHIVE);
+    if (endDone) await endDone;
+    this.throwIfFailed();
+    const last = this.block.subarray(0, this.fill);
+    this.count(last);
+    await this.encoder.end(last);
     this.throwIfFailed();
     this.close();
     this.progress?.onBytes(this.progress.total, this.progress.total);
@@ -126,31 +194,6 @@ export class LayerWriter {
     if (this.fd === undefined) return;
     closeSync(this.fd);
     this.fd = undefined;
-  }
-
-  private async gather(b: Buffer): Promise<void> {
-    this.parts.push(b);
-    this.partBytes += b.length;
-    if (this.partBytes >= CHUNK) await this.flushParts();
-  }
-
-  private async flushParts(): Promise<void> {
-    if (this.partBytes === 0) return;
-    const chunk = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.partBytes);
-    this.parts = [];
-    this.partBytes = 0;
-    await this.send(chunk);
-  }
-
-  private async send(chunk: Buffer): Promise<void> {
-    this.throwIfFailed();
-    this.tarHash.update(chunk);
-    this.tarBytes += chunk.length;
-    // Below the estimate until finish() reports the layer complete.
-    if (this.progress)
-      this.progress.onBytes(Math.min(this.tarBytes, this.progress.total - 1), this.progress.total);
-    await this.encoder.write(chunk);
-    this.throwIfFailed();
   }
 
   /** Compressed output, in order: hashed and written (a write error fails the next step). */

@@ -181,6 +181,7 @@ export async function fetchInstallPlans(
         checksum: p.checksum,
         apkPath: fetched[i]!.path,
         repository: displayLocation(fetched[i]!.ref.source),
+        head: fetched[i]!.head,
       })),
     });
   }

@@ -1,5 +1,6 @@
 import type { ApkHead } from "../apk/apk-reader";
 import { encodeName } from "../archive/raw-names";
+import type { UnpackedCache } from "../repository/unpacked-cache";
 import { DistrolessError } from "../util/errors";
 import type { Progress } from "../util/log";
 import { applyAccounts } from "./accounts";
@@ -41,6 +42,11 @@ export interface RootfsInput {
   progress: Progress;
   /** Building on a base image: the packages installed there and their database records. */
   base?: { records: DbRecord[]; packages: BasePackage[] };
+  /**
+   * Install from (and unpack into) this unpacked-package cache; without one, bodies go through the
+   * content store and every package is scanned from its .apk.
+   */
+  unpacked?: UnpackedCache;
 }
 
 export interface Rootfs {
@@ -82,20 +88,28 @@ export async function buildRootfs(input: RootfsInput): Promise<Rootfs> {
         `${head.pkginfo.pkgname} appears twice in the ${arch} install plan`,
       );
     }
-    const pkg = await installPackage(tree, store, planned, head, byName);
+    const unpacked = input.unpacked && {
+      cache: input.unpacked,
+      notice: (m: string) => progress.warn(`${arch}: ${m}`),
+    };
+    const pkg = await installPackage(tree, store, planned, head, byName, unpacked);
     byName.set(head.pkginfo.pkgname, pkg);
     installed.push(pkg);
   }
   progress.info(`${arch}: installed ${installed.length} packages`);
 
-  const records = installed.map((p) => packageRecord(p, ownedEntries(tree, p)));
+  // Each package's record as bytes, made one package at a time (a record's line list of a package
+  // of many files is garbage as soon as it is formatted); the database is their concatenation.
+  const records = installed.map((p) =>
+    encodeName(formatInstalledDb([packageRecord(p, ownedEntries(tree, p))])),
+  );
   // Names keep their bytes (raw-names.ts): the database is written as the bytes they stand for.
   // On a base image the database continues the base's (its records first, as they are); scripts.tar
   // and triggers hold ours only, as apko writes them.
   rewriteFile(
     tree,
     INSTALLED_PATH,
-    encodeName(formatInstalledDb([...(input.base?.records ?? []), ...records])),
+    Buffer.concat([encodeName(formatInstalledDb(input.base?.records ?? [])), ...records]),
   );
   rewriteFile(tree, SCRIPTS_PATH, buildScriptsTar(installed, epoch));
   rewriteFile(tree, TRIGGERS_PATH, buildTriggers(installed));
@@ -131,9 +145,7 @@ export async function buildRootfs(input: RootfsInput): Promise<Rootfs> {
       `${arch}: etc/ld.so.conf exists but etc/ld.so.cache generation is not implemented; glibc falls back to its default paths`,
     );
   }
-  const recordBytes = new Map(
-    installed.map((p, i) => [p.pkginfo.pkgname, encodeName(formatInstalledDb([records[i]!]))] as const),
-  );
+  const recordBytes = new Map(installed.map((p, i) => [p.pkginfo.pkgname, records[i]!] as const));
   return { tree, installed, user, os: await readOsRelease(tree, store), records: recordBytes };
 }
 

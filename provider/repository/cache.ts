@@ -15,6 +15,7 @@ import { loadSealKey, SEAL_BYTES, type SealKeySource, sealBytes, sealBytesMatch 
  *   parsed/<hex>.pdix                  the parsed form of such an archive (compact, sealed: see cache-seal.ts)
  *   index-meta/<sha256(url)>.json      URL -> ETag, Last-Modified, blob digest
  *   packages/<sha1 hex>-<name>-<version>.apk   packages, named by their `C:` checksum
+ *   unpacked/<sha1 hex>.pdpk           packages unpacked for image assembly (sealed: unpacked-cache.ts)
  *   keys/<sha256(url)>.pub             keys fetched from URLs
  *   tmp/                               staging for downloads (renamed into place when verified)
  *
@@ -25,8 +26,8 @@ import { loadSealKey, SEAL_BYTES, type SealKeySource, sealBytes, sealBytesMatch 
  *
  * Nothing here is trusted for what it claims, because whoever shares the cache can write it:
  * archives are re-verified against their signature on every load, packages against the signed
- * index's `C:` and their `datahash` on every use, and parsed indexes are read only when their seal
- * (an HMAC under a key kept outside the cache) verifies. index-meta and keys fetched from URLs only
+ * index's `C:` and their `datahash` on every use, and parsed indexes and unpacked packages are read
+ * only when their seal (an HMAC under a key kept outside the cache) verifies. index-meta and keys fetched from URLs only
  * steer what is fetched; what is fetched is verified.
  */
 export class RepositoryCache {
