@@ -26,6 +26,7 @@ import { type BuildInputs, type PreparedBuild, prepareBuild } from "./prepare";
 import { type WrittenProvenance, writeBuildProvenance } from "./provenance";
 import { BUILD_ID } from "./recipe/environment";
 import type { BuildStep } from "./recipe/plan";
+import { removeTree } from "./remove-tree";
 import { bubblewrapRunner, runAsIds } from "./runners/bubblewrap";
 import { hostRunner } from "./runners/host";
 import { buildWithMelange } from "./runners/melange";
@@ -288,6 +289,6 @@ export async function buildPackage(options: BuildPackageOptions): Promise<BuildR
   } finally {
     if (stagingDir) await fsp.rm(stagingDir, { recursive: true, force: true }).catch(() => {});
     await ws?.release();
-    if (!keep) await fsp.rm(scratch, { recursive: true, force: true }).catch(() => {});
+    if (!keep) await removeTree(scratch);
   }
 }

@@ -106,9 +106,11 @@ export async function prepareBuild(inputs: BuildInputs): Promise<PreparedBuild> 
     inputs.sourceDir ?? (inputs.recipeFile ? path.dirname(path.resolve(inputs.recipeFile)) : undefined);
   const signingKey =
     typeof inputs.signingKey === "string" ? await loadPrivateKey(inputs.signingKey) : inputs.signingKey;
+  const cacheDir = inputs.cacheDir ?? defaultCacheDir();
   const source = await listSourceTree(sourceDir, {
     ...(signingKey ? { signingKey } : {}),
     onLarge: (m) => progress.warn(m),
+    cacheDir,
   });
   if (source.excluded.length > 0) {
     progress.warn(
@@ -118,7 +120,6 @@ export async function prepareBuild(inputs: BuildInputs): Promise<PreparedBuild> 
     );
   }
   const sourceDigest = await sourceTreeDigest(source);
-  const cacheDir = inputs.cacheDir ?? defaultCacheDir();
 
   let environment: EnvironmentLock;
   let resolved: ResolvedEnvironment | undefined;

@@ -44,26 +44,29 @@ export class KeyMaterialFilter {
 
   /**
    * Why the regular file at `abs` (`rel` in the tree) must not be copied (`reason`), and its content
-   * when it was read (small files), so the caller need not read it again. `reincluded`:
-   * `.melangeignore` takes it back explicitly (`!path`), which lifts all but the signing key rule.
+   * when it was read (small files), so the caller need not read it again; `pem` when it holds a PEM
+   * private key. `reincluded`: `.melangeignore` takes it back explicitly (`!path`), which lifts all
+   * but the signing key rule. `knownNotPem`: the caller knows the content unchanged since a scan that
+   * found no PEM key (digest-cache.ts), so it is not read again.
    */
   check(
     abs: string,
     rel: string,
     st: Stats,
     reincluded: boolean,
-  ): { reason?: ExclusionReason; content?: Buffer } {
+    knownNotPem = false,
+  ): { reason?: ExclusionReason; content?: Buffer; pem?: boolean } {
     const sf = this.signingFile;
     if (sf && st.dev === sf.dev && st.ino === sf.ino) return { reason: "signing key" };
     // Synchronous: a source tree is thousands of small files, and an async read per file costs
     // several thread-pool round trips each (measured 6-17x slower than this on a busy machine).
-    const content = st.size <= PEM_SCAN_LIMIT ? readFileSync(abs) : undefined;
+    const content = !knownNotPem && st.size <= PEM_SCAN_LIMIT ? readFileSync(abs) : undefined;
     const text = content?.toString("latin1");
     const pem = text !== undefined && PEM_PRIVATE_KEY.test(text);
     if (pem && this.isSigningKey(text)) return { reason: "signing key" };
     if (!reincluded && /\.rsa$/i.test(rel)) return { reason: "private key (*.rsa)" };
     if (!reincluded && pem) return { reason: "PEM private key" };
-    return content ? { content } : {};
+    return { ...(content ? { content } : {}), pem };
   }
 
   /** Whether PEM text holds the signing key (unencrypted; an encrypted copy stays excluded by content). */

@@ -11,6 +11,7 @@ import { isKnownArch } from "../../apk/names";
 import { comparePaths } from "../../archive/safe-path";
 import { DistrolessError } from "../../util/errors";
 import { newHash } from "../../util/hash";
+import { SourceDigestCache } from "./digest-cache";
 import { DEFAULT_IGNORES, IGNORE_FILE, IgnoreRules } from "./ignore";
 import { type ExclusionReason, KeyMaterialFilter, type SigningKeyIdentity } from "./key-material";
 
@@ -22,8 +23,13 @@ export interface SourceEntry {
   mode: number;
   size: number;
   linkname?: string;
-  /** SHA-256 (hex) of a small file's content, taken when it was read for the key scan. */
+  /**
+   * SHA-256 (hex) of the file's content: taken when a small file was read for the key scan, from
+   * the digest cache when the file is unchanged, or by sourceTreeDigest.
+   */
   sha256?: string;
+  /** The file's stat stamp when its hash may be remembered (digest-cache.ts). */
+  stamp?: string;
 }
 
 export interface SourceTree {
@@ -39,6 +45,8 @@ export interface SourceTree {
   complete: boolean;
   /** Every entry is owned by the calling user (a copy would be; a mount keeps the owners). */
   ownedByCaller: boolean;
+  /** Remembers the file hashes for the next listing (set when listed with `cacheDir`). */
+  digestCache?: SourceDigestCache;
 }
 
 export interface ListSourceOptions {
@@ -46,6 +54,11 @@ export interface ListSourceOptions {
   signingKey?: SigningKeyIdentity;
   /** Told when the tree is large enough to slow every build (a notice, not an error). */
   onLarge?: (message: string) => void;
+  /**
+   * Where file hashes are remembered between builds (digest-cache.ts): an unchanged file is then
+   * neither read nor hashed again.
+   */
+  cacheDir?: string;
 }
 
 const LARGE_TREE_FILES = 10_000;
@@ -74,6 +87,7 @@ export async function listSourceTree(
   const st = await fsp.stat(root);
   if (!st.isDirectory())
     throw new DistrolessError("E_CONFIG", "the source directory is not a directory", { subject: dir });
+  const cache = options.cacheDir ? await SourceDigestCache.load(options.cacheDir, root) : undefined;
   const ignoreText = await fsp.readFile(path.join(root, IGNORE_FILE), "utf8").catch(() => "");
   const rules = new IgnoreRules(`${DEFAULT_IGNORES}\n${ignoreText}`);
   const keys = await KeyMaterialFilter.create(options.signingKey);
@@ -118,13 +132,18 @@ export async function listSourceTree(
           ignoredAny = true;
         }
       } else if (s.isFile()) {
-        const { reason, content } = keys.check(p, r, s, rules.reincludes(r, false));
+        const stamp = cache?.stampOf(s);
+        const known = stamp === undefined ? undefined : cache!.lookup(r, stamp);
+        const { reason, content, pem } = keys.check(p, r, s, rules.reincludes(r, false), known !== undefined);
         if (reason) {
           excluded.push({ path: r, reason });
           complete = false;
         } else {
           const e: SourceEntry = { path: r, type: "file", mode: s.mode & 0o7777, size: s.size };
-          if (content) e.sha256 = newHash("sha256").update(content).digest("hex");
+          if (known) e.sha256 = known;
+          else if (content) e.sha256 = newHash("sha256").update(content).digest("hex");
+          // A PEM key is scanned on every listing: whether it is excluded depends on the signing key.
+          if (stamp !== undefined && !pem) e.stamp = stamp;
           entries.push(e);
         }
       } else if (s.isSymbolicLink()) {
@@ -143,7 +162,7 @@ export async function listSourceTree(
     );
   }
   excluded.sort((a, b) => comparePaths(a.path, b.path));
-  return { root, entries, excluded, complete, ownedByCaller };
+  return { root, entries, excluded, complete, ownedByCaller, ...(cache ? { digestCache: cache } : {}) };
 }
 
 function isApkRepository(dir: string, names: readonly string[]): boolean {
@@ -152,7 +171,8 @@ function isApkRepository(dir: string, names: readonly string[]): boolean {
 
 /**
  * SHA-256 over the tree's paths, types, modes, symlink targets and file contents (each file's own
- * SHA-256). Independent of mtimes, owners and the directory's location.
+ * SHA-256, kept on its entry). Independent of mtimes, owners and the directory's location. A tree
+ * listed with a cache dir remembers the file hashes for the next listing.
  */
 export async function sourceTreeDigest(tree: SourceTree): Promise<string> {
   const h = newHash("sha256");
@@ -167,9 +187,11 @@ export async function sourceTreeDigest(tree: SourceTree): Promise<string> {
         fh.update(chunk as Buffer);
       }
       detail = fh.digest("hex");
+      e.sha256 = detail;
     }
     h.update(`${e.type}\0${e.path}\0${e.mode.toString(8)}\0${detail}\n`);
   }
+  await tree.digestCache?.save(tree.entries);
   return `sha256:${h.digest("hex")}`;
 }
 

@@ -21,6 +21,7 @@ import { extractApkInto } from "../environment/extract";
 import { type GuestInstaller, prepareGuestRoot } from "../environment/guest-root";
 import { type EnvironmentSources, resolveEnvironment } from "../environment/resolve";
 import type { BuildPlan, BuildStep } from "../recipe/plan";
+import { removeTree } from "../remove-tree";
 import { bubblewrapRunner } from "../runners/bubblewrap";
 import { hostRunner } from "../runners/host";
 import type { StepRunner } from "../runners/runner";
@@ -172,6 +173,6 @@ export async function runPackageTests(options: RunTestsOptions): Promise<TestRun
     }
     return { tested };
   } finally {
-    await fsp.rm(scratch, { recursive: true, force: true }).catch(() => {});
+    await removeTree(scratch);
   }
 }
