@@ -125,15 +125,7 @@ export class CompactIndexBuilder {
     return this.count++;
   }
 
-  finish(
-    text: Buffer,
-    sourceSha256: string,
-    aux: {
-      description: string;
-      signatures: readonly { algorithm: string; keyName: string }[];
-      arches: ReadonlyMap<string, number>;
-    },
-  ): CompactIndex {
+  finish(text: Buffer, sourceSha256: string, aux: IndexAux): CompactIndex {
     const tables = writeTables(
       this.count,
       this.records.view(),
@@ -208,6 +200,14 @@ export function compactFromEntries(
   return b.finish(text, sourceSha256, { description, signatures: [], arches });
 }
 
+/** The small parts of a parsed index kept as JSON beside its tables. */
+interface IndexAux {
+  description: string;
+  signatures: readonly { algorithm: string; keyName: string }[];
+  /** Records per `A:` value, for the foreign-arch warning. */
+  arches: ReadonlyMap<string, number>;
+}
+
 /** The tables for these sections, laid out as above (the builder's last step). */
 function writeTables(
   count: number,
@@ -216,11 +216,7 @@ function writeTables(
   numbers: Float64Array,
   text: Buffer,
   sourceSha256: string,
-  aux: {
-    description: string;
-    signatures: readonly { algorithm: string; keyName: string }[];
-    arches: ReadonlyMap<string, number>;
-  },
+  aux: IndexAux,
 ): Buffer {
   const auxBytes = Buffer.from(
     JSON.stringify({

@@ -205,10 +205,7 @@ describe("hostile base image layouts", () => {
     ];
     for (const [text, code, message] of hostile) {
       writeFileSync(path.join(bad, "x86_64", "APKINDEX"), text);
-      await assert.rejects(
-        readBaseInstalled({ ...ref, apkindex: bad }, "x86_64"),
-        refusal(code, message),
-      );
+      await assert.rejects(readBaseInstalled({ ...ref, apkindex: bad }, "x86_64"), refusal(code, message));
     }
   });
 });
