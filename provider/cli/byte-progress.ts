@@ -2,9 +2,10 @@ import { formatByteProgress, formatBytes, type Progress } from "../util/log";
 
 /**
  * The CLI's progress on stderr (never stdout, which `--json` owns): messages as lines, and the
- * bytes of large transfers either as one live bar (a terminal: one line rewritten with `\r`, at
- * most ~10 times a second, erased before any message and at the end) or as occasional plain lines
- * (a pipe or a log: a line per quarter of a transfer, or every 5 s of a slow one).
+ * bytes of large transfers either as one live bar (a terminal: one line rewritten with `\r` when a
+ * transfer begins and then at most ~10 times a second, erased before any message and at the end)
+ * or as occasional plain lines (a pipe or a log: a line per quarter of a transfer, or every 5 s of
+ * a slow one).
  */
 export interface CliProgress extends Progress {
   /** Erases the bar if it is showing (before other output); the next report draws it again. */
@@ -94,6 +95,7 @@ export function cliProgress(write: (text: string) => void, options: CliProgressO
         if (options.tty) draw();
         return;
       }
+      const started = !t;
       if (!t) {
         t = { done, total, quarter: 0, lineAt: now() };
         active.set(label, t);
@@ -102,7 +104,9 @@ export function cliProgress(write: (text: string) => void, options: CliProgressO
       t.total = total;
       latest = label;
       if (options.tty) {
-        if (now() - drawnAt >= BAR_INTERVAL_MS) draw();
+        // A transfer that begins is named at once: one that ends within the interval (a fast
+        // local upload right after the layer's last drawing) would otherwise never be shown.
+        if (started || now() - drawnAt >= BAR_INTERVAL_MS) draw();
         return;
       }
       const quarter = Math.floor((done * 4) / total);

@@ -22,6 +22,7 @@ import { generateSigningKey, parsePrivateKey } from "../../provider/apk/keys";
 import { prepareBuild } from "../../provider/build/prepare";
 import { SETTLED_MS } from "../../provider/build/source/digest-cache";
 import { listSourceTree, sourceTreeDigest } from "../../provider/build/source/source-tree";
+import { loadSealKey, SEAL_BYTES, sealBytes } from "../../provider/repository/cache-seal";
 import { tempDir } from "../helpers/tmp";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -49,10 +50,27 @@ function cacheFile(cacheDir: string): string {
   return path.join(dir, files[0]!);
 }
 
+interface Doc {
+  root: string;
+  files: Record<string, [string, string]>;
+}
+
+/** The record without its seal (the last SEAL_BYTES bytes). */
+function readDoc(cacheDir: string): Doc {
+  const bytes = readFileSync(cacheFile(cacheDir));
+  return JSON.parse(bytes.subarray(0, bytes.length - SEAL_BYTES).toString("utf8")) as Doc;
+}
+
 function recorded(cacheDir: string): Record<string, [string, string]> {
-  return (
-    JSON.parse(readFileSync(cacheFile(cacheDir), "utf8")) as { files: Record<string, [string, string]> }
-  ).files;
+  return readDoc(cacheDir).files;
+}
+
+/** Writes `doc` sealed under the real key for `root`, as a process holding the key could. */
+async function writeSealed(cacheDir: string, root: string, doc: Doc): Promise<void> {
+  const key = await loadSealKey({ env: process.env });
+  assert.ok(key, "the cache seal key");
+  const body = Buffer.from(JSON.stringify(doc));
+  writeFileSync(cacheFile(cacheDir), Buffer.concat([body, sealBytes(key, `source-digests\0${root}`, body)]));
 }
 
 test("an unchanged tree is digested from the remembered hashes, to the digest it has without them", async () => {
@@ -63,11 +81,27 @@ test("an unchanged tree is digested from the remembered hashes, to the digest it
   assert.equal(await digest(root, cacheDir), cold);
 
   // The remembered hash is what a stat-identical file is digested by: proof that it was not read.
-  const file = cacheFile(cacheDir);
-  const doc = JSON.parse(readFileSync(file, "utf8")) as { files: Record<string, [string, string]> };
+  const doc = readDoc(cacheDir);
   doc.files["a.txt"]![1] = "0".repeat(64);
-  writeFileSync(file, JSON.stringify(doc));
+  await writeSealed(cacheDir, doc.root, doc);
   assert.notEqual(await digest(root, cacheDir), cold);
+});
+
+test("a record planted in a shared cache without the seal key is ignored", async () => {
+  const { root, cacheDir } = await settledTree();
+  const cold = await digest(root);
+  await digest(root, cacheDir);
+  const doc = readDoc(cacheDir);
+  doc.files["a.txt"]![1] = "0".repeat(64);
+  const body = Buffer.from(JSON.stringify(doc));
+  // Unsealed, and sealed under a key that is not ours.
+  for (const forged of [
+    body,
+    Buffer.concat([body, sealBytes(Buffer.alloc(32, 1), `source-digests\0${doc.root}`, body)]),
+  ]) {
+    writeFileSync(cacheFile(cacheDir), forged);
+    assert.equal(await digest(root, cacheDir), cold);
+  }
 });
 
 test("a same-size edit with the mtime put back still changes the digest", async () => {
@@ -147,6 +181,13 @@ test("a corrupt or foreign cache file is ignored", async () => {
     writeFileSync(file, junk);
     assert.equal(await digest(root, cacheDir), cold);
   }
+  // Sealed for this root but recording another tree's files.
+  await writeSealed(cacheDir, readDoc(cacheDir).root, {
+    ...readDoc(cacheDir),
+    root: "/elsewhere",
+    files: { "a.txt": ["x", "0".repeat(64)] },
+  });
+  assert.equal(await digest(root, cacheDir), cold);
 });
 
 test("a PEM private key is scanned on every listing: it is left out once it becomes the signing key", async () => {

@@ -40,6 +40,11 @@ describe("CLI progress renderer", () => {
     assert.match(r.take(), /downloading b \(\+1 more\) \[#{10}-{10}\] 50% 4\.0 MiB\/8\.0 MiB/);
     r.progress.bytes!("uploading a", 4 * MiB, 4 * MiB);
     assert.match(r.take(), /^\rdownloading b \[#####-{15}\] 25%/, "a finished transfer leaves the bar");
+    // A transfer that begins is drawn at once, even within the interval: a fast one is still named.
+    r.progress.bytes!("uploading c", MiB, 2 * MiB);
+    assert.match(r.take(), /^\ruploading c \(\+1 more\) /);
+    r.progress.bytes!("uploading c", 2 * MiB, 2 * MiB);
+    r.take();
     r.progress.finish();
     assert.equal(r.take(), "\r<ESC>[K", "erased at the end");
     r.progress.finish();

@@ -14,10 +14,16 @@
  * Files holding a PEM private key are never recorded: their exclusion depends on the signing key
  * (key-material.ts), so they are read on every listing. The cache is a hint: unreadable, corrupt or
  * foreign content is ignored and the tree is hashed as if there were none.
+ *
+ * The cache directory may be shared (README, "What is trusted"), and a planted record would make a
+ * changed source look unchanged, so no build would run for it. So the file carries an HMAC under
+ * the cache seal key (repository/cache-seal.ts, kept outside the cache), bound to the source root;
+ * without a usable key nothing is recorded or read.
  */
 import type { Stats } from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
+import { loadSealKey, SEAL_BYTES, sealBytes, sealBytesMatch } from "../../repository/cache-seal";
 import { writeFileAtomic } from "../../util/fs";
 import { sha256Hex } from "../../util/hash";
 
@@ -32,6 +38,9 @@ interface CacheFile {
   /** path -> [stamp, sha256 hex] */
   files: Record<string, [string, string]>;
 }
+
+/** What the seal binds the record to: its source root (a record is never used for another tree). */
+const sealedFor = (root: string) => `source-digests\0${root}`;
 
 /** What the listing records per file: enough for `save`. */
 export interface StampedFile {
@@ -48,18 +57,26 @@ export class SourceDigestCache {
     private readonly known: Map<string, [string, string]>,
     /** Files changed at or after this time (ms since the epoch) are not recorded. */
     private readonly settledBefore: number,
+    /** The seal key; undefined: nothing is read or recorded. */
+    private readonly key: Buffer | undefined,
   ) {}
 
   /** The cache of source root `root` (a real path) under `cacheDir`; empty when there is none yet. */
   static async load(
     cacheDir: string,
     root: string,
-    options: { settledMs?: number; now?: number } = {},
+    options: { settledMs?: number; now?: number; env?: NodeJS.ProcessEnv; keyFile?: string } = {},
   ): Promise<SourceDigestCache> {
     const file = path.join(cacheDir, "source-digests", `${sha256Hex(root).slice(0, 32)}.json`);
     const known = new Map<string, [string, string]>();
+    const key = await loadSealKey({ env: options.env ?? process.env, keyFile: options.keyFile });
     try {
-      const doc = JSON.parse(await fsp.readFile(file, "utf8")) as Partial<CacheFile>;
+      if (!key) throw new Error("no seal key");
+      const bytes = await fsp.readFile(file);
+      const body = bytes.subarray(0, Math.max(0, bytes.length - SEAL_BYTES));
+      if (!sealBytesMatch(key, sealedFor(root), body, bytes.subarray(body.length)))
+        throw new Error("seal does not verify");
+      const doc = JSON.parse(body.toString("utf8")) as Partial<CacheFile>;
       if (doc.v === VERSION && doc.root === root && doc.files && typeof doc.files === "object") {
         for (const [rel, value] of Object.entries(doc.files)) {
           if (Array.isArray(value) && typeof value[0] === "string" && /^[0-9a-f]{64}$/.test(String(value[1])))
@@ -70,7 +87,7 @@ export class SourceDigestCache {
       // No cache yet, or one we cannot use: every file is hashed.
     }
     const now = options.now ?? Date.now();
-    return new SourceDigestCache(file, root, known, now - (options.settledMs ?? SETTLED_MS));
+    return new SourceDigestCache(file, root, known, now - (options.settledMs ?? SETTLED_MS), key);
   }
 
   /**
@@ -103,9 +120,11 @@ export class SourceDigestCache {
         same = had !== undefined && had[0] === e.stamp && had[1] === e.sha256;
       }
     }
-    if (same && count === this.known.size) return;
+    if (!this.key || (same && count === this.known.size)) return;
     const doc: CacheFile = { v: VERSION, root: this.root, files };
+    const body = Buffer.from(JSON.stringify(doc));
+    const sealed = Buffer.concat([body, sealBytes(this.key, sealedFor(this.root), body)]);
     // A cache that cannot be written costs the next build a re-hash, nothing else.
-    await writeFileAtomic(this.file, JSON.stringify(doc)).catch(() => {});
+    await writeFileAtomic(this.file, sealed).catch(() => {});
   }
 }
