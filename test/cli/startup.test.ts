@@ -34,16 +34,22 @@ async function loadedBy(args: string[], cwd: string): Promise<{ code: number; mo
 const inPackage = (modules: string[], name: string) =>
   modules.filter((m) => m.includes(`${path.sep}node_modules${path.sep}${name}${path.sep}`));
 
+/** A config of two packages from the fixtures' local repository (what `lock` of a small world reads). */
+function twoPackageConfig(dir: string): string {
+  const repo = fixture("local-repo");
+  const config = path.join(dir, "two.yaml");
+  writeFileSync(
+    config,
+    `contents:\n  keyring:\n    - ${repo}/melange.rsa.pub\n  repositories:\n    - ${repo}\n` +
+      "  packages:\n    - pretend-baselayout\n    - custom-ca-certs-1\narchs:\n  - x86_64\n",
+  );
+  return config;
+}
+
 describe("what a command loads", needsFixtures(), () => {
   test("lock from a local repository loads no HTTP client, no builder and no security databases", async () => {
     const dir = tempDir();
-    const repo = fixture("local-repo");
-    const config = path.join(dir, "two.yaml");
-    writeFileSync(
-      config,
-      `contents:\n  keyring:\n    - ${repo}/melange.rsa.pub\n  repositories:\n    - ${repo}\n` +
-        "  packages:\n    - pretend-baselayout\n    - custom-ca-certs-1\narchs:\n  - x86_64\n",
-    );
+    const config = twoPackageConfig(dir);
     const { code, modules } = await loadedBy(["lock", config, "--cache-dir", path.join(dir, "cache")], dir);
     assert.equal(code, 0);
     assert.deepEqual(inPackage(modules, "undici"), []);
@@ -131,17 +137,6 @@ describe("the compile cache of the command line", () => {
 describe("the bin: the bundled CLI with a code cache per command", needsFixtures(), () => {
   const bin = path.join(projectRoot, "dist", "provider", "cli", "launch.js");
   const bundle = path.join(projectRoot, "dist", "provider", "cli", "bundle", "cli.js");
-
-  function twoPackageConfig(dir: string): string {
-    const repo = fixture("local-repo");
-    const config = path.join(dir, "two.yaml");
-    writeFileSync(
-      config,
-      `contents:\n  keyring:\n    - ${repo}/melange.rsa.pub\n  repositories:\n    - ${repo}\n` +
-        "  packages:\n    - pretend-baselayout\n    - custom-ca-certs-1\narchs:\n  - x86_64\n",
-    );
-    return config;
-  }
 
   /** `lock` through the bin with its own cache home; the lock's package names. */
   async function lockThroughBin(dir: string, home: string, extra: string[] = []) {

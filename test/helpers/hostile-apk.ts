@@ -168,6 +168,11 @@ export function expectRefusal(err: unknown, code: string, pattern: RegExp, subje
   return true;
 }
 
+/** `expectRefusal` as an `assert.rejects` validator. */
+export function refusal(code: string, pattern: RegExp, subject?: string): (err: unknown) => true {
+  return (err) => expectRefusal(err, code, pattern, subject);
+}
+
 /** Asserts that an image build under `root` left no image and no file bodies (not even temp files). */
 export function assertNothingInstalled(root: string): void {
   assert.ok(!existsSync(path.join(root, "oci", "index.json")), "no image was written");

@@ -15,17 +15,9 @@ import { OciLayout } from "../../provider/image/oci-layout";
 import { jsonBytes } from "../../provider/image/oci-objects";
 import type { Descriptor, ImageIndex, ImageManifest } from "../../provider/image/oci-types";
 import { isDistrolessError } from "../../provider/util/errors";
+import { refusal } from "../helpers/hostile-apk";
 import { tempDir } from "../helpers/tmp";
 import { type BaseFixture, makeBase } from "../image/base-image-helpers";
-
-function refusal(code: string, message: RegExp) {
-  return (err: unknown) => {
-    assert.ok(isDistrolessError(err), String(err));
-    assert.equal(err.code, code, err.message);
-    assert.match(err.message, message);
-    return true;
-  };
-}
 
 const INDEX = "application/vnd.oci.image.index.v1+json";
 

@@ -18,8 +18,8 @@ import { RepositoryClient } from "../../provider/repository/client";
 import { publishPackages } from "../../provider/repository/publish";
 import { parseRepositorySource } from "../../provider/repository/source";
 import { parseApkoLock } from "../../provider/resolve/apko-lock";
-import { isDistrolessError } from "../../provider/util/errors";
 import { runCli } from "../helpers/cli";
+import { refusal } from "../helpers/hostile-apk";
 import {
   entryOf,
   filesUnder,
@@ -30,15 +30,6 @@ import {
   writeRepoIndex,
 } from "../helpers/hostile-repo";
 import { tempDir } from "../helpers/tmp";
-
-function refusal(code: string, message: RegExp) {
-  return (err: unknown) => {
-    assert.ok(isDistrolessError(err), String(err));
-    assert.equal(err.code, code, err.message);
-    assert.match(err.message, message);
-    return true;
-  };
-}
 
 const KEYS = tempDir("pd-names-key-"); // file-level: lives until the file's tests are done
 
