@@ -21,7 +21,7 @@
  *
  * Run by `npm run build` and `prepack`, after tsc: it bundles whatever main.js imports at the time.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
@@ -111,6 +111,27 @@ const result = await esbuild.build({
 const text = readFileSync(outfile, "utf8");
 const ascii = text.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 if (ascii !== text) writeFileSync(outfile, ascii);
+/*
+ * The bin (launch.js) starts as a shell script that runs itself with node: line 2 is a no-op string
+ * statement to JavaScript (`":"`, in the directive prologue beside "use strict") and to sh the `:`
+ * command followed by the script. It moves NODE_EXTRA_CA_CERTS aside (PD_DEFERRED_EXTRA_CA_CERTS),
+ * so node does not build its CA store at start, ~90 ms of CPU on Node 20; launch.js puts the
+ * variable back and the CLI loads the file at its first TLS connection. Not when NODE_OPTIONS picks
+ * another CA store (--use-openssl-ca, --use-system-ca, ...): the CLI could not rebuild that one.
+ */
+const launcher = path.join(dist, "provider", "cli", "launch.js");
+const SH_HEADER = [
+  "#!/bin/sh",
+  `":" //; if [ -n "\${NODE_EXTRA_CA_CERTS-}" ]; then case " \${NODE_OPTIONS-} " in *--use-*-ca*) ;; *) PD_DEFERRED_EXTRA_CA_CERTS=$NODE_EXTRA_CA_CERTS; export PD_DEFERRED_EXTRA_CA_CERTS; unset NODE_EXTRA_CA_CERTS;; esac; fi; exec node "$0" "$@"`,
+].join("\n");
+let launch = readFileSync(launcher, "utf8");
+// Run again on a launcher it already rewrote: the header is written anew, not stacked.
+if (launch.startsWith("#!/bin/sh\n"))
+  launch = `#!/usr/bin/env node\n${launch.split("\n").slice(2).join("\n")}`;
+if (!launch.startsWith("#!/usr/bin/env node\n")) throw new Error(`${launcher}: no node shebang to replace`);
+writeFileSync(launcher, `${SH_HEADER}\n${launch.slice(launch.indexOf("\n") + 1)}`, { mode: 0o755 });
+chmodSync(launcher, 0o755);
+
 const inputs = Object.keys(result.metafile.inputs).length;
 const bytes = result.metafile.outputs[path.relative(process.cwd(), outfile)]?.bytes;
 process.stdout.write(

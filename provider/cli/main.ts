@@ -9,6 +9,9 @@ import { DistrolessError, errorMessage } from "../util/errors";
 import { cliProgress } from "./byte-progress";
 import { type CliContext, type Verb, verbHelp } from "./command";
 
+// For the bin (launch.ts), which reaches this module inside the bundle only through its exports.
+export { deferExtraCaCertificates } from "../util/extra-ca-certs";
+
 /*
  * Verbs load lazily so `pulumi-distroless verify` does not pay for the registry client or the
  * builder. Each verb lives in verbs/<name>.ts and exports `verb`.

@@ -1,4 +1,5 @@
-import type { Agent, Dispatcher } from "undici";
+import type { Agent, buildConnector, Dispatcher } from "undici";
+import { deferredTrust, hasDeferredCaCertificates } from "./extra-ca-certs";
 
 /**
  * The two parts of undici we use (`request` and `Agent`), loaded on first use and from their own
@@ -16,6 +17,7 @@ type RequestFn = (url: string | URL, options: RequestOptions) => Promise<Dispatc
 interface Lean {
   Agent: Undici["Agent"];
   request: RequestFn;
+  buildConnector: Undici["buildConnector"];
 }
 
 let loaded: Lean | undefined;
@@ -31,12 +33,13 @@ function load(): Lean {
     const { getGlobalDispatcher } = require("undici/lib/global") as Pick<Undici, "getGlobalDispatcher">;
     loaded = {
       Agent: AgentClass,
+      buildConnector: require("undici/lib/core/connect") as Undici["buildConnector"],
       // What undici's own `request(url, options)` does: split the URL into origin and path and
       // dispatch on the given dispatcher or the global one.
       request: (url, options) => {
         const u = typeof url === "string" ? new URL(url) : url;
         const { dispatcher, ...rest } = options;
-        return apiRequest.call(dispatcher ?? getGlobalDispatcher(), {
+        return apiRequest.call(dispatcher ?? defaultDispatcher() ?? getGlobalDispatcher(), {
           ...rest,
           origin: u.origin,
           path: `${u.pathname}${u.search}`,
@@ -46,7 +49,14 @@ function load(): Lean {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "MODULE_NOT_FOUND") throw err;
     const undici = require("undici") as Undici;
-    loaded = { Agent: undici.Agent, request: (url, options) => undici.request(url, options) };
+    loaded = {
+      Agent: undici.Agent,
+      buildConnector: undici.buildConnector,
+      request: (url, { dispatcher, ...rest }) => {
+        const chosen = dispatcher ?? defaultDispatcher();
+        return undici.request(url, chosen ? { ...rest, dispatcher: chosen } : rest);
+      },
+    };
   }
   return loaded;
 }
@@ -58,5 +68,47 @@ export function request(url: string | URL, options: RequestOptions): Promise<Dis
 
 /** A new undici `Agent`, loading undici on the first call. */
 export function newAgent(options: Agent.Options): Agent {
-  return new (load().Agent)(options);
+  const lean = load();
+  if (!hasDeferredCaCertificates() || typeof options.connect === "function") return new lean.Agent(options);
+  return new lean.Agent({ ...options, connect: deferredCaConnector(lean, options.connect ?? {}) });
+}
+
+let shared: Agent | undefined;
+
+/** For requests without a dispatcher: undici's global one, unless its TLS must get deferred CAs. */
+function defaultDispatcher(): Dispatcher | undefined {
+  if (!hasDeferredCaCertificates()) return undefined;
+  shared ??= newAgent({});
+  return shared;
+}
+
+/**
+ * undici's own connector, given the deferred extra CAs (util/extra-ca-certs.ts) on the first TLS
+ * connection: plain-HTTP connections never read the file. An agent's own `ca` list (a registry's CA
+ * bundle beside the defaults) gets them added, where Node would have left them out.
+ */
+function deferredCaConnector(lean: Lean, options: buildConnector.BuildOptions): buildConnector.connector {
+  const { ca, ...rest } = options as buildConnector.BuildOptions & {
+    ca?: string | Buffer | (string | Buffer)[];
+    rejectUnauthorized?: boolean;
+  };
+  const list = ca === undefined ? undefined : [ca].flat();
+  let plain: buildConnector.connector | undefined;
+  let secure: buildConnector.connector | undefined;
+  return (opts, callback) => {
+    // Unverified TLS (an insecure registry's https probe) trusts no CA: nothing to read for it.
+    if (opts.protocol !== "https:" || rest.rejectUnauthorized === false) {
+      plain ??= lean.buildConnector(rest);
+      return plain(opts, callback);
+    }
+    if (!secure) {
+      try {
+        secure = lean.buildConnector({ ...rest, secureContext: deferredTrust(list) });
+      } catch (err) {
+        callback(err as Error, null);
+        return;
+      }
+    }
+    return secure(opts, callback);
+  };
 }
