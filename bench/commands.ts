@@ -4,9 +4,10 @@
  * beside a yardstick measured in the same run: medians of alternating runs, the ratio beside the
  * goal (issue #15's table). Prints figures; asserts nothing.
  *
- *   npm run build && node dist/bench/commands.js [--row NAME]... [--rounds N] [--keep DIR]
+ *   npm run build && node dist/bench/commands.js [--row NAME]... [--rounds N] [--keep DIR] [--node PATH]
  *   rows: lock-small, repush, lock-big, package, build-image (all by default)
  *   PD_BENCH_CLI=.../dist/provider/cli/main.js times another build (e.g. main's, for a before figure)
+ *   --node PATH runs the commands and the `node -e 0` yardstick with that node (e.g. Node 24)
  *   sizes: --packages N (lock-big, 150000), --mb N and --files N (package, build-image: 100, 4400)
  */
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";

@@ -16,6 +16,16 @@ import { median, rng } from "../_common";
  */
 export const CLI = process.env.PD_BENCH_CLI ?? path.join(projectRoot, "dist", "provider", "cli", "launch.js");
 
+/**
+ * The node that runs the commands and the `node -e 0` yardstick: `--node PATH` (e.g. Node 24's),
+ * else this one. It goes first on PATH too, for the bin's sh header, which execs `node`.
+ */
+export const NODE = (() => {
+  const i = process.argv.indexOf("--node");
+  return i >= 0 ? path.resolve(process.argv[i + 1] ?? "") : process.execPath;
+})();
+process.env.PATH = `${path.dirname(NODE)}${path.delimiter}${process.env.PATH ?? ""}`;
+
 export interface Run {
   seconds: number;
   /** Peak RSS of the command's process (the biggest process of a pipeline), MiB. */
@@ -49,9 +59,12 @@ export function timeCommand(argv: string[], options: { cwd?: string; env?: NodeJ
   return { seconds, rssMib: rssKb / 1024, cpu: user + system };
 }
 
-/** `node dist/provider/cli/launch.js ...args` (or PD_BENCH_CLI). */
+/**
+ * The bin as a user runs it: launch.js itself, whose sh header starts node (PD_BENCH_CLI: another
+ * build's launch.js or main.js, run with node when it has no sh header).
+ */
 export function cli(...args: string[]): string[] {
-  return [process.execPath, CLI, ...args];
+  return readFileSync(CLI, "utf8").startsWith("#!/bin/sh\n") ? ["/bin/sh", CLI, ...args] : [NODE, CLI, ...args];
 }
 
 /**

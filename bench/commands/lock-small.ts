@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { fixturesDir } from "../../test/helpers/fixtures";
 import { tool } from "../../test/helpers/tools";
 import { median } from "../_common";
-import { alternate, argValue, cli, report, timeCommand } from "./_shared";
+import { alternate, argValue, cli, NODE, report, timeCommand } from "./_shared";
 
 export function lockSmall(work: string): void {
   const repo = path.join(fixturesDir, "local-repo");
@@ -23,7 +23,7 @@ export function lockSmall(work: string): void {
   const runs = alternate(
     argValue("--rounds", 15),
     () => timeCommand(ours),
-    () => timeCommand([process.execPath, "-e", "0"]),
+    () => timeCommand([NODE, "-e", "0"]),
   );
   report("lock, 2-package config, warm cache", "pulumi-distroless lock", "node -e 0", runs, {
     kind: "plusMs",

@@ -9,7 +9,7 @@ import { type ImageConfig, type ImageManifest, MEDIA_TYPES } from "../../provide
 import { pseudoRandom, writeLayer } from "../../test/helpers/oci-test-image";
 import { startRegistry } from "../../test/helpers/registry-server";
 import { median } from "../_common";
-import { alternate, argValue, cli, report, timeCommand } from "./_shared";
+import { alternate, argValue, cli, NODE, report, timeCommand } from "./_shared";
 
 /** A two-layer image of a few MiB (so the re-push HEADs two layers, the config and the manifest). */
 async function makeLayout(dir: string): Promise<void> {
@@ -82,7 +82,7 @@ export async function repush(work: string): Promise<void> {
     });
     // For scale: what starting node alone costs here (skopeo is one Go binary with no runtime to
     // start), and how far ours is above it.
-    const node = Array.from({ length: 7 }, () => timeCommand([process.execPath, "-e", "0"]));
+    const node = Array.from({ length: 7 }, () => timeCommand([NODE, "-e", "0"]));
     const nodeWall = median(node.map((r) => r.seconds));
     const nodeCpu = median(node.map((r) => r.cpu));
     const oursWall = median(runs.ours.map((r) => r.seconds));
