@@ -64,7 +64,9 @@ export function timeCommand(argv: string[], options: { cwd?: string; env?: NodeJ
  * build's launch.js or main.js, run with node when it has no sh header).
  */
 export function cli(...args: string[]): string[] {
-  return readFileSync(CLI, "utf8").startsWith("#!/bin/sh\n") ? ["/bin/sh", CLI, ...args] : [NODE, CLI, ...args];
+  return readFileSync(CLI, "utf8").startsWith("#!/bin/sh\n")
+    ? ["/bin/sh", CLI, ...args]
+    : [NODE, CLI, ...args];
 }
 
 /**
