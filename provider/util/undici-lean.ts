@@ -96,9 +96,9 @@ function deferredCaConnector(lean: Lean, options: buildConnector.BuildOptions): 
   let plain: buildConnector.connector | undefined;
   let secure: buildConnector.connector | undefined;
   return (opts, callback) => {
-    // Unverified TLS (an insecure registry's https probe) trusts no CA: nothing to read for it.
+    // Unverified TLS (an insecure registry's https probe) checks no CA: nothing to read for it.
     if (opts.protocol !== "https:" || rest.rejectUnauthorized === false) {
-      plain ??= lean.buildConnector(rest);
+      plain ??= lean.buildConnector(options);
       return plain(opts, callback);
     }
     if (!secure) {
