@@ -37,7 +37,10 @@ const CERT_ERRORS =
 function trustedCas(options: TransportOptions): string[] | undefined {
   if (options.insecure) return [];
   if (!options.caBundle) return undefined;
-  return [...(require("node:tls") as typeof import("node:tls")).rootCertificates, options.caBundle.toString()];
+  return [
+    ...(require("node:tls") as typeof import("node:tls")).rootCertificates,
+    options.caBundle.toString(),
+  ];
 }
 
 /**
