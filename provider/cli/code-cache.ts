@@ -18,6 +18,7 @@ import { createRequire, Module } from "node:module";
 import * as path from "node:path";
 import { Script } from "node:vm";
 import { privateDirectory, userCacheDir } from "./compile-cache";
+import { flagsForCodeCache } from "./wasm-tiering";
 
 /**
  * Caches of other bundles are removed once this old: each build (an upgrade, or every `npm run build`
@@ -125,7 +126,10 @@ export function loadWithCodeCache<T>(file: string, key: string, env: NodeJS.Proc
     cacheFile,
     cacheUsed,
     save: () => {
-      if (cacheFile && !cacheUsed) writeCache(cacheFile, script.createCachedData());
+      if (!cacheFile || cacheUsed) return;
+      // The flags this run started with, which the next one will load the cache under.
+      flagsForCodeCache();
+      writeCache(cacheFile, script.createCachedData());
     },
   };
 }

@@ -1,13 +1,18 @@
 #!/usr/bin/env node
 // First, so the modules below load from the compile cache (see compile-cache.ts).
 import "./compile-cache";
-// Before undici can compile its HTTP parser (see wasm-tiering.ts).
-import "./wasm-tiering";
 import { statSync } from "node:fs";
 import * as path from "node:path";
 import { DistrolessError, errorMessage } from "../util/errors";
+import { beforeHttpClientLoads } from "../util/undici-lean";
 import { cliProgress } from "./byte-progress";
 import { type CliContext, type Verb, verbHelp } from "./command";
+import { isCommandLineEntry } from "./entry";
+// Before undici can compile its HTTP parser (see wasm-tiering.ts).
+import { keepWasmOnLiftoff, tiersUpEarly } from "./wasm-tiering";
+
+// V8 >= 12: Liftoff only from the first HTTP client on, in commands that make requests.
+if (isCommandLineEntry() && !tiersUpEarly()) beforeHttpClientLoads(() => keepWasmOnLiftoff());
 
 // For the bin (launch.ts), which reaches this module inside the bundle only through its exports.
 export { deferExtraCaCertificates } from "../util/extra-ca-certs";

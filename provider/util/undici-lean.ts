@@ -21,9 +21,20 @@ interface Lean {
 }
 
 let loaded: Lean | undefined;
+const loadHooks: (() => void)[] = [];
+
+/**
+ * Runs `hook` just before undici first loads (before it can compile its WebAssembly HTTP parser):
+ * where the command line sets V8 flags for it (cli/wasm-tiering.ts).
+ */
+export function beforeHttpClientLoads(hook: () => void): void {
+  if (loaded) return;
+  loadHooks.push(hook);
+}
 
 function load(): Lean {
   if (loaded) return loaded;
+  for (const hook of loadHooks.splice(0)) hook();
   try {
     const AgentClass = require("undici/lib/dispatcher/agent") as Undici["Agent"];
     const apiRequest = require("undici/lib/api/api-request") as (
@@ -69,8 +80,10 @@ export function request(url: string | URL, options: RequestOptions): Promise<Dis
 /** A new undici `Agent`, loading undici on the first call. */
 export function newAgent(options: Agent.Options): Agent {
   const lean = load();
-  if (!hasDeferredCaCertificates() || typeof options.connect === "function") return new lean.Agent(options);
-  return new lean.Agent({ ...options, connect: deferredCaConnector(lean, options.connect ?? {}) });
+  // HTTP/1.1 only: the bundled CLI leaves undici's HTTP/2 client out (scripts/build-cli.mjs).
+  const h1 = { ...options, allowH2: false };
+  if (!hasDeferredCaCertificates() || typeof options.connect === "function") return new lean.Agent(h1);
+  return new lean.Agent({ ...h1, connect: deferredCaConnector(lean, options.connect ?? {}) });
 }
 
 let shared: Agent | undefined;
