@@ -136,8 +136,16 @@ export async function buildPackage(options: BuildPackageOptions): Promise<BuildR
   }
 
   const scratchParent = options.workspaceDir ? path.resolve(options.workspaceDir) : os.tmpdir();
-  await fsp.mkdir(scratchParent, { recursive: true });
-  const scratch = await fsp.mkdtemp(path.join(scratchParent, "pd-build-"));
+  const scratch = await fsp
+    .mkdir(scratchParent, { recursive: true })
+    .then(() => fsp.mkdtemp(path.join(scratchParent, "pd-build-")))
+    .catch((err: unknown) => {
+      throw new DistrolessError(
+        "E_CONFIG",
+        `cannot make the build workspace in ${scratchParent}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`,
+        { subject: "workspaceDir" },
+      );
+    });
   let workspace = path.join(scratch, "workspace");
   let ws: Workspace | undefined;
   // The host runner trusts its recipe (it runs on the host anyway) and uses the shared cache; a

@@ -62,3 +62,26 @@ test("a build in another workspace dir makes the same package and cleans up ther
   await removalsSettled();
   assert.deepEqual(readdirSync(other), []);
 });
+
+test("a workspace dir that cannot be made is an error naming it, and nothing is built", async () => {
+  const { dir, recipeFile, src } = project();
+  const file = path.join(dir, "a-file");
+  writeFileSync(file, "not a directory\n");
+  const outDir = path.join(dir, "out");
+  await assert.rejects(
+    buildPackage({
+      recipeFile,
+      sourceDir: src,
+      arch: hostArch(),
+      runner: "host",
+      cacheDir: path.join(dir, "cache"),
+      outDir,
+      workspaceDir: path.join(file, "ws"),
+    }),
+    (err: Error & { code?: string; subject?: string }) =>
+      err.code === "E_CONFIG" &&
+      err.message.includes(path.join(file, "ws")) &&
+      err.subject === "workspaceDir",
+  );
+  assert.equal(existsSync(outDir), false);
+});
