@@ -26,7 +26,7 @@ import { type BuildInputs, type PreparedBuild, prepareBuild } from "./prepare";
 import { type WrittenProvenance, writeBuildProvenance } from "./provenance";
 import { BUILD_ID } from "./recipe/environment";
 import type { BuildStep } from "./recipe/plan";
-import { removeTree } from "./remove-tree";
+import { discardTree, sweepTrash } from "./remove-tree";
 import { bubblewrapRunner, runAsIds } from "./runners/bubblewrap";
 import { hostRunner } from "./runners/host";
 import { buildWithMelange } from "./runners/melange";
@@ -42,6 +42,13 @@ export interface BuildPackageOptions extends BuildInputs {
   network?: boolean;
   /** Keep the workspace (its path is reported) instead of deleting it. */
   keepWorkspace?: boolean;
+  /**
+   * Where the build's scratch dir (workspace, overlay upper) is made; default the temp dir. A tmpfs
+   * (/dev/shm) makes the recipe's own file writes cheap (creating a file on an ext4 disk can cost
+   * more than compressing it), but holds everything the build writes in memory: a big build can
+   * exhaust it. melange's --workspace-dir.
+   */
+  workspaceDir?: string;
   /** Installs the build guest (default: the image installer, `imageInstaller`). */
   guestInstaller?: GuestInstaller;
   /** Receives every output line of every step (default: progress.info). */
@@ -128,7 +135,17 @@ export async function buildPackage(options: BuildPackageOptions): Promise<BuildR
     );
   }
 
-  const scratch = await fsp.mkdtemp(path.join(os.tmpdir(), "pd-build-"));
+  const scratchParent = options.workspaceDir ? path.resolve(options.workspaceDir) : os.tmpdir();
+  const scratch = await fsp
+    .mkdir(scratchParent, { recursive: true })
+    .then(() => fsp.mkdtemp(path.join(scratchParent, "pd-build-")))
+    .catch((err: unknown) => {
+      throw new DistrolessError(
+        "E_CONFIG",
+        `cannot make the build workspace in ${scratchParent}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`,
+        { subject: "workspaceDir" },
+      );
+    });
   let workspace = path.join(scratch, "workspace");
   let ws: Workspace | undefined;
   // The host runner trusts its recipe (it runs on the host anyway) and uses the shared cache; a
@@ -289,6 +306,8 @@ export async function buildPackage(options: BuildPackageOptions): Promise<BuildR
   } finally {
     if (stagingDir) await fsp.rm(stagingDir, { recursive: true, force: true }).catch(() => {});
     await ws?.release();
-    if (!keep) await removeTree(scratch);
+    // In the background: the packages are written; removing the workspace is not on their path.
+    if (!keep) await discardTree(scratch);
+    void sweepTrash(scratchParent);
   }
 }

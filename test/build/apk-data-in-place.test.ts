@@ -1,12 +1,13 @@
 /**
- * The data segment of a built package: small files are read straight into the tar chunk behind a
- * header whose SHA-1 record is filled in afterwards (apk-writer.ts); larger ones are hashed, then
- * streamed. Whatever the sizes and where the chunk boundaries fall, every file reads back with its
- * own bytes and the SHA-1 apk-tools checks, and a file that changes size mid-write stops the build
- * with nothing written.
+ * The data segment of a built package: small files are read straight into the compressor's block
+ * behind a header whose SHA-1 record is filled in afterwards (data-segment.ts); larger ones are
+ * hashed, then read into the blocks. Whatever the sizes and where the block boundaries fall, every
+ * file reads back with its own bytes and the SHA-1 apk-tools checks, the compressed segment is the
+ * same whether it stayed in memory or went through the temp file (a big one), and a file that
+ * changes size mid-write stops the build with nothing written.
  */
 import * as assert from "node:assert/strict";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
@@ -81,6 +82,49 @@ test("files of every size around the block, chunk and in-place limits read back 
   });
   assert.deepEqual([...got.keys()].sort(), [...want.keys()].sort());
   for (const [rel, data] of want) assert.ok(got.get(rel)!.equals(data), rel);
+});
+
+test("a data segment too big to keep in memory goes through the temp file and reads back whole", async () => {
+  const dir = tempDir();
+  // Incompressible bytes, so the compressed segment passes the 16 MiB kept in memory.
+  const big = randomBytes(18 * MIB);
+  writeFileSync(path.join(dir, "big"), big);
+  writeFileSync(path.join(dir, "small"), "small\n");
+  const entries: DataEntry[] = [
+    {
+      path: "big",
+      type: "file",
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      content: { file: path.join(dir, "big"), size: big.length },
+    },
+    {
+      path: "small",
+      type: "file",
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      content: { file: path.join(dir, "small"), size: 6 },
+    },
+  ];
+  const output = path.join(dir, "out", "big-1.0-r0.apk");
+  const written = await writeApk({
+    pkginfo: { ...emptyPkgInfo(), pkgname: "big", pkgver: "1.0-r0", arch: "x86_64" },
+    entries,
+    output,
+  });
+  assert.ok(written.size > 16 * MIB, `${written.size} bytes`);
+  const head = await readApkHead(output); // scanApkData checks the datahash
+  const got = new Map<string, Buffer>();
+  await scanApkData(head, async (entry, body) => {
+    const parts: Buffer[] = [];
+    for await (const b of body) parts.push(b);
+    got.set(entry.path, Buffer.concat(parts));
+  });
+  assert.ok(got.get("big")!.equals(big));
+  assert.equal(got.get("small")!.toString(), "small\n");
+  assert.deepEqual(readdirSync(path.dirname(output)), ["big-1.0-r0.apk"], "no temp file left");
 });
 
 test("a file that is not the size it was listed with stops the package, and no apk is left", async () => {

@@ -1,14 +1,16 @@
 /**
  * A build's scratch directory (workspace, overlay upper, staging) is removed when the build ends,
  * whatever the recipe left in it: read-only directories, files named like options. removeTree
- * runs `rm -rf` (cheaper than Node's per-entry recursion, issue #15).
+ * runs `rm -rf` (cheaper than Node's per-entry recursion, issue #15); a build discards its scratch
+ * dir in the background (renamed aside, then removed), and a later build sweeps trash a killed
+ * removal left.
  */
 import * as assert from "node:assert/strict";
 import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
 import { buildPackage } from "../../provider/build/build";
-import { removeTree } from "../../provider/build/remove-tree";
+import { discardTree, removalsSettled, removeTree, sweepTrash } from "../../provider/build/remove-tree";
 import { hostArch } from "../../provider/image/config/arch";
 import { tempDir } from "../helpers/tmp";
 
@@ -62,5 +64,40 @@ pipeline:
     if (saved === undefined) delete process.env.TMPDIR;
     else process.env.TMPDIR = saved;
   }
+  // The build returned with its scratch dir already out of the way (renamed to trash, or gone).
+  assert.deepEqual(
+    readdirSync(tmp).filter((n) => !n.startsWith("pd-trash-")),
+    [],
+  );
+  await removalsSettled();
   assert.deepEqual(readdirSync(tmp), []);
+});
+
+test("discardTree renames the dir aside at once and removes it in the background", async () => {
+  const parent = tempDir();
+  const dir = path.join(parent, "pd-build-x");
+  mkdirSync(path.join(dir, "ro"), { recursive: true });
+  writeFileSync(path.join(dir, "ro", "f"), "x");
+  chmodSync(path.join(dir, "ro"), 0o500);
+  await discardTree(dir);
+  assert.equal(existsSync(dir), false);
+  await removalsSettled();
+  assert.deepEqual(readdirSync(parent), []);
+  await discardTree(dir); // already gone: no error
+});
+
+test("sweepTrash removes old trash dirs only, and nothing else", async () => {
+  const parent = tempDir();
+  for (const n of ["pd-trash-a", "pd-trash-b", "pd-build-busy"]) {
+    mkdirSync(path.join(parent, n, "sub"), { recursive: true });
+    writeFileSync(path.join(parent, n, "sub", "f"), "x");
+  }
+  // A ctime cannot be set back: with a threshold of 0 every trash dir is old enough.
+  await sweepTrash(parent, 0);
+  await removalsSettled();
+  assert.deepEqual(readdirSync(parent).sort(), ["pd-build-busy"]);
+  mkdirSync(path.join(parent, "pd-trash-young"));
+  await sweepTrash(parent, 24 * 3600 * 1000);
+  await removalsSettled();
+  assert.deepEqual(readdirSync(parent).sort(), ["pd-build-busy", "pd-trash-young"]);
 });

@@ -90,6 +90,17 @@ const NON_LINUX: Record<string, string[]> = {
   windows: ["windows", "win32", "win64"],
 };
 
+/**
+ * A path that holds none of `words` anywhere cannot match a check made of `includes` on its dir and
+ * base name: one regex per path instead of dozens of strings built per path (a 4,400-file package
+ * spent ~100 ms in these two linters).
+ */
+function anyOf(words: readonly string[]): RegExp {
+  return new RegExp(words.map((w) => w.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&")).join("|"));
+}
+const MAY_BE_UNSUPPORTED_ARCH = anyOf(UNSUPPORTED_ARCHS);
+const MAY_BE_NON_LINUX = anyOf(Object.values(NON_LINUX).flat());
+
 export const CONTENT_LINTERS: readonly Linter[] = [
   {
     name: "strip",
@@ -225,6 +236,7 @@ export const CONTENT_LINTERS: readonly Linter[] = [
     check: allPaths(
       (e) => {
         if (isDir(e)) return false;
+        if (!MAY_BE_NON_LINUX.test(e.path.toLowerCase())) return false;
         const dir = path.posix.dirname(e.path).toLowerCase();
         const base = path.posix.basename(e.path).toLowerCase();
         return Object.values(NON_LINUX).some((vs) => vs.some((v) => dir.includes(v) || base.includes(v)));
@@ -241,6 +253,7 @@ export const CONTENT_LINTERS: readonly Linter[] = [
       (e) => {
         if (isDir(e)) return false;
         const lower = e.path.toLowerCase();
+        if (!MAY_BE_UNSUPPORTED_ARCH.test(lower)) return false;
         const dir = path.posix.dirname(lower);
         const base = path.posix.basename(lower);
         return UNSUPPORTED_ARCHS.some((a) => {

@@ -45,15 +45,15 @@ export class KeyMaterialFilter {
   /**
    * Why the regular file at `abs` (`rel` in the tree) must not be copied (`reason`), and its content
    * when it was read (small files), so the caller need not read it again; `pem` when it holds a PEM
-   * private key. `reincluded`: `.melangeignore` takes it back explicitly (`!path`), which lifts all
-   * but the signing key rule. `knownNotPem`: the caller knows the content unchanged since a scan that
+   * private key. `reincluded`: whether `.melangeignore` takes it back explicitly (`!path`), which
+   * lifts all but the signing key rule (asked only for a file that is key material). `knownNotPem`: the caller knows the content unchanged since a scan that
    * found no PEM key (digest-cache.ts), so it is not read again.
    */
   check(
     abs: string,
     rel: string,
     st: Stats,
-    reincluded: boolean,
+    reincluded: () => boolean,
     knownNotPem = false,
   ): { reason?: ExclusionReason; content?: Buffer; pem?: boolean } {
     const sf = this.signingFile;
@@ -64,8 +64,8 @@ export class KeyMaterialFilter {
     const text = content?.toString("latin1");
     const pem = text !== undefined && PEM_PRIVATE_KEY.test(text);
     if (pem && this.isSigningKey(text)) return { reason: "signing key" };
-    if (!reincluded && /\.rsa$/i.test(rel)) return { reason: "private key (*.rsa)" };
-    if (!reincluded && pem) return { reason: "PEM private key" };
+    if (/\.rsa$/i.test(rel) && !reincluded()) return { reason: "private key (*.rsa)" };
+    if (pem && !reincluded()) return { reason: "PEM private key" };
     return { ...(content ? { content } : {}), pem };
   }
 

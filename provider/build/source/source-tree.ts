@@ -134,7 +134,13 @@ export async function listSourceTree(
       } else if (s.isFile()) {
         const stamp = cache?.stampOf(s);
         const known = stamp === undefined ? undefined : cache!.lookup(r, stamp);
-        const { reason, content, pem } = keys.check(p, r, s, rules.reincludes(r, false), known !== undefined);
+        const { reason, content, pem } = keys.check(
+          p,
+          r,
+          s,
+          () => rules.reincludes(r, false),
+          known !== undefined,
+        );
         if (reason) {
           excluded.push({ path: r, reason });
           complete = false;

@@ -21,7 +21,7 @@ import { extractApkInto } from "../environment/extract";
 import { type GuestInstaller, prepareGuestRoot } from "../environment/guest-root";
 import { type EnvironmentSources, resolveEnvironment } from "../environment/resolve";
 import type { BuildPlan, BuildStep } from "../recipe/plan";
-import { removeTree } from "../remove-tree";
+import { discardTree } from "../remove-tree";
 import { bubblewrapRunner } from "../runners/bubblewrap";
 import { hostRunner } from "../runners/host";
 import type { StepRunner } from "../runners/runner";
@@ -173,6 +173,6 @@ export async function runPackageTests(options: RunTestsOptions): Promise<TestRun
     }
     return { tested };
   } finally {
-    await removeTree(scratch);
+    await discardTree(scratch);
   }
 }

@@ -79,6 +79,11 @@ const FLAGS = {
   "cache-dir": { type: "string", value: "DIR", help: "cache for indexes, apks and build guests" },
   "no-network": { type: "boolean", help: "no network inside the sandbox" },
   "keep-workspace": { type: "boolean", help: "keep the build workspace and print where it is" },
+  "workspace-dir": {
+    type: "string",
+    value: "DIR",
+    help: "make build workspaces under DIR (default: the temp dir); a tmpfs such as /dev/shm makes the recipe's file writes cheap but holds them in memory",
+  },
   "skip-tests": { type: "boolean", help: "don't run the recipe's test: sections after the build" },
   "lint-require": {
     type: "string",
@@ -106,7 +111,7 @@ const FLAGS = {
 export const verb: Verb = {
   summary: "build apk packages from a melange recipe",
   usage:
-    "pulumi-distroless package MELANGE_YAML [--arch A]... [--signing-key KEY] [--passphrase-env VAR] [--out DIR] [--runner auto|bubblewrap|host|melange] [--source-dir DIR] [--source-date-epoch N] [--repository R]... [--keyring KEY]... [--build-option O]... [--var K=V]... [--env K=V]... [--pipeline-dir D]... [--namespace NS] [--cache-dir DIR] [--no-network] [--keep-workspace] [--skip-tests] [--lint-require L,...] [--lint-warn L,...] [--no-generate-index] [--generate-provenance] [--json]",
+    "pulumi-distroless package MELANGE_YAML [--arch A]... [--signing-key KEY] [--passphrase-env VAR] [--out DIR] [--runner auto|bubblewrap|host|melange] [--source-dir DIR] [--source-date-epoch N] [--repository R]... [--keyring KEY]... [--build-option O]... [--var K=V]... [--env K=V]... [--pipeline-dir D]... [--namespace NS] [--cache-dir DIR] [--no-network] [--keep-workspace] [--workspace-dir DIR] [--skip-tests] [--lint-require L,...] [--lint-warn L,...] [--no-generate-index] [--generate-provenance] [--json]",
   flags: FLAGS,
   example: "pulumi-distroless package melange.yaml --arch x86_64 --signing-key melange.rsa --out packages",
   async run(ctx: CliContext): Promise<number> {
@@ -150,6 +155,7 @@ export const verb: Verb = {
     const sourceDir = stringFlag(args, "source-dir");
     const cacheDir = stringFlag(args, "cache-dir");
     const namespace = stringFlag(args, "namespace");
+    const workspaceDir = stringFlag(args, "workspace-dir");
 
     // melange's --lint-require / --lint-warn: comma-separated, repeatable; given, they replace the defaults.
     const lintList = (name: string) =>
@@ -180,6 +186,7 @@ export const verb: Verb = {
         ...(namespace ? { namespace } : {}),
         ...(boolFlag(args, "no-network") ? { network: false } : {}),
         ...(boolFlag(args, "keep-workspace") ? { keepWorkspace: true } : {}),
+        ...(workspaceDir ? { workspaceDir: abs(workspaceDir) } : {}),
         ...(boolFlag(args, "skip-tests") ? { skipTests: true } : {}),
         lint: { ...(lintRequire ? { require: lintRequire } : {}), ...(lintWarn ? { warn: lintWarn } : {}) },
         ...(boolFlag(args, "generate-provenance") ? { generateProvenance: true } : {}),
