@@ -118,9 +118,12 @@ describe("compat commands through the CLI", () => {
     const qemu = await runCli(["melange", "build", "x.yaml", "--runner", "qemu"]);
     assert.equal(qemu.code, 1);
     assert.match(qemu.stderr, /--runner qemu is not supported/);
-    const lint = await runCli(["melange", "build", "x.yaml", "--lint-require", "dev"]);
-    assert.equal(lint.code, 1);
-    assert.match(lint.stderr, /--lint-require: --lint-require is not supported: no linter runs here/);
+    const persist = await runCli(["melange", "build", "x.yaml", "--persist-lint-results"]);
+    assert.equal(persist.code, 1);
+    assert.match(persist.stderr, /--persist-lint-results is not supported: lint findings are printed/);
+    const workspace = await runCli(["melange", "build", "x.yaml", "--workspace-dir", "/tmp/w"]);
+    assert.equal(workspace.code, 1);
+    assert.match(workspace.stderr, /--workspace-dir is not supported: melange builds in that dir itself/);
     const unknown = await runCli(["apko", "frob"]);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /unknown apko command "frob"; supported: build, publish/);

@@ -157,6 +157,20 @@ describe("the tutorial's melange and apko command lines", sandboxSkip(), () => {
     }
   });
 
+  test("melange build --lint-require and --generate-provenance reach the build", async () => {
+    const dir = project(base);
+    ok(await runCli(["melange", "keygen", "k.rsa", "--key-size", "2048"], { cwd: dir }), "keygen");
+    const build = ["melange", "build", "--arch=x86_64", "--signing-key=k.rsa", "--out-dir", "out"];
+    const unknown = await runCli([...build, "--lint-require", "dev,no-such-linter"], { cwd: dir });
+    assert.equal(unknown.code, 1, unknown.stderr);
+    assert.match(unknown.stderr, /unknown linter "no-such-linter"/);
+    ok(await runCli([...build, "--lint-warn=dev", "--generate-provenance"], { cwd: dir }), "provenance");
+    assert.ok(
+      existsSync(path.join(dir, "out", "x86_64", "hello-1.0.0-r0.attest.tar.gz")),
+      "provenance beside the apk",
+    );
+  });
+
   test("melange build --env-file and --vars-file, then --generate-index=false", async () => {
     const dir = project(base);
     writeFileSync(path.join(dir, "build.env"), "# a comment\nGREETING=from the env file\n");

@@ -47,11 +47,14 @@ const RUNNER_KNOBS = refused(
   ["timeout", "string"],
   ["interactive", "bool"],
   ["debug-runner", "bool"],
+);
+/** melange builds in this very dir; ours makes its scratch dir inside the one given. */
+const WORKSPACE_DIR = refused(
+  "melange builds in that dir itself; `pulumi-distroless package --workspace-dir DIR` makes its scratch dir inside DIR",
   ["workspace-dir", "string"],
 );
 const PROVENANCE = refused(
-  "provenance, build logs and SBOM git metadata are not written",
-  ["generate-provenance", "bool"],
+  "build logs and SBOM git metadata are not written",
   ["create-build-log", "bool"],
   ["dependency-log", "string"],
   ["git-commit", "string"],
@@ -124,13 +127,24 @@ export const MELANGE_BUILD: GoCommand = {
       "cache-dir",
       "string",
     ]),
-    ...refused(
-      "no linter runs here",
-      ["lint-require", "strings"],
-      ["lint-warn", "strings"],
-      ["persist-lint-results", "bool"],
-    ),
+    {
+      name: "lint-require",
+      kind: "strings",
+      help: "linters whose findings fail the build (given, they replace melange's required set)",
+    },
+    {
+      name: "lint-warn",
+      kind: "strings",
+      help: "linters whose findings are warnings (given, they replace melange's warn set)",
+    },
+    ...refused("lint findings are printed, not written to files", ["persist-lint-results", "bool"]),
+    {
+      name: "generate-provenance",
+      kind: "bool",
+      help: "write SLSA provenance (NAME-VER.attest.tar.gz) beside each apk",
+    },
     ...RUNNER_KNOBS,
+    ...WORKSPACE_DIR,
     ...PROVENANCE,
     ...ENVIRONMENT_KNOBS,
   ],

@@ -150,6 +150,9 @@ async function melangeBuild(ctx: CliContext, values: GoFlagValues): Promise<numb
   const epoch = buildDateEpoch(values);
   if (epoch !== undefined) args.push("--source-date-epoch", epoch);
   if (!goBool(values, "rm", true) || !goBool(values, "cleanup", true)) args.push("--keep-workspace");
+  for (const l of goList(values, "lint-require")) args.push("--lint-require", l);
+  for (const l of goList(values, "lint-warn")) args.push("--lint-warn", l);
+  if (goBool(values, "generate-provenance", false)) args.push("--generate-provenance");
 
   // The index is melange's (every apk in the arch directory), written below.
   args.push("--no-generate-index");
