@@ -435,13 +435,22 @@ function packBodies(writer: PackWriter): BodySink {
     },
     entry(e, stored) {
       const type = e.type === "directory" ? "dir" : (e.type as UnpackedEntry["type"]);
+      // Field by field, not spread from `e`: V8 keeps spread-made objects alive past young
+      // collections (see layer.ts entryFor), one per entry of a package of many files.
       const out: UnpackedEntry = {
-        ...e,
+        path: e.path,
         type,
+        mode: e.mode,
+        uid: e.uid,
+        gid: e.gid,
+        mtime: e.mtime,
+        linkname: e.linkname,
         size: stored?.size ?? 0,
         offset: stored ? (stored.ref as { offset: number }).offset : 0,
       };
-      if (stored) out.sha1 = stored.sha1;
+      const sha1 = stored?.sha1 ?? e.sha1;
+      if (sha1 !== undefined) out.sha1 = sha1;
+      if (e.xattrs) out.xattrs = e.xattrs;
       writer.addEntry(out);
     },
     commit() {},
