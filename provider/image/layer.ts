@@ -163,17 +163,20 @@ export function writeLayer(
  */
 export type LayerBytesListener = (done: number, total: number) => void;
 
-/** writeLayer for entries already chosen. */
+/**
+ * writeLayer for entries already chosen. With a listener, the total is known before the first byte:
+ * `total` when the caller computed it (a walk that keeps nothing), else the entries are listed.
+ */
 export async function writeLayerEntries(
   entries: Iterable<LayerEntry>,
   store: ContentStore,
   dir: string,
   compressor?: CompressorFactory,
   onBytes?: LayerBytesListener,
+  total?: number,
 ): Promise<WrittenLayer> {
-  // Only a listener pays for the list: the total is known before the first byte.
-  const list = onBytes ? [...entries] : entries;
-  const progress = onBytes && { total: estimatedTarSize(list as LayerEntry[]), onBytes };
+  const list = onBytes && total === undefined ? [...entries] : entries;
+  const progress = onBytes && { total: total ?? estimatedTarSize(list), onBytes };
   const writer = await LayerWriter.open(dir, store, compressor, progress);
   try {
     for (const entry of list) await writer.add(entry);
@@ -185,8 +188,13 @@ export async function writeLayerEntries(
 }
 
 /** The tar's size give or take the pax records: a header block per entry, bodies padded to blocks. */
-export function estimatedTarSize(entries: readonly LayerEntry[]): number {
+export function estimatedTarSize(entries: Iterable<LayerEntry>): number {
   let n = 1024; // the end-of-archive blocks
-  for (const e of entries) n += 512 + (e.inode ? e.inode.size + paddingFor(e.inode.size) : 0);
+  for (const e of entries) n += estimatedEntrySize(e);
   return n;
+}
+
+/** One entry's share of estimatedTarSize. */
+export function estimatedEntrySize(e: LayerEntry): number {
+  return 512 + (e.inode ? e.inode.size + paddingFor(e.inode.size) : 0);
 }
