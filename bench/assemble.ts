@@ -129,7 +129,8 @@ async function child(work: string, label: string): Promise<void> {
     cacheDir: path.join(work, "cache"),
     outputDir: out,
     keys: [],
-    progress: { info: stamp, warn: stamp },
+    // A byte listener, as the CLI's progress bar has: the layer then needs its total up front.
+    progress: { info: stamp, warn: stamp, bytes: () => {} },
     // PD_BENCH_GZIP=zlib: single-threaded zlib instead of the parallel compressor, for comparison.
     ...(process.env.PD_BENCH_GZIP === "zlib"
       ? { compressor: () => zlib.createGzip({ level: 6, memLevel: 9 }) }
