@@ -4,8 +4,10 @@
  * -6` of the same tree, in the same run. Assembly runs in a child process so its peak RSS is its own.
  *
  *   node dist/bench/assemble.js [--mb 200] [--packages 16] [--rounds 3] [--keep DIR]
- *   node dist/bench/assemble.js --files 100000 [--packages 16]
+ *   node dist/bench/assemble.js --files 100000 [--packages 16] [--node-flags "--max-semi-space-size=16"]
  *
+ * `--node-flags`: V8/Node flags for the assembly child, to measure what a launcher passing them
+ * gives (Node 24's young generation grows to 2 x 64 MiB by default, Node 20's to 2 x 16 MiB).
  * `--files N`: memory instead of speed: an image of N small files (64 B - 2 KiB), assembled once
  * cold (empty cache) and once warm (packages already unpacked in the cache), printing the peak RSS against the goal (a 100,000-file image under 300 MB).
  */
@@ -127,7 +129,8 @@ async function child(work: string, label: string): Promise<void> {
     cacheDir: path.join(work, "cache"),
     outputDir: out,
     keys: [],
-    progress: { info: stamp, warn: stamp },
+    // A byte listener, as the CLI's progress bar has: the layer then needs its total up front.
+    progress: { info: stamp, warn: stamp, bytes: () => {} },
     // PD_BENCH_GZIP=zlib: single-threaded zlib instead of the parallel compressor, for comparison.
     ...(process.env.PD_BENCH_GZIP === "zlib"
       ? { compressor: () => zlib.createGzip({ level: 6, memLevel: 9 }) }
@@ -141,8 +144,14 @@ async function child(work: string, label: string): Promise<void> {
   );
 }
 
+/** `--node-flags "..."`: given to the assembly child's node. */
+const nodeFlags = ((argv: string[]) => {
+  const i = argv.indexOf("--node-flags");
+  return i < 0 ? [] : (argv[i + 1] ?? "").split(/\s+/).filter(Boolean);
+})(process.argv.slice(2));
+
 function runChild(work: string, label: string, files: string[]) {
-  const res = spawnSync(process.execPath, [__filename, "--child", work, label], {
+  const res = spawnSync(process.execPath, [...nodeFlags, __filename, "--child", work, label], {
     encoding: "utf8",
     stdio: ["ignore", "pipe", "inherit"],
     env: { ...process.env, PD_BENCH_FILES: JSON.stringify(files) },
@@ -269,7 +278,7 @@ async function memoryRow(work: string, files: number, count: number): Promise<vo
   const t0 = Date.now();
   const made = await makePackages(path.join(work, "repo"), 0, count, files);
   console.log(
-    `setup: ${count} packages, ${made.entries} entries (${files} files), ${(made.bytes / (1 << 20)).toFixed(1)} MiB (${((Date.now() - t0) / 1000).toFixed(1)} s to write)`,
+    `setup: ${count} packages, ${made.entries} entries (${files} files), ${(made.bytes / (1 << 20)).toFixed(1)} MiB (${((Date.now() - t0) / 1000).toFixed(1)} s to write); node ${process.version}${nodeFlags.length ? ` ${nodeFlags.join(" ")}` : ""}`,
   );
   const cold = runChild(work, "cold", made.files);
   const warm = runChild(work, "warm", made.files);
@@ -281,7 +290,7 @@ async function memoryRow(work: string, files: number, count: number): Promise<vo
   ] as const) {
     const rss = r.maxRssKb / 1024;
     console.log(
-      `${files} files, ${label} cache: ${r.seconds.toFixed(2)} s, peak RSS ${rss.toFixed(0)} MiB ` +
+      `${files} files, ${label} cache: ${r.seconds.toFixed(2)} s (${r.cpu.toFixed(2)} s CPU), peak RSS ${rss.toFixed(0)} MiB ` +
         `(${((r.maxRssKb * 1024) / files).toFixed(0)} B per file all told); goal < ${goal} MB: ${rss * 1.048576 < goal ? "met" : "NOT met"}`,
     );
   }

@@ -11,6 +11,7 @@ import { imageOnBase } from "./base/image-on-base";
 import type { ApkArch } from "./config/arch";
 import type { ApkoConfig } from "./config/types";
 import { ContentStore } from "./content-store";
+import { PackageEntries } from "./install-entries";
 import type { InstallPlan, KeyContent } from "./install-plan";
 import type { CompressorFactory } from "./layer";
 import { writeImageLayers } from "./layering";
@@ -253,7 +254,7 @@ async function assembleWith(options: AssembleOptions, ctx: AssembleContext): Pro
       const names = await ownerNames(rootfs.tree, store);
       // The per-file entries are in the installed database now; neither the layers nor the SBOM
       // read them, so an image of many files does not hold them while its layer is written.
-      for (const p of rootfs.installed) p.entries = [];
+      for (const p of rootfs.installed) p.entries = new PackageEntries();
       const written = await writeImageLayers(config.layering, {
         tree: rootfs.tree,
         installed: rootfs.installed.map((p) => p.pkginfo),

@@ -5,23 +5,12 @@ import { DamagedPackError, type PackWriter, type UnpackedCache } from "../reposi
 import type { UnpackedEntry } from "../repository/unpacked-format";
 import { DistrolessError } from "../util/errors";
 import { newHash, q1Decode } from "../util/hash";
-import type { ContentStore, PendingBody, StoredContent } from "./content-store";
+import { type ContentStore, PackedInode, type PendingBody, type StoredContent } from "./content-store";
+import { type DbEntry, PackageEntries } from "./install-entries";
 import type { PlannedPackage } from "./install-plan";
 import type { FsTree, LeafNode, NodeMeta, ResolvedParent, TreeNode } from "./tree";
 
-/** One entry of a package as the installed database records it (package path, package modes). */
-export interface DbEntry {
-  /** The path as the package names it. */
-  path: string;
-  /** Where it landed in the tree (differs when a parent is a symlink, e.g. lib -> usr/lib). */
-  resolved: string;
-  type: "dir" | "file" | "symlink" | "hardlink";
-  mode: number;
-  uid: number;
-  gid: number;
-  /** Hex SHA-1 for the `Z:` line, when the package recorded (or we computed) one. */
-  sha1?: string;
-}
+export type { DbEntry } from "./install-entries";
 
 /** A package after installation: what the installed database, scripts.tar and the SBOM need. */
 export interface InstalledPackage {
@@ -32,7 +21,8 @@ export interface InstalledPackage {
   checksum: string;
   /** SHA-256 of the data segment as read (equal to `.PKGINFO` datahash). */
   datahash: string;
-  entries: DbEntry[];
+  /** What the installed database lists for it (dropped once the database is written). */
+  entries: PackageEntries;
 }
 
 /** The names a package replaces (`replaces = foo<2` counts as `foo`). */
@@ -98,9 +88,11 @@ interface FileSlot {
  * given separately (`file`), once the caller has it.
  */
 class PackagePlacer {
-  readonly entries: DbEntry[] = [];
+  readonly entries = new PackageEntries();
   private readonly subject: string;
   private readonly replaces: Set<string>;
+  private readonly metas = new Map<string, NodeMeta>();
+  private lastMeta: NodeMeta | undefined;
 
   constructor(
     private readonly tree: FsTree,
@@ -110,6 +102,22 @@ class PackagePlacer {
   ) {
     this.subject = `${info.pkgname}-${info.pkgver}`;
     this.replaces = replacedNames(info);
+  }
+
+  /** The package's one frozen NodeMeta with `mode` and the rest of `meta` (which has no xattrs). */
+  private sharedMeta(mode: number, meta: NodeMeta): NodeMeta {
+    const { uid, gid, mtime } = meta;
+    const last = this.lastMeta;
+    if (last && last.mode === mode && last.uid === uid && last.gid === gid && last.mtime === mtime)
+      return last;
+    const key = `${mode}:${uid}:${gid}:${mtime}`;
+    let shared = this.metas.get(key);
+    if (!shared) {
+      shared = Object.freeze({ mode, uid, gid, mtime });
+      this.metas.set(key, shared);
+    }
+    this.lastMeta = shared;
+    return shared;
   }
 
   /** Decides whether the newcomer may take `path` from its current occupant; throws on conflict. */
@@ -164,7 +172,12 @@ class PackagePlacer {
       gid: special ? e.gid : 0,
       mtime: e.mtime,
     };
-    if (e.xattrs && Object.keys(e.xattrs).length > 0) meta.xattrs = e.xattrs;
+    const xattrs = e.xattrs && Object.keys(e.xattrs).length > 0;
+    if (xattrs) meta.xattrs = e.xattrs;
+    // A leaf's metadata is never changed in place (paths.ts replaces it), so the leaves of a
+    // package share one frozen object per distinct mode/owner/mtime (a directory keeps its own:
+    // a later package stamps its mtime on it).
+    const leafMeta = (mode: number) => (xattrs ? { ...meta, mode } : this.sharedMeta(mode, meta));
     // Resolve parents first: this is where a write through an escaping symlink is refused.
     const at = tree.resolveParent(e.path, `${subject}: ${e.path}`, dirDefaults(e.mtime))!;
     const existing = at.dir.children.get(at.name);
@@ -197,28 +210,28 @@ class PackagePlacer {
             );
           }
         }
-        entries.push(db("dir"));
+        entries.push(db("dir"), at.name);
         return undefined;
       }
       case "file": {
         const recorded = e.sha1;
         if (existing && recorded && existing.kind === "file" && existing.inode.sha1 === recorded) {
           // Identical content: keep the first copy; nothing to store.
-          entries.push(db("file", recorded));
+          entries.push(db("file", recorded), at.name);
           return undefined;
         }
         if (existing?.kind === "dir") this.mayOverwrite(at.path, existing, undefined);
-        return { at, meta, db: db("file") };
+        return { at, meta: leafMeta(meta.mode), db: db("file") };
       }
       case "symlink": {
         const node: LeafNode = {
           kind: "symlink",
-          meta: { ...meta, mode: 0o777 },
+          meta: leafMeta(0o777),
           target: e.linkname,
           owner: info.pkgname,
         };
         this.place(at, node, `l:${e.linkname}`);
-        entries.push(db("symlink", e.sha1));
+        entries.push(db("symlink", e.sha1), at.name);
         return undefined;
       }
       case "hardlink": {
@@ -230,9 +243,14 @@ class PackagePlacer {
             { subject: this.planned.apkPath },
           );
         }
-        const node: LeafNode = { kind: "file", meta, inode: target.inode, owner: info.pkgname };
+        const node: LeafNode = {
+          kind: "file",
+          meta: leafMeta(meta.mode),
+          inode: target.inode,
+          owner: info.pkgname,
+        };
         this.place(at, node, `f:${target.inode.sha1}`);
-        entries.push(db("hardlink", e.sha1));
+        entries.push(db("hardlink", e.sha1), at.name);
         return undefined;
       }
       default:
@@ -246,15 +264,19 @@ class PackagePlacer {
 
   /** Completes a file `begin` left open, with its body's place and hash. */
   file(slot: FileSlot, stored: StoredContent): void {
+    const ref = stored.ref;
     const node: LeafNode = {
       kind: "file",
       meta: slot.meta,
-      inode: { content: stored.ref, size: stored.size, sha1: stored.sha1 },
+      inode:
+        ref.kind === "packed"
+          ? new PackedInode(ref.pack, ref.offset, stored.size, stored.sha1)
+          : { content: ref, size: stored.size, sha1: stored.sha1 },
       owner: this.info.pkgname,
     };
     this.place(slot.at, node, `f:${stored.sha1}`);
     slot.db.sha1 = stored.sha1;
-    this.entries.push(slot.db);
+    this.entries.push(slot.db, slot.at.name);
   }
 }
 
@@ -413,13 +435,22 @@ function packBodies(writer: PackWriter): BodySink {
     },
     entry(e, stored) {
       const type = e.type === "directory" ? "dir" : (e.type as UnpackedEntry["type"]);
+      // Field by field, not spread from `e`: V8 keeps spread-made objects alive past young
+      // collections (see layer.ts entryFor), one per entry of a package of many files.
       const out: UnpackedEntry = {
-        ...e,
+        path: e.path,
         type,
+        mode: e.mode,
+        uid: e.uid,
+        gid: e.gid,
+        mtime: e.mtime,
+        linkname: e.linkname,
         size: stored?.size ?? 0,
         offset: stored ? (stored.ref as { offset: number }).offset : 0,
       };
-      if (stored) out.sha1 = stored.sha1;
+      const sha1 = stored?.sha1 ?? e.sha1;
+      if (sha1 !== undefined) out.sha1 = sha1;
+      if (e.xattrs) out.xattrs = e.xattrs;
       writer.addEntry(out);
     },
     commit() {},
@@ -433,7 +464,7 @@ function dirDefaults(mtime: number): NodeMeta {
 
 /** The paths a package still owns at the end (what its installed-db record lists besides dirs). */
 export function ownedEntries(tree: FsTree, pkg: InstalledPackage): DbEntry[] {
-  return pkg.entries.filter((e) => {
+  return pkg.entries.list().filter((e) => {
     if (e.type === "dir") return true;
     const node = tree.lookup(e.resolved);
     return node !== undefined && node.kind !== "dir" && node.owner === pkg.pkginfo.pkgname;

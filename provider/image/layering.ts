@@ -6,6 +6,7 @@ import { INSTALLED_PATH } from "./base-layout";
 import type { ContentStore } from "./content-store";
 import {
   type CompressorFactory,
+  estimatedEntrySize,
   estimatedTarSize,
   type LayerBytesListener,
   type LayerEntry,
@@ -243,12 +244,15 @@ export async function writeImageLayers(
   const { store, dir, compressor } = input;
   if (!layering) {
     const onBytes = input.layerBytes?.(0, 1);
+    // A listener's total comes from a first walk that keeps nothing: a list of every entry would
+    // hold a header per file of the image while the whole layer is written.
     const layer = await writeLayerEntries(
       layerEntries(input.tree, input.names),
       store,
       dir,
       compressor,
       onBytes,
+      onBytes && estimatedTarSize(layerEntries(input.tree, input.names)),
     );
     return [{ ...layer, packages: [] }];
   }
@@ -274,9 +278,9 @@ export async function writeImageLayers(
   }
 }
 
-/** Each layer's estimated tar size (estimatedTarSize of the entries that go to it). */
+/** Each layer's estimated tar size (estimatedTarSize of the entries that go to it), keeping none of them. */
 function layerTotals(split: Iterable<[number, LayerEntry]>, count: number): number[] {
-  const lists: LayerEntry[][] = Array.from({ length: count }, () => []);
-  for (const [i, entry] of split) lists[i]!.push(entry);
-  return lists.map((l) => estimatedTarSize(l));
+  const totals = Array.from({ length: count }, () => estimatedTarSize([]));
+  for (const [i, entry] of split) totals[i]! += estimatedEntrySize(entry);
+  return totals;
 }

@@ -91,8 +91,11 @@ function applyOne(tree: FsTree, m: PathMutation, subject: string): void {
   }
 }
 
+/** A new meta for the node, never a change in place: leaves of a package share theirs (install.ts). */
 function setPerms(node: TreeNode, m: PathMutation): void {
-  if (node.kind !== "symlink") node.meta.mode = (m.permissions ?? 0) & 0o7777;
-  if (m.uid !== undefined) node.meta.uid = m.uid;
-  if (m.gid !== undefined) node.meta.gid = m.gid;
+  const meta = { ...node.meta };
+  if (node.kind !== "symlink") meta.mode = (m.permissions ?? 0) & 0o7777;
+  if (m.uid !== undefined) meta.uid = m.uid;
+  if (m.gid !== undefined) meta.gid = m.gid;
+  node.meta = meta;
 }
