@@ -136,11 +136,15 @@ if (ascii !== text) writeFileSync(outfile, ascii);
  * so node does not build its CA store at start, ~90 ms of CPU on Node 20; launch.js puts the
  * variable back and the CLI loads the file at its first TLS connection. Not when NODE_OPTIONS picks
  * another CA store (--use-openssl-ca, --use-system-ca, ...): the CLI could not rebuild that one.
+ * --max-semi-space-size=16 (MiB): Node 20's young-generation cap; Node 24 lets it grow to 64, which put
+ * a 100,000-file image 55-110 MiB over the 300 MB goal (bench/assemble.ts) for no CPU saved (measured
+ * on both Nodes: same CPU for a small lock and for the 100k-file build). A flag set once V8 runs has
+ * no effect on the heap's layout, so it goes on node's command line.
  */
 const launcher = path.join(dist, "provider", "cli", "launch.js");
 const SH_HEADER = [
   "#!/bin/sh",
-  `":" //; if [ -n "\${NODE_EXTRA_CA_CERTS-}" ]; then case " \${NODE_OPTIONS-} " in *--use-*-ca*) ;; *) PD_DEFERRED_EXTRA_CA_CERTS=$NODE_EXTRA_CA_CERTS; export PD_DEFERRED_EXTRA_CA_CERTS; unset NODE_EXTRA_CA_CERTS;; esac; fi; exec node "$0" "$@"`,
+  `":" //; if [ -n "\${NODE_EXTRA_CA_CERTS-}" ]; then case " \${NODE_OPTIONS-} " in *--use-*-ca*) ;; *) PD_DEFERRED_EXTRA_CA_CERTS=$NODE_EXTRA_CA_CERTS; export PD_DEFERRED_EXTRA_CA_CERTS; unset NODE_EXTRA_CA_CERTS;; esac; fi; exec node --max-semi-space-size=16 "$0" "$@"`,
 ].join("\n");
 let launch = readFileSync(launcher, "utf8");
 // Run again on a launcher it already rewrote: the header is written anew, not stacked.
