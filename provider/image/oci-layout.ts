@@ -3,7 +3,7 @@ import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { DistrolessError } from "../util/errors";
 import { writeFileAtomic, writeStreamAtomic } from "../util/fs";
-import { ociDigest } from "../util/hash";
+import { hashFile, ociDigest } from "../util/hash";
 import type { Descriptor, ImageIndex } from "./oci-types";
 import { MEDIA_TYPES } from "./oci-types";
 
@@ -36,9 +36,25 @@ export class OciLayout {
     return { digest, size: data.length };
   }
 
-  /** Moves an already-hashed file (a layer streamed to a temp file) into the layout. */
+  /**
+   * Moves an already-hashed file (a layer streamed to a temp file) into the layout. A blob already
+   * there (a rebuild into the same layout) is kept and the temp file dropped, as `writeBlob` keeps
+   * one: renaming over it would cost more than the build's whole idle tail, since ext4 writes the
+   * new file's data out at once when a rename replaces a file (its auto_da_alloc safeguard), and
+   * that is tens of milliseconds per 20 MB. The kept file must hash to the digest (the same size
+   * proves nothing; reading it back from the page cache costs less than the flush).
+   */
   async adoptBlob(file: string, digest: string): Promise<void> {
     const target = this.blobPath(digest);
+    const existing = await fsp.lstat(target).catch(() => undefined);
+    if (
+      existing?.isFile() &&
+      existing.size === (await fsp.stat(file)).size &&
+      `sha256:${(await hashFile(target, "sha256")).hex}` === digest
+    ) {
+      await fsp.rm(file, { force: true });
+      return;
+    }
     await fsp.mkdir(path.dirname(target), { recursive: true });
     await fsp.rename(file, target);
   }
@@ -85,14 +101,15 @@ export class OciLayout {
     return JSON.parse((await this.readBlob(digest)).toString("utf8")) as T;
   }
 
-  /** Writes `oci-layout` and `index.json` (the top-level index pointing at `manifests`). */
+  /**
+   * Writes `oci-layout` and `index.json` (the top-level index pointing at `manifests`). A file that
+   * already holds exactly these bytes is left alone: an atomic write syncs it to disk, and on ext4
+   * that sync waits for every file written before it (the whole layer) to reach the disk too.
+   */
   async writeIndex(manifests: Descriptor[]): Promise<void> {
-    await writeFileAtomic(
-      path.join(this.dir, "oci-layout"),
-      `${JSON.stringify({ imageLayoutVersion: "1.0.0" })}`,
-    );
     const index: ImageIndex = { schemaVersion: 2, mediaType: MEDIA_TYPES.index, manifests };
-    await writeFileAtomic(path.join(this.dir, "index.json"), JSON.stringify(index, null, 2));
+    await writeUnlessSame(path.join(this.dir, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
+    await writeUnlessSame(path.join(this.dir, "index.json"), JSON.stringify(index, null, 2));
   }
 
   async readIndex(): Promise<ImageIndex> {
@@ -110,6 +127,17 @@ export class OciLayout {
     }
     return index;
   }
+}
+
+/** Writes `text` to `file` atomically unless the file (a regular one) already holds exactly it. */
+async function writeUnlessSame(file: string, text: string): Promise<void> {
+  const data = Buffer.from(text);
+  const existing = await fsp.lstat(file).catch(() => undefined);
+  if (existing?.isFile() && existing.size === data.length) {
+    const current = await fsp.readFile(file).catch(() => undefined);
+    if (current?.equals(data)) return;
+  }
+  await writeFileAtomic(file, data);
 }
 
 export function splitDigest(digest: string): [string, string] {
