@@ -30,34 +30,25 @@ describe("OCI layout rewrites", () => {
     assert.deepEqual(await layout.readBlob(digest), data);
   });
 
-  test("a blob of the wrong size under the digest's name is replaced", async () => {
-    const dir = tempDir();
-    const layout = new OciLayout(dir);
-    const data = Buffer.from("the real layer");
-    const digest = `sha256:${sha256Hex(data)}`;
-    const target = layout.blobPath(digest);
-    mkdirSync(path.dirname(target), { recursive: true });
-    writeFileSync(target, "cut");
-    const tmp = path.join(dir, "blobs", "sha256", ".layer.tmp");
-    writeFileSync(tmp, data);
-    await layout.adoptBlob(tmp, digest);
-    assert.deepEqual(await layout.readBlob(digest), data);
-  });
-
-  test("a blob of the right size but other bytes under the digest's name is replaced", async () => {
-    const dir = tempDir();
-    const layout = new OciLayout(dir);
-    const data = Buffer.from("the real layer");
-    const digest = `sha256:${sha256Hex(data)}`;
-    const target = layout.blobPath(digest);
-    mkdirSync(path.dirname(target), { recursive: true });
-    writeFileSync(target, "the fake layer");
-    const tmp = path.join(dir, "blobs", "sha256", ".layer.tmp");
-    writeFileSync(tmp, data);
-    await layout.adoptBlob(tmp, digest);
-    assert.deepEqual(await layout.readBlob(digest), data);
-    assert.equal(existsSync(tmp), false);
-  });
+  for (const [what, impostor] of [
+    ["the wrong size", "cut"],
+    ["the right size but other bytes", "the fake layer"],
+  ] as const) {
+    test(`a blob of ${what} under the digest's name is replaced`, async () => {
+      const dir = tempDir();
+      const layout = new OciLayout(dir);
+      const data = Buffer.from("the real layer");
+      const digest = `sha256:${sha256Hex(data)}`;
+      const target = layout.blobPath(digest);
+      mkdirSync(path.dirname(target), { recursive: true });
+      writeFileSync(target, impostor);
+      const tmp = path.join(dir, "blobs", "sha256", ".layer.tmp");
+      writeFileSync(tmp, data);
+      await layout.adoptBlob(tmp, digest);
+      assert.deepEqual(await layout.readBlob(digest), data);
+      assert.equal(existsSync(tmp), false);
+    });
+  }
 
   test("index.json is rewritten only when its content changes", async () => {
     const dir = tempDir();
