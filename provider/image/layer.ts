@@ -1,5 +1,11 @@
 import type { Transform } from "node:stream";
-import { newHeader, paddingFor, type TarHeader, xattrRecordValue } from "../archive/tar-header";
+import {
+  type EntryType,
+  newHeader,
+  paddingFor,
+  type TarHeader,
+  xattrRecordValue,
+} from "../archive/tar-header";
 import type { ContentStore } from "./content-store";
 import { LayerWriter } from "./layer-writer";
 import type { DirNode, FsTree, Inode, TreeNode } from "./tree";
@@ -70,61 +76,35 @@ function entryFor(
   if ((node.kind === "file" || node.kind === "dir") && m.xattrs) {
     for (const [k, v] of Object.entries(m.xattrs)) pax[`SCHILY.xattr.${k}`] = xattrRecordValue(v);
   }
+  // pax is empty for symlinks and devices (xattrs are kept on files and dirs only).
+  const header = (type: EntryType, x: Partial<TarHeader>): TarHeader =>
+    newHeader({
+      name: p,
+      mode: x.mode ?? mode,
+      uid,
+      gid,
+      mtime,
+      uname,
+      gname,
+      type,
+      pax,
+      linkname: x.linkname,
+      size: x.size,
+      devmajor: x.devmajor,
+      devminor: x.devminor,
+    });
   switch (node.kind) {
     case "dir":
-      return { header: newHeader({ name: p, mode, uid, gid, mtime, uname, gname, type: "directory", pax }) };
+      return { header: header("directory", {}) };
     case "symlink":
-      return {
-        header: newHeader({
-          name: p,
-          mode: 0o777,
-          uid,
-          gid,
-          mtime,
-          uname,
-          gname,
-          type: "symlink",
-          linkname: node.target,
-        }),
-      };
+      return { header: header("symlink", { mode: 0o777, linkname: node.target }) };
     case "chardev":
-      return {
-        header: newHeader({
-          name: p,
-          mode,
-          uid,
-          gid,
-          mtime,
-          uname,
-          gname,
-          type: "chardev",
-          devmajor: node.major,
-          devminor: node.minor,
-        }),
-      };
+      return { header: header("chardev", { devmajor: node.major, devminor: node.minor }) };
     case "file": {
       const first = firstPath.get(node.inode);
-      if (first !== undefined)
-        return {
-          header: newHeader({
-            name: p,
-            mode,
-            uid,
-            gid,
-            mtime,
-            uname,
-            gname,
-            type: "hardlink",
-            linkname: first,
-            pax,
-          }),
-        };
+      if (first !== undefined) return { header: header("hardlink", { linkname: first }) };
       if (shared.has(node.inode)) firstPath.set(node.inode, p);
-      const size = node.inode.size;
-      return {
-        header: newHeader({ name: p, mode, uid, gid, mtime, uname, gname, type: "file", size, pax }),
-        inode: node.inode,
-      };
+      return { header: header("file", { size: node.inode.size }), inode: node.inode };
     }
   }
 }
